@@ -1,0 +1,43 @@
+// Drives examples/chat/public/index.html the way a person would: for the chat test and for the
+// README screenshot.
+import type { Page } from 'playwright-core';
+
+const WAIT_MS = 15_000;
+
+/** Opens the chat page, picks a nickname and a transport, connects and waits until open. */
+export async function joinChat(page: Page, origin: string, nickname: string, transport: string): Promise<void> {
+  await page.goto(`${origin}/`);
+  await page.fill('#nickname', nickname);
+  await page.selectOption('#transport', transport);
+  await page.click('#connect');
+  await page.waitForSelector('#status[data-state="open"]', { timeout: WAIT_MS });
+}
+
+export async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#message', text);
+  await page.click('#send');
+}
+
+export function chatLines(page: Page): Promise<string[]> {
+  return page.$$eval('#messages li', (items) => items.map((item) => item.textContent ?? ''));
+}
+
+/** Waits until the page shows exactly `expected`, in order; the error shows what it shows. */
+export async function waitForLines(page: Page, expected: readonly string[]): Promise<void> {
+  try {
+    await page.waitForFunction(
+      (lines) => {
+        const shown = Array.from(document.querySelectorAll('#messages li'), (item) => item.textContent);
+        return JSON.stringify(shown) === JSON.stringify(lines);
+      },
+      expected,
+      { timeout: WAIT_MS },
+    );
+  } catch (error) {
+    const shown = await chatLines(page).catch(() => ['<page gone>']);
+    throw new Error(
+      `chat page never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)} ` +
+        `(${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+    );
+  }
+}

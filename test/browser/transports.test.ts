@@ -1,0 +1,164 @@
+// Every SockJS browser transport, forced one at a time, in Debian's Chromium with the real
+// sockjs-client 1.6: open, an echoed burst of awkward strings, a client close and a server close.
+// The page and the SockJS server are different origins (two ports on 127.0.0.1).
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { formatPageLog, launchChromium, recordPageLog, skipUnlessChromium, type Browser } from './chromium.js';
+import { ALL_MESSAGES, describeMismatch } from './messages.js';
+import { startPageServer, type ListeningServer } from './page-server.js';
+import { SOCKJS_CLIENT_FILE, startSockjsServer, type SockjsTestServer } from './sockjs-server.js';
+
+interface TransportCase {
+  /** sockjs-client's name for it, as passed in `transports`. */
+  name: string;
+  /** Last path segment of the requests that carry server-to-client data. */
+  receivePath: string;
+  /** Streams many frames per response, so `responseLimit` applies. */
+  streaming: boolean;
+}
+
+const TRANSPORTS: readonly TransportCase[] = [
+  { name: 'websocket', receivePath: 'websocket', streaming: false },
+  { name: 'xhr-streaming', receivePath: 'xhr_streaming', streaming: true },
+  { name: 'xhr-polling', receivePath: 'xhr', streaming: false },
+  { name: 'eventsource', receivePath: 'eventsource', streaming: true },
+  { name: 'iframe-eventsource', receivePath: 'eventsource', streaming: true },
+  { name: 'iframe-htmlfile', receivePath: 'htmlfile', streaming: true },
+  { name: 'iframe-xhr-polling', receivePath: 'xhr', streaming: false },
+  { name: 'jsonp-polling', receivePath: 'jsonp', streaming: false },
+];
+
+/** How long the page waits for a scenario before it reports what it got so far. */
+const SCENARIO_DEADLINE_MS = 20_000;
+
+interface ScenarioResult {
+  transport: string | null;
+  opened: boolean;
+  received: unknown[];
+  close: { code: number; reason: string; wasClean: boolean } | null;
+  closeBeforeOpen: boolean;
+  timedOut: boolean;
+  readyState?: number;
+  error?: string;
+}
+
+interface ScenarioOptions {
+  url: string;
+  transport: string;
+  deadlineMs: number;
+  messages?: readonly string[];
+  message?: string;
+}
+
+declare global {
+  interface Window {
+    runEcho(options: ScenarioOptions): Promise<ScenarioResult>;
+    runServerClose(options: ScenarioOptions): Promise<ScenarioResult>;
+  }
+}
+
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+}
+
+/** Rejects with `what` if `promise` has not settled within `ms`: a guard, never a wait. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Everything about a result except the (possibly megabytes of) received messages. */
+function summary(result: ScenarioResult): string {
+  const { received, ...rest } = result;
+  return JSON.stringify({ ...rest, receivedCount: received.length });
+}
+
+describe('browser transports in Chromium', { skip: skipUnlessChromium() }, () => {
+  let browser: Browser;
+  let pageServer: ListeningServer;
+
+  before(async () => {
+    pageServer = await startPageServer({
+      '/': { file: fixture('transports.html'), contentType: 'text/html; charset=utf-8' },
+      '/transports.js': { file: fixture('transports.js'), contentType: 'application/javascript' },
+      '/sockjs.min.js': { file: SOCKJS_CLIENT_FILE, contentType: 'application/javascript' },
+    });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await pageServer?.close();
+  });
+
+  for (const transport of TRANSPORTS) {
+    describe(transport.name, () => {
+      let server: SockjsTestServer;
+
+      before(async () => {
+        server = await startSockjsServer();
+      });
+
+      after(async () => {
+        await server?.close();
+      });
+
+      /** Opens the test page in a fresh browser context and runs `scenario` in it. */
+      async function inPage(
+        scenario: 'runEcho' | 'runServerClose',
+        options: Omit<ScenarioOptions, 'transport' | 'deadlineMs'>,
+      ): Promise<{ result: ScenarioResult; log: string[] }> {
+        const context = await browser.newContext();
+        try {
+          const page = await context.newPage();
+          const log = recordPageLog(page);
+          await page.goto(`${pageServer.origin}/`);
+          const result = await page.evaluate(
+            ([name, args]) => window[name](args),
+            [scenario, { ...options, transport: transport.name, deadlineMs: SCENARIO_DEADLINE_MS }] as const,
+          );
+          return { result, log };
+        } finally {
+          await context.close();
+        }
+      }
+
+      test('echoes a burst in order, then closes cleanly from the client', { timeout: 60_000 }, async () => {
+        const receivesBefore = server.requests.get(transport.receivePath) ?? 0;
+        const serverSawClose = once(server.events, 'closed');
+        const { result, log } = await inPage('runEcho', { url: `${server.origin}/echo`, messages: ALL_MESSAGES });
+        const context = `${summary(result)}${formatPageLog(log)}`;
+
+        assert.equal(result.transport, transport.name, `transport used is not the one forced: ${context}`);
+        assert.equal(describeMismatch(ALL_MESSAGES, result.received), undefined, context);
+        assert.deepEqual(result.close, { code: 1000, reason: 'Normal closure', wasClean: true }, context);
+
+        if (transport.name !== 'websocket') {
+          const receives = (server.requests.get(transport.receivePath) ?? 0) - receivesBefore;
+          // A streaming response ends once it has carried responseLimit bytes, and the client
+          // reconnects; the burst carries more than twice that.
+          const expected = transport.streaming ? 3 : 1;
+          assert.ok(receives >= expected, `${receives} ${transport.receivePath} requests, expected >= ${expected}`);
+        }
+        await within(serverSawClose, 10_000, 'the server never saw the session close');
+      });
+
+      test('sees a server close as 3000 "Go away!"', { timeout: 60_000 }, async () => {
+        const { result, log } = await inPage('runServerClose', { url: `${server.origin}/close`, message: 'close me' });
+        const context = `${summary(result)}${formatPageLog(log)}`;
+
+        assert.equal(result.transport, transport.name, `transport used is not the one forced: ${context}`);
+        assert.deepEqual(result.close, { code: 3000, reason: 'Go away!', wasClean: true }, context);
+      });
+    });
+  }
+});
