@@ -1,0 +1,69 @@
+/**
+ * koa-sockjs under test, on the same routes as the sockjs-node server:
+ * /echo (echo), /broadcast (a message from the sending session goes to every
+ * session through `this.manager.broadcast`), /flood (`flood:<start>:<count>`
+ * makes the session send `count` messages).
+ *
+ * `--store memory` (default) or `--store redis` selects the session store: the
+ * hook for the Redis store, which the orchestrator runs as the
+ * `koa-sockjs-redis` variant (`npm run bench -- --redis`).
+ */
+import Koa from 'koa';
+import { sockjs, Session } from '../../src/index.js';
+import { sendFlood } from '../shared/messages.js';
+import { announce, parseServerArgs, PREFIXES, type ServerArgs } from './common.js';
+
+const args = parseServerArgs();
+
+class Echo extends Session {
+  override onMessage(message: unknown): void {
+    this.send(message);
+  }
+}
+
+class Broadcast extends Session {
+  override onMessage(message: unknown): void {
+    this.manager.broadcast(message);
+  }
+}
+
+class Flood extends Session {
+  override onMessage(message: unknown): void {
+    sendFlood(message, (text) => this.send(text));
+  }
+}
+
+/**
+ * Builds the `store` option for one route. Memory is the middleware's own
+ * default, so it returns nothing; Redis is loaded only when asked for, so the
+ * bench runs before (and without) the Redis store.
+ */
+async function createStore(serverArgs: ServerArgs, name: string): Promise<Record<string, unknown>> {
+  if (serverArgs.store === 'memory') return {};
+  if (serverArgs.store === 'redis') {
+    // A computed specifier keeps the typecheck green while src/store/redis.ts does not exist yet.
+    const specifier = '../../src/store/redis.js';
+    const mod = (await import(specifier)) as { RedisStore?: new (options: Record<string, unknown>) => unknown };
+    if (mod.RedisStore === undefined) throw new Error('src/store/redis.js does not export RedisStore');
+    return { store: new mod.RedisStore({ url: serverArgs.redisUrl, keyPrefix: `bench:${process.pid}:${name}:` }) };
+  }
+  throw new TypeError(`--store must be "memory" or "redis", got "${serverArgs.store}"`);
+}
+
+const app = new Koa();
+const routes = [
+  { name: 'echo', prefix: PREFIXES.echo, session: Echo },
+  { name: 'broadcast', prefix: PREFIXES.broadcast, session: Broadcast },
+  { name: 'flood', prefix: PREFIXES.flood, session: Flood },
+];
+for (const route of routes) {
+  app.use(
+    sockjs({
+      ...route,
+      ...(await createStore(args, route.name)),
+      responseLimit: args.responseLimit,
+    }),
+  );
+}
+
+await announce(app.listen(args.port, '127.0.0.1'));
