@@ -1,0 +1,15 @@
+/** koa-sockjs: a SockJS server for Koa. The public surface, and nothing else. */
+import './context.js';
+
+export { sockjs, type SockjsMiddleware } from './middleware.js';
+export { DEFAULTS, TRANSPORT_NAMES, type SockjsOptions, type TransportName, type RouteConfig } from './options.js';
+export { Session, type SessionInit } from './session/session.js';
+export { SessionState } from './session/state.js';
+export { SessionManager, type SessionManagerOptions, type SessionClass } from './session/manager.js';
+export type { RequestInfo } from './session/request-info.js';
+export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
+export type { Awaitable, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
+export type { Timers, TimerHandle } from './timers.js';
+export type { JsessionidOption } from './http/headers.js';
+export { CloseCode, CloseReason } from './protocol/frames.js';
+export { SockjsOptionError, SessionStateError, UnknownRouteError, MessageEncodingError, StoreError } from './errors.js';

@@ -1,0 +1,87 @@
+/**
+ * `sockjs(options)`: resolves the options once, then returns the route's Koa middleware, which
+ * answers every URL under the prefix and passes everything else to `next()` untouched.
+ */
+import type { Context, Middleware, Next } from 'koa';
+import { kRoute, routesOf } from './app-routes.js';
+import { greeting } from './endpoints/greeting.js';
+import { info } from './endpoints/info.js';
+import { answerPreflight } from './http/headers.js';
+import { respondMethodNotAllowed } from './http/raw.js';
+import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
+import type { SessionManager } from './session/manager.js';
+import { pickSafeHeaders } from './session/request-info.js';
+import type { Session } from './session/session.js';
+import { isEnabled, transportTable } from './transports/index.js';
+import { createWebsocketServer } from './transports/websocket-upgrade.js';
+
+/** The middleware, with its route's manager and a way to shut the route down. */
+export interface SockjsMiddleware<S extends Session = Session> extends Middleware {
+  readonly manager: SessionManager<S>;
+  readonly route: RouteConfig;
+  /** Closes every session of the route (with a close frame) and its store. */
+  close(): Promise<void>;
+}
+
+/** `/<server>/<session>/<transport>`: no part empty, no dots (protocol suite, SessionURLs). */
+const SESSION_URL = /^\/([^/.]+)\/([^/.]+)\/([^/.]+)$/;
+
+export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
+  const route = resolveOptions(options);
+  const { prefix, manager } = route;
+  const wss = createWebsocketServer(route.maxMessageSize);
+  const transports = transportTable(wss);
+
+  async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
+    const routes = routesOf(ctx.app, route);
+    ctx.state.sockjs = routes.view;
+    const path = ctx.path;
+    if (!path.startsWith(prefix) || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47 /* / */)) {
+      return next();
+    }
+    const started = manager.start();
+    if (started) await started;
+    const rest = path.slice(prefix.length);
+    if (rest === '' || rest === '/') {
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') greeting(ctx);
+      else respondMethodNotAllowed(ctx, ['GET', 'HEAD']);
+      return;
+    }
+    if (rest === '/info') {
+      if (ctx.method === 'GET' || ctx.method === 'OPTIONS') info(ctx, route);
+      else respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
+      return;
+    }
+    const match = SESSION_URL.exec(rest);
+    const transport = match ? transports.get(match[3]!) : undefined;
+    if (!match || !transport || !isEnabled(transport, route)) {
+      ctx.status = 404;
+      ctx.body = 'Not found.';
+      return;
+    }
+    if (ctx.method === 'OPTIONS' && transport.preflight) {
+      answerPreflight(ctx, transport.methods, route.cors);
+      return;
+    }
+    if (!transport.methods.includes(ctx.method)) {
+      respondMethodNotAllowed(ctx, transport.preflight ? ['OPTIONS', ...transport.methods] : transport.methods);
+      return;
+    }
+    await transport.handle({
+      ctx,
+      route,
+      key: match[2]!,
+      request: { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url },
+    });
+  }
+
+  return Object.assign(sockjsMiddleware, {
+    [kRoute]: route,
+    manager: manager as unknown as SessionManager<S>,
+    route,
+    close: async () => {
+      await manager.close();
+      wss.close();
+    },
+  });
+}

@@ -1,0 +1,162 @@
+/**
+ * The options of `sockjs()`: types, defaults (in one place) and validation. A wrong option
+ * throws SockjsOptionError at startup, naming the option.
+ */
+import { SockjsOptionError } from './errors.js';
+import type { JsessionidOption } from './http/headers.js';
+import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, type SessionClass } from './session/manager.js';
+import { Session } from './session/session.js';
+import type { SessionStore } from './store/store.js';
+import type { Timers } from './timers.js';
+
+/** Transports that can be switched off with the `transports` option. */
+export const TRANSPORT_NAMES = ['websocket', 'xhr-polling', 'xhr-streaming', 'eventsource', 'htmlfile', 'jsonp-polling'] as const;
+export type TransportName = (typeof TRANSPORT_NAMES)[number];
+
+export interface SockjsOptions<S extends Session = Session> {
+  /** Route name for `ctx.sockjs(name)`. @default '' */
+  name?: string;
+  /** URL prefix the route serves; must start with '/' and not end with one. @default '/__sockjs__' */
+  prefix?: string;
+  /** Session class, instantiated for every new session. @default Session */
+  session?: SessionClass<S>;
+  /**
+   * A SessionManager subclass to instantiate, or a ready instance. An instance carries its own
+   * session class, store and delays: do not pass those options with it.
+   * @default SessionManager
+   */
+  manager?: (new (options: ConstructorParameters<typeof SessionManager<S>>[0]) => SessionManager<S>) | SessionManager<S>;
+  /** Session store. @default new MemoryStore() */
+  store?: SessionStore;
+  /** Milliseconds between heartbeat frames. @default 25_000 */
+  heartbeatDelay?: number;
+  /** Milliseconds a session survives without a receiving connection. @default 5_000 */
+  disconnectDelay?: number;
+  /** Whether the websocket transports (`/websocket`, `/*\/*\/websocket`) are served. @default true */
+  websocket?: boolean;
+  /**
+   * Largest incoming message: a larger websocket message closes the connection with 1009, a
+   * larger HTTP body gets 413; nothing of it is delivered. In bytes.
+   * @default 1_048_576 (1 MiB)
+   */
+  maxMessageSize?: number;
+  /** Bytes a streaming response carries before it is closed (client reconnects). @default 131_072 */
+  responseLimit?: number;
+  /** URL of the sockjs-client script the iframe page loads. @default the sockjs-client 1.x CDN URL */
+  sockjsUrl?: string;
+  /** Set a JSESSIONID cookie for sticky load balancers: true, or a function that sets it. @default false */
+  jsessionid?: JsessionidOption;
+  /** Send CORS headers on XHR endpoints. @default true */
+  cors?: boolean;
+  /** Switch transports off: `{ 'xhr-streaming': false }`. Unlisted transports stay on. @default all on */
+  transports?: Partial<Record<TransportName, boolean>>;
+  /** Clock for timers; for tests. @default system timers, unref()'d */
+  timers?: Timers;
+  /** Called when a hook throws or a store operation fails. @default console.error */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export const DEFAULTS = {
+  name: '',
+  prefix: '/__sockjs__',
+  heartbeatDelay: DEFAULT_HEARTBEAT_DELAY,
+  disconnectDelay: DEFAULT_DISCONNECT_DELAY,
+  websocket: true,
+  maxMessageSize: 1024 * 1024,
+  responseLimit: 128 * 1024,
+  sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
+  jsessionid: false,
+  cors: true,
+} as const;
+
+/** Options resolved once at startup; what the transports and endpoints read. */
+export interface RouteConfig {
+  readonly name: string;
+  readonly prefix: string;
+  readonly manager: SessionManager;
+  readonly websocket: boolean;
+  readonly maxMessageSize: number;
+  readonly responseLimit: number;
+  readonly sockjsUrl: string;
+  readonly jsessionid: JsessionidOption;
+  readonly cors: boolean;
+  readonly transports: ReadonlySet<TransportName>;
+}
+
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new SockjsOptionError(option, `must be true or false, got ${String(value)}`);
+  return value;
+}
+
+export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}): RouteConfig {
+  if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'must be an object');
+  const name = options.name ?? DEFAULTS.name;
+  if (typeof name !== 'string') throw new SockjsOptionError('name', `must be a string, got ${typeof name}`);
+  const prefix = options.prefix ?? DEFAULTS.prefix;
+  if (typeof prefix !== 'string' || !/^\/[^?#]*$/.test(prefix) || (prefix.length > 1 && prefix.endsWith('/')) || prefix.includes('//')) {
+    throw new SockjsOptionError('prefix', `must be a path starting with "/" and not ending with "/", got ${JSON.stringify(prefix)}`);
+  }
+  const transports = new Set<TransportName>(TRANSPORT_NAMES);
+  for (const [transport, enabled] of Object.entries(options.transports ?? {})) {
+    if (!(TRANSPORT_NAMES as readonly string[]).includes(transport)) {
+      throw new SockjsOptionError('transports', `has unknown transport ${JSON.stringify(transport)} (known: ${TRANSPORT_NAMES.join(', ')})`);
+    }
+    if (!boolean(`transports.${transport}`, enabled)) transports.delete(transport as TransportName);
+  }
+  const websocket = boolean('websocket', options.websocket ?? DEFAULTS.websocket);
+  if (!websocket) transports.delete('websocket');
+
+  const jsessionid = options.jsessionid ?? DEFAULTS.jsessionid;
+  if (typeof jsessionid !== 'boolean' && typeof jsessionid !== 'function') {
+    throw new SockjsOptionError('jsessionid', 'must be a boolean or a function (ctx) => void');
+  }
+  const sockjsUrl = options.sockjsUrl ?? DEFAULTS.sockjsUrl;
+  if (typeof sockjsUrl !== 'string' || sockjsUrl.length === 0 || /["<>\s]/.test(sockjsUrl)) {
+    throw new SockjsOptionError('sockjsUrl', 'must be a non-empty URL without quotes, angle brackets or spaces');
+  }
+
+  return {
+    name,
+    prefix: prefix === '/' ? '' : prefix,
+    manager: resolveManager(options, name),
+    websocket: transports.has('websocket'),
+    maxMessageSize: positiveInteger('maxMessageSize', options.maxMessageSize ?? DEFAULTS.maxMessageSize),
+    responseLimit: positiveInteger('responseLimit', options.responseLimit ?? DEFAULTS.responseLimit),
+    sockjsUrl,
+    jsessionid,
+    cors: boolean('cors', options.cors ?? DEFAULTS.cors),
+    transports,
+  };
+}
+
+function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
+  const { manager } = options;
+  if (manager instanceof SessionManager) {
+    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'timers', 'onError'] as const) {
+      if (options[option] !== undefined) {
+        throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
+      }
+    }
+    if (manager.name !== name) {
+      throw new SockjsOptionError('name', `is ${JSON.stringify(name)} but the manager instance is named ${JSON.stringify(manager.name)}`);
+    }
+    return manager as unknown as SessionManager;
+  }
+  if (manager !== undefined && (typeof manager !== 'function' || !(manager.prototype instanceof SessionManager || manager === SessionManager))) {
+    throw new SockjsOptionError('manager', 'must be SessionManager, a class extending it, or an instance of one');
+  }
+  const ManagerClass = manager ?? SessionManager;
+  const managerOptions: ConstructorParameters<typeof SessionManager<S>>[0] = { name };
+  if (options.session !== undefined) managerOptions.session = options.session;
+  if (options.store !== undefined) managerOptions.store = options.store;
+  if (options.heartbeatDelay !== undefined) managerOptions.heartbeatDelay = options.heartbeatDelay;
+  if (options.disconnectDelay !== undefined) managerOptions.disconnectDelay = options.disconnectDelay;
+  if (options.timers !== undefined) managerOptions.timers = options.timers;
+  if (options.onError !== undefined) managerOptions.onError = options.onError;
+  return new ManagerClass(managerOptions) as unknown as SessionManager;
+}

@@ -1,0 +1,326 @@
+/**
+ * SessionChannel: the machinery behind one Session owned by this process. It batches what the
+ * session sends, writes it straight to a local receiving connection when there is one (the fast
+ * path: no store access per message), and otherwise queues it in the store's outgoing mailbox
+ * for whichever receiver comes next, here or in another process. It also runs the session's
+ * heartbeat and disconnect timers.
+ */
+import { logger } from '../log.js';
+import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
+import type { SessionStore } from '../store/store.js';
+import type { TimerHandle, Timers } from '../timers.js';
+import type { Receiver } from '../transports/receiver.js';
+import { whenReady } from '../util/awaitable.js';
+import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
+import { SessionState } from './state.js';
+
+const log = logger('channel');
+
+export interface ChannelSettings {
+  readonly store: SessionStore;
+  readonly timers: Timers;
+  readonly heartbeatDelay: number;
+  readonly disconnectDelay: number;
+  /** Time to live of store records (and receiver claims). */
+  readonly recordTtl: number;
+  readonly reportError: (error: unknown, context: string) => void;
+}
+
+export class SessionChannel implements SessionOutlet {
+  #receiver: Receiver | undefined;
+  #token: string | undefined;
+  /** While the store's mailbox is being taken for a new receiver, writes wait here. */
+  #attaching: string[] | undefined;
+  #batch: string[] = [];
+  #flushScheduled = false;
+  #heartbeat: TimerHandle | undefined;
+  #disconnect: TimerHandle | undefined;
+  #removed = false;
+  #unwatchIncoming: (() => unknown) | undefined;
+
+  /**
+   * @param key store key (the client's session id; for websocket sessions a key of their own)
+   * @param persistent false for websocket sessions, which live and die with their connection
+   */
+  constructor(
+    readonly key: string,
+    readonly session: Session,
+    readonly persistent: boolean,
+    readonly settings: ChannelSettings,
+    readonly forget: (channel: SessionChannel) => void,
+  ) {}
+
+  get hasReceiver(): boolean {
+    return this.#receiver !== undefined;
+  }
+
+  // ---- SessionOutlet: what the Session calls ----
+
+  write(encoded: string): void {
+    this.#batch.push(encoded);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Messages sent in one tick (say, replies to a burst of incoming frames) leave as one frame.
+    queueMicrotask(this.#flush);
+  }
+
+  close(code: number, reason: string): void {
+    this.#flush();
+    const frame = closeFrame(code, reason);
+    this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
+    const receiver = this.#receiver;
+    if (receiver && !this.#attaching) {
+      this.#detach();
+      receiver.end(frame);
+    }
+    // A closed session is kept, serving its close frame, until disconnectDelay passes.
+    if (this.persistent) this.#armDisconnect();
+    else queueMicrotask(() => this.remove());
+  }
+
+  remove(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.#clearTimers();
+    this.#unwatchIncoming?.();
+    const receiver = this.#receiver;
+    if (receiver) {
+      this.#detach();
+      receiver.end();
+    }
+    this.#storeCall(this.settings.store.delete(this.key), 'delete');
+    this.forget(this);
+    this.session[kRemoved]();
+  }
+
+  // ---- what the manager calls ----
+
+  /** Sends a frame built once for many sessions (broadcast); `encoded` is its one message. */
+  sendShared(frame: Buffer, encoded: string): void {
+    if (this.#batch.length) this.#flush();
+    const receiver = this.#receiver;
+    if (receiver && !this.#attaching) {
+      if (!receiver.send(frame)) this.#detach();
+      return;
+    }
+    this.#deliver([encoded]);
+  }
+
+  /**
+   * Makes `receiver` the session's receiving connection. The caller holds the store's receiver
+   * claim under `token`. Messages queued in the store go out first, in order.
+   */
+  attach(receiver: Receiver, token: string): void {
+    this.#clearDisconnect();
+    this.#receiver = receiver;
+    this.#token = token;
+    this.session.transport = receiver.transport;
+    receiver.onAbort = () => this.#aborted(receiver);
+    this.#attaching = [];
+    whenReady(
+      this.settings.store.take(this.key, 'outgoing'),
+      (queued) => this.#attached(receiver, queued),
+      (error) => {
+        this.#attaching = undefined;
+        this.settings.reportError(error, `store take for session ${this.session.id}`);
+        this.#aborted(receiver);
+      },
+    );
+  }
+
+  /** Starts the disconnect timer of a session that has no receiver (a new polling session). */
+  idle(): void {
+    if (!this.#receiver) this.#armDisconnect();
+  }
+
+  /** Watches the store's incoming mailbox, for messages that arrive through other processes. */
+  watchIncoming(): void {
+    whenReady(
+      this.settings.store.watch(this.key, 'incoming', () => this.pullIncoming()),
+      (unwatch) => {
+        if (this.#removed) void unwatch();
+        else this.#unwatchIncoming = unwatch;
+      },
+      (error) => this.settings.reportError(error, `store watch for session ${this.session.id}`),
+    );
+  }
+
+  /** Delivers messages queued in the store's incoming mailbox. */
+  pullIncoming(): void {
+    whenReady(
+      this.settings.store.take(this.key, 'incoming'),
+      (encoded) => {
+        if (encoded.length) this.session[kReceive](encoded.map((text) => JSON.parse(text) as unknown));
+      },
+      (error) => this.settings.reportError(error, `store take for session ${this.session.id}`),
+    );
+  }
+
+  /** The receiving connection went away without a goodbye (also reported by other processes). */
+  interrupted(): void {
+    if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.INTERRUPTED, CloseReason.INTERRUPTED);
+    else this.session[kEnded]();
+  }
+
+  /** The store dropped the record (LRU eviction): close properly, then forget. */
+  evicted(): void {
+    if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.EXPIRED, CloseReason.EXPIRED);
+    this.#removed = true;
+    this.#clearTimers();
+    this.#unwatchIncoming?.();
+    this.forget(this);
+    this.session[kRemoved]();
+  }
+
+  // ---- internals ----
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#deliver(batch);
+  };
+
+  #deliver(batch: string[]): void {
+    if (this.#attaching) {
+      for (const message of batch) this.#attaching.push(message);
+      return;
+    }
+    const receiver = this.#receiver;
+    if (receiver) {
+      if (!receiver.send(messageFrame(batch))) this.#detach();
+      return;
+    }
+    this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
+  }
+
+  #attached(receiver: Receiver, queued: string[]): void {
+    const waiting = this.#attaching ?? [];
+    this.#attaching = undefined;
+    if (this.#receiver !== receiver) {
+      // The receiver left while we were taking the mailbox: put everything back, in order.
+      const all = queued.concat(waiting);
+      if (all.length) this.#deliver(all);
+      return;
+    }
+    const all = queued.length ? queued.concat(waiting) : waiting;
+    if (all.length && !receiver.send(messageFrame(all))) {
+      this.#detach();
+      return;
+    }
+    if (this.session.state >= SessionState.CLOSING) {
+      // Closed while attaching: the close frame is recorded in the store; serve it.
+      this.#detach();
+      whenReady(
+        this.settings.store.get(this.key),
+        (record) => receiver.end(closeFrame(record?.closeCode ?? CloseCode.GO_AWAY, record?.closeReason ?? CloseReason.GO_AWAY)),
+        (error) => {
+          this.settings.reportError(error, `store get for session ${this.session.id}`);
+          receiver.end();
+        },
+      );
+      return;
+    }
+    this.#armHeartbeat();
+  }
+
+  #aborted(receiver: Receiver): void {
+    if (this.#receiver !== receiver) return;
+    this.#detach();
+    this.interrupted();
+  }
+
+  #detach(): void {
+    const receiver = this.#receiver;
+    if (!receiver) return;
+    receiver.onAbort = undefined;
+    this.#receiver = undefined;
+    this.#clearHeartbeat();
+    const token = this.#token;
+    this.#token = undefined;
+    if (this.persistent && token !== undefined) {
+      this.#storeCall(this.settings.store.releaseReceiver(this.key, token), 'release receiver');
+      if (this.session.state < SessionState.CLOSED) this.#armDisconnect();
+    }
+  }
+
+  #armHeartbeat(): void {
+    const { timers, heartbeatDelay } = this.settings;
+    this.#heartbeat = timers.setTimeout(() => {
+      this.#heartbeat = undefined;
+      const receiver = this.#receiver;
+      if (!receiver || this.#attaching) return;
+      this.session.heartbeats++;
+      this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
+      if (receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
+      else this.#detach();
+    }, heartbeatDelay);
+  }
+
+  #armDisconnect(): void {
+    this.#clearDisconnect();
+    const { timers, disconnectDelay } = this.settings;
+    this.#disconnect = timers.setTimeout(() => {
+      this.#disconnect = undefined;
+      this.#disconnectDue();
+    }, disconnectDelay);
+  }
+
+  /**
+   * No receiver for disconnectDelay, as far as this process knows. With a shared store the
+   * receiver may be in another process, so the record has the last word.
+   */
+  #disconnectDue(): void {
+    if (this.#removed || this.#receiver) return;
+    whenReady(
+      this.settings.store.get(this.key),
+      (record) => {
+        if (this.#removed || this.#receiver) return;
+        const { timers, disconnectDelay } = this.settings;
+        if (record && this.session.state < SessionState.CLOSING) {
+          const idleFor = timers.now() - record.seenAt;
+          if (record.receiver !== undefined || idleFor < disconnectDelay) {
+            this.#disconnect = timers.setTimeout(
+              () => {
+                this.#disconnect = undefined;
+                this.#disconnectDue();
+              },
+              record.receiver !== undefined ? disconnectDelay : disconnectDelay - idleFor,
+            );
+            return;
+          }
+        }
+        log('session %s timed out', this.session.id);
+        this.remove();
+      },
+      (error) => {
+        this.settings.reportError(error, `store get for session ${this.session.id}`);
+        this.remove();
+      },
+    );
+  }
+
+  #clearHeartbeat(): void {
+    if (this.#heartbeat !== undefined) this.settings.timers.clearTimeout(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  #clearDisconnect(): void {
+    if (this.#disconnect !== undefined) this.settings.timers.clearTimeout(this.#disconnect);
+    this.#disconnect = undefined;
+  }
+
+  #clearTimers(): void {
+    this.#clearHeartbeat();
+    this.#clearDisconnect();
+  }
+
+  #storeCall(result: unknown, what: string): void {
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, (error: unknown) =>
+        this.settings.reportError(error, `store ${what} for session ${this.session.id}`),
+      );
+    }
+  }
+}

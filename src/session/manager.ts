@@ -1,0 +1,368 @@
+/**
+ * SessionManager: one per route. Creates sessions, finds them, broadcasts to them, closes them,
+ * and runs the store side of every receiving connection. Subclass it, or pass an instance, with
+ * the `manager` option.
+ */
+import { randomUUID } from 'node:crypto';
+import { SockjsOptionError } from '../errors.js';
+import { logger } from '../log.js';
+import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
+import { encodeMessage } from '../protocol/json.js';
+import { MemoryStore } from '../store/memory.js';
+import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
+import { systemTimers, type Timers } from '../timers.js';
+import type { Receiver } from '../transports/receiver.js';
+import { isPromiseLike, whenReady } from '../util/awaitable.js';
+import { SessionChannel, type ChannelSettings } from './channel.js';
+import { RemoteReceiver } from './remote-receiver.js';
+import type { RequestInfo } from './request-info.js';
+import { Session, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
+import { SessionState } from './state.js';
+
+const log = logger('manager');
+
+/** A Session class the manager can instantiate. */
+export type SessionClass<S extends Session = Session> = new (init: SessionInit) => S;
+
+export interface SessionManagerOptions<S extends Session = Session> {
+  /** Route name, as used by `ctx.sockjs(name)`. @default '' */
+  name?: string;
+  /** The Session class to instantiate. @default Session */
+  session?: SessionClass<S>;
+  /** Where session records and queues live. @default new MemoryStore() */
+  store?: SessionStore;
+  /** Milliseconds between heartbeat frames on an idle receiving connection. @default 25_000 */
+  heartbeatDelay?: number;
+  /** Milliseconds a session lives with no receiving connection. @default 5_000 */
+  disconnectDelay?: number;
+  /** Clock for timers; for tests. @default system timers, unref()'d */
+  timers?: Timers;
+  /**
+   * Called when a hook throws or a store operation fails. The session and the process go on.
+   * @default logs to stderr (console.error)
+   */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export const DEFAULT_HEARTBEAT_DELAY = 25_000;
+export const DEFAULT_DISCONNECT_DELAY = 5_000;
+
+/** Symbols for the transports' calls; not part of the public API. */
+export const kConnect = Symbol('koa-sockjs.connect');
+export const kIncoming = Symbol('koa-sockjs.incoming');
+export const kOpenWebsocket = Symbol('koa-sockjs.openWebsocket');
+
+/** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
+const WEBSOCKET_KEY_PREFIX = 'ws/';
+
+function checkDelay(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${String(value)}`);
+  return value;
+}
+
+export class SessionManager<S extends Session = Session> {
+  readonly name: string;
+  readonly store: SessionStore;
+  readonly sessionClass: SessionClass<S>;
+  readonly heartbeatDelay: number;
+  readonly disconnectDelay: number;
+  readonly timers: Timers;
+
+  /** Local channels by store key. */
+  readonly #channels = new Map<string, SessionChannel>();
+  /** Local sessions by server id. */
+  readonly #sessions = new Map<string, S>();
+  readonly #channelSettings: ChannelSettings;
+  readonly #onError: (error: unknown, context: string) => void;
+  #subscriptions: Unsubscribe[] = [];
+  #started = false;
+  #closed = false;
+
+  constructor(options: SessionManagerOptions<S> = {}) {
+    this.name = options.name ?? '';
+    this.sessionClass = options.session ?? (Session as SessionClass<S>);
+    if (typeof this.sessionClass !== 'function' || !(this.sessionClass.prototype instanceof Session || this.sessionClass === Session)) {
+      throw new SockjsOptionError('session', 'must be Session or a class extending it');
+    }
+    this.store = options.store ?? new MemoryStore();
+    this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY);
+    this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY);
+    this.timers = options.timers ?? systemTimers;
+    this.#onError =
+      options.onError ??
+      ((error, context) => {
+        console.error(`koa-sockjs [${this.name}]: ${context}:`, error);
+      });
+    this.#channelSettings = {
+      store: this.store,
+      timers: this.timers,
+      heartbeatDelay: this.heartbeatDelay,
+      disconnectDelay: this.disconnectDelay,
+      // A record outlives its session's own timers, so the store only reaps what a dead
+      // process left behind.
+      recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
+      reportError: (error, context) => this.reportError(error, context),
+    };
+    this.store.onEvict((key, record) => this.#evicted(key, record));
+  }
+
+  /** Sessions owned by this process, by server id. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** The local session with this server id. */
+  get(id: string): S | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /** Open sessions owned by this process (with a shared store, see `count()` for all). */
+  activeSessions(): S[] {
+    const active: S[] = [];
+    for (const session of this.#sessions.values()) if (session.state === SessionState.OPEN) active.push(session);
+    return active;
+  }
+
+  /** Every session record in the store: with a shared store, across all processes. */
+  async count(): Promise<number> {
+    return this.store.count();
+  }
+
+  /**
+   * Sends a value to every open session, on every process sharing the store. The frame is
+   * encoded once and its bytes reused for every recipient.
+   */
+  broadcast(value: unknown): void {
+    const encoded = encodeMessage(value);
+    this.#broadcastLocal(encoded);
+    this.#storeCall(this.store.publish(this.#broadcastTopic, `${this.store.nodeId}\n${encoded}`), 'publish broadcast');
+  }
+
+  /** Expires every local session now: hooks fire, clients get a close frame, nothing is kept. */
+  clear(): void {
+    for (const session of [...this.#sessions.values()]) session.expire();
+  }
+
+  /**
+   * Shuts the route down: closes every local session with a close frame, stops every timer and
+   * subscription, and closes the store.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const channel of [...this.#channels.values()]) {
+      if (channel.session.state < SessionState.CLOSING) channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
+      channel.remove();
+    }
+    const subscriptions = this.#subscriptions;
+    this.#subscriptions = [];
+    for (const unsubscribe of subscriptions) await unsubscribe();
+    await this.store.close();
+  }
+
+  /** Reports a failed hook or store operation; never throws. */
+  reportError(error: unknown, context: string): void {
+    log('%s: %O', context, error);
+    try {
+      this.#onError(error, context);
+    } catch (handlerError) {
+      log('onError threw: %O', handlerError);
+    }
+  }
+
+  /** Subscribes to cluster topics once; called on the first request. */
+  start(): void | Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const pending: Promise<void>[] = [];
+    const subscribe = (topic: string, listener: (payload: string) => void): void => {
+      const result = this.store.subscribe(topic, listener);
+      if (isPromiseLike(result)) pending.push(result.then((stop) => void this.#subscriptions.push(stop)));
+      else this.#subscriptions.push(result);
+    };
+    subscribe(this.#broadcastTopic, (payload) => {
+      const newline = payload.indexOf('\n');
+      if (payload.slice(0, newline) !== this.store.nodeId) this.#broadcastLocal(payload.slice(newline + 1));
+    });
+    subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
+      // Another process held the receiving connection of one of our sessions and lost it.
+      this.#channels.get(payload)?.interrupted();
+    });
+    if (pending.length) return Promise.all(pending).then(() => undefined);
+  }
+
+  // ---- the transports' entry points ----
+
+  /**
+   * A receiving connection for the session under `key` (xhr, xhr_streaming, eventsource, ...):
+   * opens a new session, attaches to a live one, or serves the close frame of a closed one.
+   */
+  async [kConnect](key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
+    const store = this.store;
+    const fresh: SessionRecord = {
+      id: randomUUID(),
+      owner: store.nodeId,
+      state: SessionState.OPEN,
+      seenAt: this.timers.now(),
+      transport: receiver.transport,
+    };
+    const created = store.create(key, fresh, this.#channelSettings.recordTtl);
+    const { record, created: isNew } = isPromiseLike(created) ? await created : created;
+    if (isNew) {
+      const channel = this.#createChannel(key, record.id, receiver.transport, request, true);
+      const more = receiver.send(OPEN_FRAME);
+      channel.session[kOpen]();
+      if (more && channel.session.state === SessionState.OPEN) await this.#claimAndAttach(key, receiver, channel);
+      else channel.idle();
+      return;
+    }
+    const local = this.#channels.get(key);
+    if (local) local.session.hits++;
+    if (record.state >= SessionState.CLOSING) return this.#serveClosed(key, record, receiver);
+    const token = randomUUID();
+    const claimed = store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    if (!(isPromiseLike(claimed) ? await claimed : claimed)) {
+      receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+      return;
+    }
+    const channel = local ?? (await this.#adoptIfOrphaned(key, record, receiver.transport, request));
+    if (channel) channel.attach(receiver, token);
+    else new RemoteReceiver(key, record.owner, receiver, token, this.#remoteSettings).start();
+  }
+
+  /** Messages sent by the client (xhr_send, jsonp_send). False when there is no such session. */
+  async [kIncoming](key: string, messages: readonly unknown[]): Promise<boolean> {
+    const local = this.#channels.get(key);
+    if (local) {
+      local.session.hits++;
+      local.session[kReceive](messages);
+      return true;
+    }
+    const found = this.store.get(key);
+    const record = isPromiseLike(found) ? await found : found;
+    if (!record) return false;
+    if (record.state !== SessionState.OPEN) {
+      log('dropped %d message(s) for closed session %s', messages.length, record.id);
+      return true;
+    }
+    const adopted = await this.#adoptIfOrphaned(key, record, record.transport, { remoteAddress: '', headers: {}, url: '' });
+    if (adopted) {
+      adopted.session[kReceive](messages);
+      return true;
+    }
+    await this.store.push(
+      key,
+      'incoming',
+      messages.map((message) => JSON.stringify(message)),
+    );
+    return true;
+  }
+
+  /** A new websocket session: it lives exactly as long as its connection. */
+  [kOpenWebsocket](receiver: Receiver, request: RequestInfo): { session: S; receive: (messages: readonly unknown[]) => void } {
+    const id = randomUUID();
+    const key = WEBSOCKET_KEY_PREFIX + id;
+    const record: SessionRecord = { id, owner: this.store.nodeId, state: SessionState.OPEN, seenAt: this.timers.now(), transport: receiver.transport };
+    this.#storeCall(this.store.create(key, record, this.#channelSettings.recordTtl), 'create');
+    const channel = this.#createChannel(key, id, receiver.transport, request, false);
+    channel.attach(receiver, id);
+    receiver.send(OPEN_FRAME);
+    channel.session[kOpen]();
+    const session = channel.session as S;
+    return { session, receive: (messages) => session[kReceive](messages) };
+  }
+
+  // ---- internals ----
+
+  get #broadcastTopic(): string {
+    return `broadcast:${this.name}`;
+  }
+
+  #nodeTopic(nodeId: string): string {
+    return `node:${nodeId}`;
+  }
+
+  get #remoteSettings() {
+    return {
+      ...this.#channelSettings,
+      notifyInterrupted: (owner: string, key: string) => {
+        this.#storeCall(this.store.publish(this.#nodeTopic(owner), key), 'publish interruption');
+      },
+    };
+  }
+
+  #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean): SessionChannel {
+    const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request });
+    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, (gone) => this.#forget(gone));
+    session[kAttachOutlet](channel);
+    this.#channels.set(key, channel);
+    this.#sessions.set(id, session);
+    if (persistent) channel.watchIncoming();
+    return channel;
+  }
+
+  async #claimAndAttach(key: string, receiver: Receiver, channel: SessionChannel): Promise<void> {
+    const token = randomUUID();
+    const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    if (isPromiseLike(claimed) ? await claimed : claimed) channel.attach(receiver, token);
+    else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+  }
+
+  /**
+   * A session whose owning process died is adopted by this one, so the client goes on without
+   * reconnecting. onOpen is not run again: it ran on the first owner.
+   */
+  async #adoptIfOrphaned(key: string, record: SessionRecord, transport: string, request: RequestInfo): Promise<SessionChannel | undefined> {
+    if (record.owner !== this.store.nodeId && (await this.store.isAlive(record.owner))) return undefined;
+    if (record.owner !== this.store.nodeId && !(await this.store.adopt(key, record.owner, this.store.nodeId))) return undefined;
+    log('adopting session %s (owner %s is gone)', record.id, record.owner);
+    const channel = this.#createChannel(key, record.id, transport, request, true);
+    // No onOpen: the session was opened by its first owner.
+    channel.session[kResume]();
+    channel.pullIncoming();
+    return channel;
+  }
+
+  #serveClosed(key: string, record: SessionRecord, receiver: Receiver): void {
+    const frame = closeFrame(record.closeCode ?? CloseCode.GO_AWAY, record.closeReason ?? CloseReason.GO_AWAY);
+    whenReady(
+      this.store.take(key, 'outgoing'),
+      (pending) => {
+        // Messages sent before the close still reach the client, then the close frame.
+        if (pending.length && !receiver.send(messageFrame(pending))) return;
+        receiver.end(frame);
+      },
+      (error) => {
+        this.reportError(error, `store take for closed session ${record.id}`);
+        receiver.end(frame);
+      },
+    );
+  }
+
+  #broadcastLocal(encoded: string): void {
+    if (this.#channels.size === 0) return;
+    const frame = Buffer.from(messageFrame([encoded]));
+    for (const channel of this.#channels.values()) {
+      if (channel.session.state === SessionState.OPEN) channel.sendShared(frame, encoded);
+    }
+  }
+
+  #forget(channel: SessionChannel): void {
+    if (this.#channels.get(channel.key) === channel) this.#channels.delete(channel.key);
+    this.#sessions.delete(channel.session.id);
+  }
+
+  #evicted(key: string, record: SessionRecord): void {
+    const channel = this.#channels.get(key);
+    if (channel && channel.session.id === record.id) {
+      log('session %s evicted by the store', record.id);
+      channel.evicted();
+    }
+  }
+
+  #storeCall(result: unknown, what: string): void {
+    if (isPromiseLike(result as Promise<unknown>)) {
+      (result as Promise<unknown>).then(undefined, (error: unknown) => this.reportError(error, `store ${what}`));
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/** What a session may know of the client, taken from the request that opened it. */
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface RequestInfo {
+  /** Client address; honours Koa's `app.proxy` (X-Forwarded-For) like `ctx.ip`. */
+  readonly remoteAddress: string;
+  /** A safe subset of the request headers: never `cookie` or `authorization`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The request URL (path and query). */
+  readonly url: string;
+}
+
+/**
+ * Headers an application may see. Credentials (cookie, authorization) are left out on purpose:
+ * a session outlives the request, and logging a session must not leak them.
+ */
+export const SAFE_HEADERS = [
+  'referer',
+  'x-client-ip',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-cluster-client-ip',
+  'x-real-ip',
+  'via',
+  'host',
+  'origin',
+  'user-agent',
+  'accept-language',
+] as const;
+
+export function pickSafeHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of SAFE_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') picked[name] = value;
+    else if (Array.isArray(value)) picked[name] = value.join(', ');
+  }
+  return picked;
+}

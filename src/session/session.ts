@@ -1,0 +1,215 @@
+/**
+ * Session: what an application subclasses. One per SockJS connection; hooks fire in the order
+ * onOpen, onMessage*, onClose, onClosed, onRemove, each exactly once. A hook may be async; the
+ * next hook waits for it, so onMessage never runs before onOpen has finished. A hook that throws
+ * or rejects is logged and does not end the session.
+ */
+import { SessionStateError } from '../errors.js';
+import { logger } from '../log.js';
+import { CloseCode, CloseReason } from '../protocol/frames.js';
+import { encodeMessage } from '../protocol/json.js';
+import type { SessionManager } from './manager.js';
+import type { RequestInfo } from './request-info.js';
+import { SessionState, assertTransition, stateName } from './state.js';
+
+const log = logger('session');
+
+/** How the session layer reaches a session's connection; see SessionChannel. */
+export interface SessionOutlet {
+  /** Queues one JSON-encoded message. */
+  write(encoded: string): void;
+  /** Sends the close frame (after pending messages) and ends the receiving connection. */
+  close(code: number, reason: string): void;
+  /** Drops the session from its manager and store now. */
+  remove(): void;
+}
+
+/** What the manager hands a new session. */
+export interface SessionInit {
+  readonly id: string;
+  readonly manager: SessionManager;
+  readonly transport: string;
+  readonly request: RequestInfo;
+}
+
+type HookName = 'onOpen' | 'onMessage' | 'onClose' | 'onClosed' | 'onRemove';
+
+/** Symbols for the session layer's own calls; not part of the public API. */
+export const kOpen = Symbol('koa-sockjs.open');
+export const kAttachOutlet = Symbol('koa-sockjs.attachOutlet');
+export const kReceive = Symbol('koa-sockjs.receive');
+export const kResume = Symbol('koa-sockjs.resume');
+export const kEnded = Symbol('koa-sockjs.ended');
+export const kRemoved = Symbol('koa-sockjs.removed');
+
+export class Session {
+  /** Server-made id, unique per session. The client's URL session id is never exposed. */
+  readonly id: string;
+  /** The manager of the route this session belongs to. */
+  readonly manager: SessionManager;
+  /** Client address (honours Koa's `app.proxy`). */
+  readonly remoteAddress: string;
+  /** A safe subset of the opening request's headers (no cookie, no authorization). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** URL of the request that opened the session. */
+  readonly url: string;
+  /** Transport of the current (or last) receiving connection. */
+  transport: string;
+  /** Requests and frames received from the client. */
+  hits = 0;
+  /** Heartbeat frames sent. */
+  heartbeats = 0;
+
+  #state: SessionState = SessionState.NEW;
+  #outlet: SessionOutlet | undefined;
+  #removed = false;
+  /** Tail of the hook chain while an async hook runs; undefined when idle. */
+  #hookTail: Promise<void> | undefined;
+
+  constructor(init: SessionInit) {
+    this.id = init.id;
+    this.manager = init.manager;
+    this.transport = init.transport;
+    this.remoteAddress = init.request.remoteAddress;
+    this.headers = init.request.headers;
+    this.url = init.request.url;
+  }
+
+  /** NEW 0, OPEN 1, CLOSING 2, CLOSED 3. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Called once the session is open and the client has its open frame. */
+  onOpen(): void | Promise<void> {}
+  /** Called for every message from the client, in the order the client sent them. */
+  onMessage(_message: unknown): void | Promise<void> {}
+  /** Called when the session starts closing, by either side. */
+  onClose(): void | Promise<void> {}
+  /** Called when the session is closed: nothing more can be sent. */
+  onClosed(): void | Promise<void> {}
+  /** Called when the session is forgotten by its manager. */
+  onRemove(): void | Promise<void> {}
+
+  /**
+   * Sends any JSON-serialisable value. Returns false (and sends nothing) when the session is
+   * not open. Throws MessageEncodingError for values JSON cannot carry.
+   */
+  send(value: unknown): boolean {
+    if (this.#state !== SessionState.OPEN || !this.#outlet) return false;
+    this.#outlet.write(encodeMessage(value));
+    return true;
+  }
+
+  /**
+   * Closes the session: the client gets `c[code,"reason"]`, and so does every receiver that
+   * comes back before the session expires. Closing a closing or closed session does nothing.
+   */
+  close(code: number = CloseCode.GO_AWAY, reason: string = CloseReason.GO_AWAY): void {
+    if (!Number.isInteger(code) || code < 1000 || code > 4999) {
+      throw new RangeError(`koa-sockjs: close code must be an integer from 1000 to 4999, got ${String(code)}`);
+    }
+    if (this.#state >= SessionState.CLOSING) return;
+    this.#beginClose();
+    this.#outlet?.close(code, reason);
+    this[kEnded]();
+  }
+
+  /** Ends the session now, without waiting for disconnectDelay, and forgets it. */
+  expire(): void {
+    if (this.#state < SessionState.CLOSING) this.close(CloseCode.EXPIRED, CloseReason.EXPIRED);
+    if (this.#outlet) this.#outlet.remove();
+    else this[kRemoved]();
+  }
+
+  /** @internal Connects the session to its channel. */
+  [kAttachOutlet](outlet: SessionOutlet): void {
+    this.#outlet = outlet;
+  }
+
+  /** @internal NEW -> OPEN, then onOpen. */
+  [kOpen](): void {
+    if (this.#state !== SessionState.NEW) {
+      throw new SessionStateError(`cannot open a session in state ${stateName(this.#state)}`);
+    }
+    this.#state = SessionState.OPEN;
+    this.#runHook('onOpen');
+  }
+
+  /** @internal NEW -> OPEN without onOpen: a session adopted from a process that died. */
+  [kResume](): void {
+    if (this.#state === SessionState.NEW) this.#state = SessionState.OPEN;
+  }
+
+  /** @internal Delivers client messages to onMessage; dropped unless the session is open. */
+  [kReceive](messages: readonly unknown[]): void {
+    if (this.#state !== SessionState.OPEN) {
+      log('session %s: dropped %d message(s) received in state %s', this.id, messages.length, stateName(this.#state));
+      return;
+    }
+    for (const message of messages) this.#runHook('onMessage', message);
+  }
+
+  /** @internal The connection ended (client close, interruption, close frame sent): -> CLOSED. */
+  [kEnded](): void {
+    if (this.#state === SessionState.CLOSED) return;
+    if (this.#state < SessionState.CLOSING) this.#beginClose();
+    assertTransition(this.#state, SessionState.CLOSED);
+    this.#state = SessionState.CLOSED;
+    this.#runHook('onClosed');
+  }
+
+  /** @internal The manager forgot the session: onRemove, once. */
+  [kRemoved](): void {
+    if (this.#removed) return;
+    this[kEnded]();
+    this.#removed = true;
+    this.#runHook('onRemove');
+  }
+
+  #beginClose(): void {
+    assertTransition(this.#state, SessionState.CLOSING);
+    this.#state = SessionState.CLOSING;
+    this.#runHook('onClose');
+  }
+
+  /** Runs a hook now, or after the async hook still running, so hooks never overlap. */
+  #runHook(name: HookName, message?: unknown): void {
+    if (this.#hookTail) {
+      const tail: Promise<void> = this.#hookTail.then(() => this.#invokeHook(name, message));
+      this.#hookTail = tail;
+      void tail.then(() => {
+        if (this.#hookTail === tail) this.#hookTail = undefined;
+      });
+      return;
+    }
+    const pending = this.#invokeHook(name, message);
+    if (pending) {
+      const tail = pending;
+      this.#hookTail = tail;
+      void tail.then(() => {
+        if (this.#hookTail === tail) this.#hookTail = undefined;
+      });
+    }
+  }
+
+  /** Calls a hook; returns a promise only when the hook returned one. Never throws. */
+  #invokeHook(name: HookName, message: unknown): Promise<void> | undefined {
+    let result: void | Promise<void>;
+    try {
+      result = name === 'onMessage' ? this.onMessage(message) : this[name]();
+    } catch (error) {
+      this.#hookFailed(name, error);
+      return undefined;
+    }
+    if (result && typeof (result as Promise<void>).then === 'function') {
+      return (result as Promise<void>).then(undefined, (error: unknown) => this.#hookFailed(name, error));
+    }
+    return undefined;
+  }
+
+  #hookFailed(name: HookName, error: unknown): void {
+    log('session %s: %s threw: %O', this.id, name, error);
+    this.manager.reportError(error, `${name} of session ${this.id}`);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Taking a websocket upgrade from inside Koa. When nobody listens for the HTTP server's
+ * 'upgrade' event, Node hands upgrade requests to the request handler, so Koa sees them like
+ * any request; `ws` in noServer mode completes the handshake on the request's socket.
+ */
+import type { Context } from 'koa';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const NO_HEAD = Buffer.alloc(0);
+/** Set on a request that arrived through the server's 'upgrade' event (see `upgradeRequest`). */
+export const kUpgradeHead = Symbol('koa-sockjs.upgradeHead');
+
+interface UpgradableRequest extends IncomingMessage {
+  [kUpgradeHead]?: Buffer;
+}
+
+/** Checks the handshake headers; answers 400 as the protocol suite expects and returns false. */
+export function checkUpgradeHeaders(ctx: Context): boolean {
+  if (ctx.get('Upgrade').toLowerCase() !== 'websocket') {
+    ctx.status = 400;
+    ctx.body = 'Can "Upgrade" only to "WebSocket".';
+    return false;
+  }
+  const connection = ctx.get('Connection').toLowerCase().split(',').map((token) => token.trim());
+  // Firefox 6 sends "keep-alive, Upgrade": any token list containing upgrade is fine.
+  if (!connection.includes('upgrade')) {
+    ctx.status = 400;
+    ctx.body = '"Connection" must be "Upgrade".';
+    return false;
+  }
+  return true;
+}
+
+export function createWebsocketServer(maxMessageSize: number): WebSocketServer {
+  return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: false, clientTracking: false });
+}
+
+/** Completes the handshake; resolves with the open socket, or undefined if it failed. */
+export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket | undefined> {
+  const req = ctx.req as UpgradableRequest;
+  // hybi-07 is the same wire protocol as hybi-08; ws only knows 8 and 13 by number.
+  if (req.headers['sec-websocket-version'] === '7') req.headers['sec-websocket-version'] = '8';
+  ctx.respond = false;
+  const socket: Duplex = req.socket;
+  return new Promise((resolve) => {
+    const onClose = (): void => resolve(undefined);
+    socket.once('close', onClose);
+    wss.handleUpgrade(req, socket, req[kUpgradeHead] ?? NO_HEAD, (ws) => {
+      socket.off('close', onClose);
+      resolve(ws);
+    });
+  });
+}

@@ -1,0 +1,22 @@
+/** xhr_send: POST `/<server>/<session>/xhr_send` with a JSON array of messages; 204 when taken. */
+import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
+import { respondRaw } from '../http/raw.js';
+import { deliverMessages } from './send.js';
+import type { Transport } from './transport.js';
+
+export const xhrSend: Transport = {
+  path: 'xhr_send',
+  enabledBy: ['xhr-polling', 'xhr-streaming'],
+  methods: ['POST'],
+  preflight: true,
+  async handle(tr) {
+    const { ctx, route } = tr;
+    setNoCache(ctx);
+    if (route.cors) setCors(ctx);
+    setJsessionid(ctx, route.jsessionid);
+    if (!(await deliverMessages(tr, (body) => body))) return;
+    // The protocol asks for text/plain even on a 204: Firefox otherwise parses it as XML.
+    ctx.set('Content-Type', 'text/plain; charset=UTF-8');
+    respondRaw(ctx, 204);
+  },
+};

@@ -1,0 +1,19 @@
+/** Helpers that keep synchronous store answers synchronous (no microtask per operation). */
+import type { Awaitable } from '../store/store.js';
+
+export function isPromiseLike<T>(value: Awaitable<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** Calls `next` with the value: now if it is ready, later if it is a promise. Errors go to `fail`. */
+export function whenReady<T>(value: Awaitable<T>, next: (value: T) => void, fail: (error: unknown) => void): void {
+  if (isPromiseLike(value)) {
+    value.then(next, fail);
+    return;
+  }
+  try {
+    next(value);
+  } catch (error) {
+    fail(error);
+  }
+}
