@@ -1,0 +1,256 @@
+/**
+ * The SessionStore contract as a test suite. Any store can run it with node's test runner:
+ *
+ *   import { describeStoreContract } from 'koa-sockjs/store-contract';
+ *   describeStoreContract('MyStore', { create: () => new MyStore(), createPeer: ... });
+ *
+ * `create` must return a store with an empty, private namespace each time (for a networked
+ * store: a fresh key prefix). `createPeer`, for stores shared between processes, returns a
+ * second instance on the same namespace as the given one, as another process would have.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SessionState } from '../session/state.js';
+import type { SessionRecord, SessionStore } from './store.js';
+
+export interface StoreContractOptions {
+  /** A store with an empty namespace of its own. */
+  create(): SessionStore | Promise<SessionStore>;
+  /** Another instance sharing `store`'s namespace, as a second process would. Omit for in-process stores. */
+  createPeer?(store: SessionStore): SessionStore | Promise<SessionStore>;
+}
+
+const TTL = 60_000;
+
+function record(owner: string, id = 'id-1'): SessionRecord {
+  return { id, owner, state: SessionState.OPEN, seenAt: Date.now(), transport: 'xhr-polling' };
+}
+
+/** Resolves when `predicate` holds, polling the event loop (for cross-process notifications). */
+async function eventually(predicate: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+export function describeStoreContract(name: string, options: StoreContractOptions): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    const opened: SessionStore[] = [];
+    const open = async (): Promise<SessionStore> => {
+      const store = await options.create();
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+
+    it('creates a record once; a second create returns the existing one', async () => {
+      const store = await open();
+      const first = await store.create('k', record(store.nodeId), TTL);
+      assert.equal(first.created, true);
+      const second = await store.create('k', record('someone-else', 'id-2'), TTL);
+      assert.equal(second.created, false);
+      assert.equal(second.record.id, 'id-1');
+      assert.equal(second.record.owner, store.nodeId);
+    });
+
+    it('lets exactly one of many concurrent creates win', async () => {
+      const store = await open();
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.create('race', record(store.nodeId, `id-${i}`), TTL)));
+      assert.equal(results.filter((r) => r.created).length, 1);
+      const winner = results.find((r) => r.created)!.record.id;
+      for (const result of results) assert.equal(result.record.id, winner);
+    });
+
+    it('gets, updates and deletes records', async () => {
+      const store = await open();
+      assert.equal(await store.get('missing'), undefined);
+      assert.equal(await store.update('missing', { state: SessionState.CLOSED }), false);
+      await store.create('k', record(store.nodeId), TTL);
+      const got = await store.get('k');
+      assert.equal(got?.id, 'id-1');
+      assert.equal(got?.state, SessionState.OPEN);
+      assert.equal(got?.transport, 'xhr-polling');
+      assert.equal(await store.update('k', { state: SessionState.CLOSED, closeCode: 3000, closeReason: 'Go away!' }), true);
+      const closed = await store.get('k');
+      assert.equal(closed?.state, SessionState.CLOSED);
+      assert.equal(closed?.closeCode, 3000);
+      assert.equal(closed?.closeReason, 'Go away!');
+      await store.delete('k');
+      assert.equal(await store.get('k'), undefined);
+      await store.delete('k');
+    });
+
+    it('adopts only from the expected owner (compare-and-set)', async () => {
+      const store = await open();
+      await store.create('k', record('dead-node'), TTL);
+      assert.equal(await store.adopt('k', 'not-the-owner', store.nodeId), false);
+      assert.equal((await store.get('k'))?.owner, 'dead-node');
+      assert.equal(await store.adopt('k', 'dead-node', store.nodeId), true);
+      assert.equal((await store.get('k'))?.owner, store.nodeId);
+      assert.equal(await store.adopt('k', 'dead-node', 'third'), false);
+      assert.equal(await store.adopt('missing', 'dead-node', store.nodeId), false);
+    });
+
+    it('knows its own node is alive', async () => {
+      const store = await open();
+      assert.equal(await store.isAlive(store.nodeId), true);
+      assert.equal(await store.isAlive('never-registered-node'), false);
+    });
+
+    it('queues messages in order and takes each exactly once', async () => {
+      const store = await open();
+      await store.create('k', record(store.nodeId), TTL);
+      await store.push('k', 'outgoing', ['"a"', '"b"']);
+      await store.push('k', 'outgoing', ['"c"']);
+      await store.push('k', 'incoming', ['"in"']);
+      assert.deepEqual(await store.take('k', 'outgoing'), ['"a"', '"b"', '"c"']);
+      assert.deepEqual(await store.take('k', 'outgoing'), []);
+      assert.deepEqual(await store.take('k', 'incoming'), ['"in"']);
+      assert.deepEqual(await store.take('missing', 'outgoing'), []);
+    });
+
+    it('never hands one message to two concurrent takers', async () => {
+      const store = await open();
+      await store.create('k', record(store.nodeId), TTL);
+      const sent = Array.from({ length: 200 }, (_, i) => JSON.stringify(i));
+      const pushes = [];
+      const takes = [];
+      for (let i = 0; i < sent.length; i += 10) {
+        pushes.push(store.push('k', 'outgoing', sent.slice(i, i + 10)));
+        takes.push(store.take('k', 'outgoing'));
+      }
+      await Promise.all(pushes);
+      const taken = (await Promise.all(takes)).flat().concat(await store.take('k', 'outgoing'));
+      assert.deepEqual(taken, sent);
+    });
+
+    it('drops pushes to a missing record', async () => {
+      const store = await open();
+      await store.push('missing', 'outgoing', ['"x"']);
+      await store.create('missing', record(store.nodeId), TTL);
+      assert.deepEqual(await store.take('missing', 'outgoing'), []);
+    });
+
+    it('wakes watchers after a push, until unwatched', async () => {
+      const store = await open();
+      await store.create('k', record(store.nodeId), TTL);
+      let wakes = 0;
+      const unwatch = await store.watch('k', 'outgoing', () => wakes++);
+      await store.push('k', 'outgoing', ['"a"']);
+      await eventually(() => wakes >= 1, 'a wake-up');
+      await unwatch();
+      const before = wakes;
+      await store.push('k', 'outgoing', ['"b"']);
+      await sleep(50);
+      assert.equal(wakes, before);
+    });
+
+    it('lets one receiver claim a session at a time', async () => {
+      const store = await open();
+      assert.equal(await store.claimReceiver('missing', 'a', TTL), false);
+      await store.create('k', record(store.nodeId), TTL);
+      assert.equal(await store.claimReceiver('k', 'a', TTL), true);
+      assert.equal(await store.claimReceiver('k', 'b', TTL), false);
+      assert.equal((await store.get('k'))?.receiver, 'a');
+      await store.releaseReceiver('k', 'b');
+      assert.equal(await store.claimReceiver('k', 'b', TTL), false);
+      const before = Date.now();
+      await store.releaseReceiver('k', 'a');
+      const released = await store.get('k');
+      assert.equal(released?.receiver, undefined);
+      assert.ok(released!.seenAt >= before - 5, 'seenAt is set when the claim is released');
+      assert.equal(await store.claimReceiver('k', 'b', TTL), true);
+    });
+
+    it('lets a claim lapse when its holder stops renewing it', async () => {
+      const store = await open();
+      await store.create('k', record(store.nodeId), TTL);
+      assert.equal(await store.claimReceiver('k', 'dead', 100), true);
+      await sleep(250);
+      assert.equal(await store.claimReceiver('k', 'alive', TTL), true);
+    });
+
+    it('expires records after their time to live, unless touched', async () => {
+      const store = await open();
+      await store.create('short', record(store.nodeId), 150);
+      await store.create('touched', record(store.nodeId, 'id-2'), 150);
+      await sleep(75);
+      await store.touch('touched', 1000);
+      await sleep(200);
+      assert.equal(await store.get('short'), undefined);
+      assert.equal((await store.get('touched'))?.id, 'id-2');
+    });
+
+    it('publishes to subscribers of a topic only', async () => {
+      const store = await open();
+      const got: string[] = [];
+      const other: string[] = [];
+      const stop = await store.subscribe('topic-a', (payload) => got.push(payload));
+      const stopOther = await store.subscribe('topic-b', (payload) => other.push(payload));
+      await store.publish('topic-a', 'hello\nworld');
+      await eventually(() => got.length === 1, 'a published message');
+      assert.deepEqual(got, ['hello\nworld']);
+      assert.deepEqual(other, []);
+      await stop();
+      await stopOther();
+      await store.publish('topic-a', 'after');
+      await sleep(50);
+      assert.deepEqual(got, ['hello\nworld']);
+    });
+
+    it('counts and lists its records', async () => {
+      const store = await open();
+      for (const key of ['a', 'b', 'c']) await store.create(key, record(store.nodeId, key), TTL);
+      assert.equal(await store.count(), 3);
+      const keys: string[] = [];
+      for await (const key of store.keys()) keys.push(key);
+      assert.deepEqual(keys.sort(), ['a', 'b', 'c']);
+    });
+
+    if (options.createPeer) {
+      const createPeer = options.createPeer;
+      describe('shared between processes', () => {
+        it('shows records, queues, wake-ups, claims and topics to a peer', async () => {
+          const store = await open();
+          const peer = await createPeer(store);
+          opened.push(peer);
+          assert.notEqual(peer.nodeId, store.nodeId);
+          await store.create('k', record(store.nodeId), TTL);
+          assert.equal((await peer.get('k'))?.owner, store.nodeId);
+          assert.equal(await peer.isAlive(store.nodeId), true);
+
+          let wakes = 0;
+          const unwatch = await peer.watch('k', 'outgoing', () => wakes++);
+          await store.push('k', 'outgoing', ['"from-a"']);
+          await eventually(() => wakes >= 1, 'a cross-process wake-up');
+          assert.deepEqual(await peer.take('k', 'outgoing'), ['"from-a"']);
+          await unwatch();
+
+          assert.equal(await store.claimReceiver('k', 'a', TTL), true);
+          assert.equal(await peer.claimReceiver('k', 'b', TTL), false);
+
+          const got: string[] = [];
+          const stop = await peer.subscribe('t', (payload) => got.push(payload));
+          await store.publish('t', 'x');
+          await eventually(() => got.length === 1, 'a cross-process publish');
+          await stop();
+        });
+
+        it('reports a closed peer as no longer alive', async () => {
+          const store = await open();
+          const peer = await createPeer(store);
+          const peerId = peer.nodeId;
+          assert.equal(await store.isAlive(peerId), true);
+          // A process that shuts down cleanly deregisters at once; one that dies lapses later.
+          await peer.close();
+          assert.equal(await store.isAlive(peerId), false);
+        });
+      });
+    }
+  });
+}
