@@ -212,8 +212,16 @@ export class SessionManager<S extends Session = Session> {
       const channel = this.#createChannel(key, record.id, receiver.transport, request, true);
       const more = receiver.send(OPEN_FRAME);
       channel.session[kOpen]();
-      if (more && channel.session.state === SessionState.OPEN) await this.#claimAndAttach(key, receiver, channel);
-      else channel.idle();
+      if (!more) channel.idle();
+      else if (channel.session.state === SessionState.OPEN) await this.#claimAndAttach(key, receiver, channel);
+      else {
+        // onOpen closed the session at once: a streaming receiver, still open after the open
+        // frame, gets the close frame too (protocol suite: HandlingClose.test_close_frame).
+        const found = store.get(key);
+        const current = isPromiseLike(found) ? await found : found;
+        if (current) this.#serveClosed(key, current, receiver);
+        else receiver.end();
+      }
       return;
     }
     const local = this.#channels.get(key);
