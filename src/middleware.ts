@@ -5,6 +5,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { kRoute, routesOf } from './app-routes.js';
 import { greeting } from './endpoints/greeting.js';
+import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
 import { info } from './endpoints/info.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
@@ -13,6 +14,7 @@ import type { SessionManager } from './session/manager.js';
 import { pickSafeHeaders } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
+import { rawWebsocket } from './transports/raw-websocket.js';
 import { createWebsocketServer } from './transports/websocket-upgrade.js';
 
 /** The middleware, with its route's manager and a way to shut the route down. */
@@ -26,11 +28,17 @@ export interface SockjsMiddleware<S extends Session = Session> extends Middlewar
 /** `/<server>/<session>/<transport>`: no part empty, no dots (protocol suite, SessionURLs). */
 const SESSION_URL = /^\/([^/.]+)\/([^/.]+)\/([^/.]+)$/;
 
+function notFound(ctx: Context): void {
+  ctx.status = 404;
+  ctx.body = 'Not found.';
+}
+
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;
   const wss = createWebsocketServer(route.maxMessageSize);
   const transports = transportTable(wss);
+  const iframe = iframeEndpoint(route.sockjsUrl);
 
   async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
     const routes = routesOf(ctx.app, route);
@@ -52,11 +60,20 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       else respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
       return;
     }
+    if (IFRAME_PATH.test(rest)) {
+      iframe.handle(ctx);
+      return;
+    }
+    if (rest === '/websocket') {
+      if (!route.websocket) notFound(ctx);
+      else if (ctx.method !== 'GET') respondMethodNotAllowed(ctx, ['GET']);
+      else await rawWebsocket(ctx, route, wss);
+      return;
+    }
     const match = SESSION_URL.exec(rest);
     const transport = match ? transports.get(match[3]!) : undefined;
     if (!match || !transport || !isEnabled(transport, route)) {
-      ctx.status = 404;
-      ctx.body = 'Not found.';
+      notFound(ctx);
       return;
     }
     if (ctx.method === 'OPTIONS' && transport.preflight) {

@@ -67,7 +67,13 @@ export class HttpReceiver implements Receiver {
     if (this.#ended) return;
     this.#ended = true;
     const chunk = raw ?? (frame === undefined ? undefined : this.#options.format(frame));
-    if (chunk === undefined) this.#res.end();
-    else this.#res.end(chunk);
+    if (chunk === undefined) {
+      this.#res.end();
+      return;
+    }
+    // A polling answer is the whole body: say how long, so an HTTP/1.0 keep-alive client may keep
+    // the connection (Node only adds Content-Length by itself for HTTP/1.1).
+    if (!this.#res.headersSent) this.#res.setHeader('Content-Length', Buffer.byteLength(chunk));
+    this.#res.end(chunk);
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'koa';
 import { BodyTooLargeError, readBody } from '../http/body.js';
+import { respondText } from '../http/text.js';
 import { kIncoming } from '../session/manager.js';
 import { decodeMessageArray } from '../protocol/json.js';
 import type { TransportRequest } from './transport.js';
@@ -13,7 +14,7 @@ export type PayloadExtractor = (body: string, ctx: Context) => string;
 
 /**
  * Reads and delivers the messages. Returns true when they were delivered; otherwise the
- * error response (404, 413, 500) has been set on ctx.
+ * error response (400, 404, 413, 500) has been set on ctx.
  */
 export async function deliverMessages(tr: TransportRequest, extract: PayloadExtractor): Promise<boolean> {
   const { ctx, route } = tr;
@@ -22,29 +23,22 @@ export async function deliverMessages(tr: TransportRequest, extract: PayloadExtr
     body = await readBody(ctx.req, route.maxMessageSize);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
-      ctx.status = 413;
-      ctx.type = 'text/plain; charset=UTF-8';
-      ctx.body = `Payload too large: the limit is ${route.maxMessageSize} bytes.`;
+      respondText(ctx, 413, `Payload too large: the limit is ${route.maxMessageSize} bytes.`);
       ctx.set('Connection', 'close');
       return false;
     }
     // The client went away mid-body: nobody to answer.
-    ctx.status = 400;
-    ctx.body = 'Incomplete request body.';
+    respondText(ctx, 400, 'Incomplete request body.');
     return false;
   }
   const decoded = decodeMessageArray(extract(body, ctx));
   if (!decoded.ok) {
-    ctx.status = 500;
-    ctx.type = 'text/plain; charset=UTF-8';
-    ctx.body = decoded.error;
+    respondText(ctx, 500, decoded.error);
     return false;
   }
   const delivered = await route.manager[kIncoming](tr.key, decoded.messages);
   if (!delivered) {
-    ctx.status = 404;
-    ctx.type = 'text/plain; charset=UTF-8';
-    ctx.body = 'No such session.';
+    respondText(ctx, 404, 'No such session.');
     return false;
   }
   return true;

@@ -1,17 +1,62 @@
 /**
- * websocket: GET `/<server>/<session>/websocket`. SockJS framing over RFC 6455. Each connection
- * is its own session, so two connections may share a URL session id (protocol suite:
- * test_reuseSessionId).
+ * websocket: GET `/<server>/<session>/websocket`. SockJS framing over RFC 6455 (hybi-07 and
+ * later, through ws), or over the hixie-76 draft (./hixie76.ts). Each connection is its own
+ * session, so two connections may share a URL session id (protocol suite: test_reuseSessionId).
  */
+import type { Context } from 'koa';
+import type { Socket } from 'node:net';
 import type { WebSocketServer } from 'ws';
 import { kOpenWebsocket } from '../session/manager.js';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
-import type { Transport } from './transport.js';
+import type { Receiver } from './receiver.js';
+import type { Transport, TransportRequest } from './transport.js';
+import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
 import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, upgrade } from './websocket-upgrade.js';
+import { checkUpgradeHeaders, kUpgradeHead, upgrade } from './websocket-upgrade.js';
 
 const log = logger('websocket');
+
+/**
+ * Opens the session of a websocket connection. Returns the function that takes each incoming
+ * text message, and false when the connection must be dropped (broken JSON).
+ */
+function openSession(tr: TransportRequest, receiver: Receiver): (text: string) => boolean {
+  const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request);
+  return (text) => {
+    const messages = decodeWebsocketFrame(text);
+    if (messages === undefined) {
+      // Protocol: broken JSON ends the connection abruptly.
+      log('session %s: broken JSON, terminating', session.id);
+      return false;
+    }
+    if (messages.length) {
+      session.hits++;
+      receive(messages);
+    }
+    return true;
+  };
+}
+
+async function serveHixie76(tr: TransportRequest): Promise<void> {
+  const { ctx, route } = tr;
+  ctx.respond = false;
+  const req = ctx.req as Context['req'] & { [kUpgradeHead]?: Buffer };
+  let receiver: Hixie76Receiver | undefined;
+  let take: ((text: string) => boolean) | undefined;
+  const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {
+    onMessage(text) {
+      if (take && !take(text)) connection.terminate();
+    },
+    onClose() {
+      receiver?.closed();
+    },
+  });
+  if (!(await connection.accept(req, req[kUpgradeHead] ?? Buffer.alloc(0)))) return;
+  receiver = new Hixie76Receiver(connection);
+  take = openSession(tr, receiver);
+  connection.start();
+}
 
 export function websocketTransport(wss: WebSocketServer): Transport {
   return {
@@ -20,28 +65,17 @@ export function websocketTransport(wss: WebSocketServer): Transport {
     methods: ['GET'],
     preflight: false,
     async handle(tr) {
-      const { ctx, route } = tr;
+      const { ctx } = tr;
       if (!checkUpgradeHeaders(ctx)) return;
+      if (isHixie76(ctx.req)) return serveHixie76(tr);
       const ws = await upgrade(ctx, wss);
       if (!ws) return;
-      const receiver = new WebsocketReceiver('websocket', ws);
-      const { session, receive } = route.manager[kOpenWebsocket](receiver, tr.request);
+      const take = openSession(tr, new WebsocketReceiver('websocket', ws));
       ws.on('message', (data) => {
         // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
-        const text = (data as Buffer).toString('utf8');
-        const messages = decodeWebsocketFrame(text);
-        if (messages === undefined) {
-          // Protocol: broken JSON ends the connection abruptly.
-          log('session %s: broken JSON, terminating', session.id);
-          ws.terminate();
-          return;
-        }
-        if (messages.length) {
-          session.hits++;
-          receive(messages);
-        }
+        if (!take((data as Buffer).toString('utf8'))) ws.terminate();
       });
-      ws.on('error', (error) => log('session %s: %O', session.id, error));
+      ws.on('error', (error) => log('websocket error: %O', error));
     },
   };
 }

@@ -1,4 +1,7 @@
-/** xhr_send: POST `/<server>/<session>/xhr_send` with a JSON array of messages; 204 when taken. */
+/**
+ * xhr_send: POST `/<server>/<session>/xhr_send` with a JSON array of messages; 204 when taken.
+ * The sending half of every transport that receives over XHR, EventSource or htmlfile.
+ */
 import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
 import { respondRaw } from '../http/raw.js';
 import { deliverMessages } from './send.js';
@@ -6,7 +9,7 @@ import type { Transport } from './transport.js';
 
 export const xhrSend: Transport = {
   path: 'xhr_send',
-  enabledBy: ['xhr-polling', 'xhr-streaming'],
+  enabledBy: ['xhr-polling', 'xhr-streaming', 'eventsource', 'htmlfile'],
   methods: ['POST'],
   preflight: true,
   async handle(tr) {

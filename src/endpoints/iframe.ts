@@ -1,0 +1,53 @@
+/**
+ * `/iframe.html` and `/iframe-<version>.html`: the page transports without CORS load in a hidden
+ * iframe on the server's origin. The same page answers every version (protocol suite:
+ * IframePage.test_versionedUrl), strongly cacheable, with an ETag that changes only with the page.
+ */
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
+import { setCacheForever } from '../http/headers.js';
+import { respondMethodNotAllowed, respondRaw } from '../http/raw.js';
+import { iframePage } from '../transports/framing.js';
+
+/** `iframe.html`, or `iframe-` followed by anything but a slash (protocol suite: test_invalidUrl). */
+export const IFRAME_PATH = /^\/iframe(?:-[^/]*)?\.html$/;
+
+export interface IframeEndpoint {
+  readonly body: string;
+  readonly etag: string;
+  handle(ctx: Context): void;
+}
+
+/** Builds the page once per route; `sockjsUrl` is the client script it loads. */
+export function iframeEndpoint(sockjsUrl: string): IframeEndpoint {
+  const body = iframePage(sockjsUrl);
+  const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+  return {
+    body,
+    etag,
+    handle(ctx) {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        respondMethodNotAllowed(ctx, ['GET', 'HEAD']);
+        return;
+      }
+      setCacheForever(ctx);
+      ctx.set('ETag', etag);
+      if (matchesEtag(ctx.get('If-None-Match'), etag)) {
+        // 304 without Content-Type or body (protocol suite: test_cacheability).
+        respondRaw(ctx, 304);
+        return;
+      }
+      ctx.type = 'text/html; charset=UTF-8';
+      ctx.body = body;
+    },
+  };
+}
+
+/** `If-None-Match` may list several tags, or be `*` (RFC 9110, 13.1.2). */
+function matchesEtag(header: string, etag: string): boolean {
+  if (header === '') return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    return trimmed === '*' || trimmed === etag || trimmed === `W/${etag}`;
+  });
+}

@@ -1,0 +1,24 @@
+/**
+ * eventsource: GET `/<server>/<session>/eventsource`. Server-sent events, one `data:` event per
+ * frame, until the response carried `responseLimit` bytes (browsers leak memory on endless
+ * streams). Sending goes through xhr_send.
+ */
+import { setJsessionid, setNoCache } from '../http/headers.js';
+import { EVENTSOURCE_PRELUDE, eventsourceFrame } from './framing.js';
+import { connectReceiver } from './receive.js';
+import type { Transport } from './transport.js';
+
+export const eventsource: Transport = {
+  path: 'eventsource',
+  enabledBy: ['eventsource'],
+  methods: ['GET'],
+  preflight: false,
+  async handle(tr) {
+    const { ctx, route } = tr;
+    ctx.set('Content-Type', 'text/event-stream; charset=UTF-8');
+    // Fetched with GET: no cache may keep it (protocol suite: verify_not_cached).
+    setNoCache(ctx);
+    setJsessionid(ctx, route.jsessionid);
+    await connectReceiver(tr, { transport: 'eventsource', streaming: true, responseLimit: route.responseLimit, format: eventsourceFrame }, EVENTSOURCE_PRELUDE);
+  },
+};

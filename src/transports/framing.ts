@@ -1,0 +1,88 @@
+/**
+ * How each HTTP transport wraps a SockJS frame (`o`, `h`, `a[...]`, `c[...]`) for the wire, and
+ * the preludes the streaming ones send first. Pure functions; the exact strings are the protocol
+ * suite's (sockjs-protocol-0.3.3.py), and test/unit/framing.test.ts pins them.
+ */
+
+/** xhr and xhr_streaming: one frame per line. */
+export function xhrFrame(frame: string): string {
+  return frame + '\n';
+}
+
+/**
+ * xhr_streaming sends 2 KiB of `h` and a newline before anything else: some browsers (old IE's
+ * XDomainRequest, early WebKit) only hand a streaming response to script after that much.
+ */
+export const XHR_STREAMING_PRELUDE = 'h'.repeat(2048) + '\n';
+
+/** eventsource: one `data:` event per frame (protocol suite: EventSource, "beware leading spaces"). */
+export function eventsourceFrame(frame: string): string {
+  return `data: ${frame}\r\n\r\n`;
+}
+
+/** eventsource starts with an empty line: Opera ignored the first event otherwise. */
+export const EVENTSOURCE_PRELUDE = '\r\n';
+
+/**
+ * jsonp: the frame as a JSON string argument to the client's callback. The callback name is
+ * checked by `readCallback` before it gets here.
+ */
+export function jsonpFrame(callback: string, frame: string): string {
+  return `${callback}(${JSON.stringify(frame)});\r\n`;
+}
+
+/**
+ * htmlfile: each frame is a script block calling `p()`, which the prelude defines. The frame is a
+ * JSON string literal, with `<` escaped so that a message containing `</script>` or `<!--` cannot
+ * end the block or confuse the HTML parser (the literal still decodes to the same text).
+ */
+export function htmlfileFrame(frame: string): string {
+  return `<script>\np(${JSON.stringify(frame).replace(/</g, '\\u003c')});\n</script>\r\n`;
+}
+
+/** The document htmlfile opens with, before the padding (protocol suite: HtmlFile.head). */
+const HTMLFILE_HEAD = `<!doctype html>
+<html><head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+</head><body><h2>Don't panic!</h2>
+  <script>
+    document.domain = document.domain;
+    var c = parent.CALLBACK;
+    c.start();
+    function p(d) {c.message(d);};
+    window.onload = function() {c.stop();};
+  </script>`;
+
+/** Safari parses a streamed document only after 1 KiB arrived, hence the padding. */
+const HTMLFILE_MIN_BYTES = 1024;
+
+/** htmlfile's prelude for a (validated, ASCII) callback name: the head, spaces to 1 KiB, a blank line. */
+export function htmlfilePrelude(callback: string): string {
+  const head = HTMLFILE_HEAD.replace('CALLBACK', () => callback);
+  return head.padEnd(HTMLFILE_MIN_BYTES, ' ') + '\r\n\r\n';
+}
+
+/**
+ * The iframe page (protocol suite: IframePage.iframe_body): loads sockjs-client from `sockjsUrl`
+ * on the server's origin, which then talks to the server for the parent page. `sockjsUrl` is
+ * validated by the options (no quotes, angle brackets or spaces).
+ */
+export function iframePage(sockjsUrl: string): string {
+  return `<!DOCTYPE html>
+<html>
+<head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+  <script>
+    document.domain = document.domain;
+    _sockjs_onload = function(){SockJS.bootstrap_iframe();};
+  </script>
+  <script src="${sockjsUrl}"></script>
+</head>
+<body>
+  <h2>Don't panic!</h2>
+  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>
+</body>
+</html>`;
+}

@@ -1,0 +1,256 @@
+/**
+ * WebSocket draft hixie-76 (hybi-00): the handshake and the framing, for the protocol suite's
+ * WebsocketHixie76 tests. `ws` speaks RFC 6455 only; this module is all the server needs of the
+ * old draft, isolated so it can be dropped without touching the rest.
+ *
+ * Handshake: the client sends `Sec-WebSocket-Key1`/`Key2` headers and 8 bytes after the headers;
+ * the server answers 101 and the MD5 of (key1 number, key2 number, the 8 bytes). The response
+ * headers go out before the 8 bytes arrive: HAProxy forwards those only once the server has
+ * answered (protocol suite: test_haproxy).
+ *
+ * Framing: a text frame is 0x00, UTF-8 text, 0xFF; 0xFF 0x00 closes. Length-prefixed binary
+ * frames never carried SockJS traffic and are refused.
+ *
+ * Limitation: without an 'upgrade' listener on the HTTP server, Node's parser drops bytes that
+ * arrive in the same packet as the request headers, so a client that sends the 8 bytes with the
+ * headers never completes the handshake (it times out). HAProxy-style clients, which wait, work.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { logger } from '../log.js';
+import type { Receiver } from './receiver.js';
+
+const log = logger('hixie76');
+
+/** Wait this long for the client's 8 bytes before giving up on the handshake. */
+export const HIXIE76_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const CLOSE_FRAME = Buffer.from([0xff, 0x00]);
+const FRAME_START = Buffer.from([0x00]);
+const FRAME_END = Buffer.from([0xff]);
+
+/** A hixie-76 handshake: two key headers and no `Sec-WebSocket-Version`. */
+export function isHixie76(req: IncomingMessage): boolean {
+  const { headers } = req;
+  return headers['sec-websocket-version'] === undefined && typeof headers['sec-websocket-key1'] === 'string' && typeof headers['sec-websocket-key2'] === 'string';
+}
+
+/** A key's number: its digits read as a number, divided by its count of spaces. Undefined if invalid. */
+export function keyNumber(key: string): number | undefined {
+  const digits = key.replace(/[^0-9]/g, '');
+  const spaces = key.split(' ').length - 1;
+  if (digits.length === 0 || spaces === 0) return undefined;
+  const value = Number(digits);
+  // The draft requires the digits to be a multiple of the spaces, and the quotient to fit 32 bits.
+  if (!Number.isSafeInteger(value) || value % spaces !== 0 || value / spaces > 0xffffffff) return undefined;
+  return value / spaces;
+}
+
+/** The 16-byte answer to the client's 8 bytes: MD5(key1 BE32, key2 BE32, key3). */
+export function challengeResponse(number1: number, number2: number, key3: Buffer): Buffer {
+  const input = Buffer.alloc(16);
+  input.writeUInt32BE(number1, 0);
+  input.writeUInt32BE(number2, 4);
+  key3.copy(input, 8, 0, 8);
+  return createHash('md5').update(input).digest();
+}
+
+export interface Hixie76Handlers {
+  onMessage(text: string): void;
+  /** The connection is gone: closed by either side, broken, or failed. Called once. */
+  onClose(): void;
+}
+
+/** Splits a byte stream into hixie-76 frames. Pure; returns false on a protocol error. */
+export class Hixie76Parser {
+  #buffer: Buffer = Buffer.alloc(0);
+  closed = false;
+
+  constructor(
+    readonly maxMessageSize: number,
+    readonly onText: (text: string) => void,
+  ) {}
+
+  /** Takes bytes; calls onText per complete frame. False: the stream is invalid or too big. */
+  push(chunk: Buffer): boolean {
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    while (this.#buffer.length > 0 && !this.closed) {
+      const type = this.#buffer[0];
+      if (type === 0x00) {
+        const end = this.#buffer.indexOf(0xff, 1);
+        if (end === -1) return this.#buffer.length - 1 <= this.maxMessageSize;
+        if (end - 1 > this.maxMessageSize) return false;
+        const text = this.#buffer.toString('utf8', 1, end);
+        this.#buffer = this.#buffer.subarray(end + 1);
+        this.onText(text);
+      } else if (type === 0xff) {
+        if (this.#buffer.length < 2) return true;
+        if (this.#buffer[1] !== 0x00) return false;
+        this.closed = true;
+        this.#buffer = Buffer.alloc(0);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+/**
+ * A hixie-76 connection on a socket whose request headers were read. `accept` writes the
+ * response headers at once and completes the handshake when the 8 bytes arrive.
+ */
+export class Hixie76Connection {
+  #open = false;
+  #done = false;
+  /** Messages parsed before start(): bytes that came with the handshake's 8. */
+  #pending: string[] | undefined = [];
+  readonly #socket: Socket;
+  readonly #parser: Hixie76Parser;
+  readonly #handlers: Hixie76Handlers;
+
+  constructor(socket: Socket, maxMessageSize: number, handlers: Hixie76Handlers) {
+    this.#socket = socket;
+    this.#handlers = handlers;
+    this.#parser = new Hixie76Parser(maxMessageSize, (text) => {
+      if (this.#pending) this.#pending.push(text);
+      else handlers.onMessage(text);
+    });
+  }
+
+  get open(): boolean {
+    return this.#open && !this.#done;
+  }
+
+  /**
+   * Answers the handshake. Resolves true once it is complete, false if the keys are invalid
+   * (after answering 400) or the client went away.
+   */
+  accept(req: IncomingMessage, head: Buffer): Promise<boolean> {
+    const socket = this.#socket;
+    const number1 = keyNumber(String(req.headers['sec-websocket-key1']));
+    const number2 = keyNumber(String(req.headers['sec-websocket-key2']));
+    if (number1 === undefined || number2 === undefined) {
+      const body = 'Invalid Sec-WebSocket-Key1 or Sec-WebSocket-Key2.';
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return Promise.resolve(false);
+    }
+    const scheme = (socket as Socket & { encrypted?: boolean }).encrypted ? 'wss' : 'ws';
+    const lines = [
+      'HTTP/1.1 101 WebSocket Protocol Handshake',
+      'Upgrade: WebSocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Origin: ${req.headers.origin ?? 'null'}`,
+      `Sec-WebSocket-Location: ${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`,
+    ];
+    const protocol = req.headers['sec-websocket-protocol'];
+    if (typeof protocol === 'string') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    socket.setTimeout(HIXIE76_HANDSHAKE_TIMEOUT_MS);
+    socket.setNoDelay(true);
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+
+    return new Promise((resolve) => {
+      let key3 = head;
+      const onTimeout = (): void => {
+        socket.destroy();
+      };
+      const onClose = (): void => {
+        socket.off('data', onHandshakeData);
+        socket.off('timeout', onTimeout);
+        resolve(false);
+      };
+      const onHandshakeData = (chunk: Buffer): void => {
+        key3 = key3.length ? Buffer.concat([key3, chunk]) : chunk;
+        if (key3.length < 8) return;
+        socket.off('data', onHandshakeData);
+        socket.off('close', onClose);
+        socket.off('timeout', onTimeout);
+        socket.setTimeout(0);
+        socket.write(challengeResponse(number1, number2, key3));
+        this.#open = true;
+        socket.on('data', (data: Buffer) => this.#receive(data));
+        socket.on('close', () => this.#finish());
+        resolve(true);
+        const rest = key3.subarray(8);
+        if (rest.length) this.#receive(rest);
+      };
+      socket.on('timeout', onTimeout);
+      socket.once('close', onClose);
+      socket.on('error', (error) => log('socket error: %O', error));
+      socket.on('data', onHandshakeData);
+      if (key3.length) onHandshakeData(Buffer.alloc(0));
+    });
+  }
+
+  /** Starts delivering messages to the handlers; call once the session is ready for them. */
+  start(): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending) for (const text of pending) this.#handlers.onMessage(text);
+  }
+
+  /** Sends one text message. */
+  send(text: string): void {
+    if (!this.open) return;
+    this.#socket.write(Buffer.concat([FRAME_START, Buffer.from(text, 'utf8'), FRAME_END]));
+  }
+
+  /** The closing handshake: 0xFF 0x00, then the end of the socket. */
+  close(): void {
+    if (this.#done) return;
+    if (this.#open) this.#socket.end(CLOSE_FRAME);
+    else this.#socket.end();
+    this.#finish();
+  }
+
+  /** Drops the connection without a goodbye (broken input). */
+  terminate(): void {
+    this.#socket.destroy();
+    this.#finish();
+  }
+
+  #receive(data: Buffer): void {
+    if (this.#done) return;
+    if (!this.#parser.push(data)) {
+      this.terminate();
+      return;
+    }
+    if (this.#parser.closed) this.close();
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#handlers.onClose();
+  }
+}
+
+/** A Receiver over a hixie-76 connection: SockJS frames as text messages. */
+export class Hixie76Receiver implements Receiver {
+  readonly transport = 'websocket';
+  onAbort: (() => void) | undefined;
+  #ended = false;
+
+  constructor(readonly connection: Hixie76Connection) {}
+
+  /** The connection ended; tells the session layer unless it ended the receiver itself. */
+  closed(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.onAbort?.();
+  }
+
+  send(frame: string | Buffer): boolean {
+    if (this.#ended || !this.connection.open) return false;
+    this.connection.send(typeof frame === 'string' ? frame : frame.toString('utf8'));
+    return true;
+  }
+
+  end(frame?: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (frame !== undefined) this.connection.send(frame);
+    this.connection.close();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * htmlfile: GET `/<server>/<session>/htmlfile?c=<callback>`. A streamed HTML document for old
+ * IE's ActiveX htmlfile trick: the prelude defines `p()`, every frame is a script calling it.
+ * Sending goes through xhr_send.
+ */
+import { setJsessionid, setNoCache } from '../http/headers.js';
+import { readCallback } from './callback.js';
+import { htmlfileFrame, htmlfilePrelude } from './framing.js';
+import { connectReceiver } from './receive.js';
+import type { Transport } from './transport.js';
+
+export const htmlfile: Transport = {
+  path: 'htmlfile',
+  enabledBy: ['htmlfile'],
+  methods: ['GET'],
+  preflight: false,
+  async handle(tr) {
+    const { ctx, route } = tr;
+    setNoCache(ctx);
+    const callback = readCallback(ctx);
+    if (callback === undefined) return;
+    ctx.set('Content-Type', 'text/html; charset=UTF-8');
+    setJsessionid(ctx, route.jsessionid);
+    await connectReceiver(tr, { transport: 'htmlfile', streaming: true, responseLimit: route.responseLimit, format: htmlfileFrame }, htmlfilePrelude(callback));
+  },
+};

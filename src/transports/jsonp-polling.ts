@@ -1,0 +1,27 @@
+/**
+ * jsonp-polling: GET `/<server>/<session>/jsonp?c=<callback>`, one frame per response as a call
+ * of the client's callback. Sending goes through jsonp_send.
+ */
+import { setJsessionid, setNoCache } from '../http/headers.js';
+import { readCallback } from './callback.js';
+import { jsonpFrame } from './framing.js';
+import { connectReceiver } from './receive.js';
+import type { Transport } from './transport.js';
+
+export const jsonpPolling: Transport = {
+  path: 'jsonp',
+  enabledBy: ['jsonp-polling'],
+  methods: ['GET'],
+  preflight: false,
+  async handle(tr) {
+    const { ctx, route } = tr;
+    setNoCache(ctx);
+    const callback = readCallback(ctx);
+    if (callback === undefined) return;
+    ctx.set('Content-Type', 'application/javascript; charset=UTF-8');
+    // The body is script for a <script> tag; never let it be sniffed as anything else.
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    setJsessionid(ctx, route.jsessionid);
+    await connectReceiver(tr, { transport: 'jsonp-polling', streaming: false, responseLimit: 0, format: (frame) => jsonpFrame(callback, frame) });
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Raw websocket: GET `<prefix>/websocket`. For programs that are not sockjs-client: every
+ * websocket message is one message, with no SockJS framing, no open frame and no heartbeats
+ * (protocol suite: RawWebsocket). A Session sees it like any other transport.
+ */
+import type { Context } from 'koa';
+import { WebSocket, type WebSocketServer } from 'ws';
+import { logger } from '../log.js';
+import type { RouteConfig } from '../options.js';
+import { kOpenWebsocket } from '../session/manager.js';
+import { pickSafeHeaders } from '../session/request-info.js';
+import type { Receiver } from './receiver.js';
+import { checkUpgradeHeaders, upgrade } from './websocket-upgrade.js';
+
+const log = logger('raw-websocket');
+
+/** Close codes an endpoint may send (RFC 6455, 7.4); anything else closes with 1000. */
+function isSendableCloseCode(code: unknown): code is number {
+  return typeof code === 'number' && ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999));
+}
+
+/**
+ * Turns the session's SockJS frames back into plain messages: `a[...]` becomes one websocket
+ * message per element (a string as its text, any other value as its JSON), `c[code,"reason"]`
+ * becomes the websocket close, `o` and `h` are dropped.
+ */
+export class RawWebsocketReceiver implements Receiver {
+  readonly transport = 'websocket-raw';
+  onAbort: (() => void) | undefined;
+  #ended = false;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('close', () => {
+      if (this.#ended) return;
+      this.#ended = true;
+      this.onAbort?.();
+    });
+  }
+
+  send(frame: string | Buffer): boolean {
+    if (this.#ended || this.ws.readyState !== WebSocket.OPEN) return false;
+    const text = typeof frame === 'string' ? frame : frame.toString('utf8');
+    if (text.charCodeAt(0) !== 97 /* a */) return true;
+    // Our own frame, so it parses; the JSON escapes sockjs-client needs decode back to the text.
+    for (const message of JSON.parse(text.slice(1)) as unknown[]) {
+      this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+    }
+    return true;
+  }
+
+  end(frame?: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    let code = 1000;
+    let reason = '';
+    if (frame !== undefined && frame.charCodeAt(0) === 99 /* c */) {
+      const [frameCode, frameReason] = JSON.parse(frame.slice(1)) as [unknown, unknown];
+      if (isSendableCloseCode(frameCode)) code = frameCode;
+      // A close reason is at most 123 bytes (RFC 6455, 5.5).
+      if (typeof frameReason === 'string' && Buffer.byteLength(frameReason) <= 123) reason = frameReason;
+    }
+    this.ws.close(code, reason);
+  }
+}
+
+/** Serves `<prefix>/websocket` (GET only; the caller checked the method and that websockets are on). */
+export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSocketServer): Promise<void> {
+  if (!checkUpgradeHeaders(ctx)) return;
+  const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
+  const ws = await upgrade(ctx, wss);
+  if (!ws) return;
+  const receiver = new RawWebsocketReceiver(ws);
+  const { session, receive } = route.manager[kOpenWebsocket](receiver, request);
+  ws.on('message', (data) => {
+    session.hits++;
+    // binaryType is 'nodebuffer': one Buffer; binary messages are taken as UTF-8 text too.
+    receive([(data as Buffer).toString('utf8')]);
+  });
+  ws.on('error', (error) => log('session %s: %O', session.id, error));
+}

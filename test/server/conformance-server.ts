@@ -1,0 +1,170 @@
+/**
+ * The SockJS conformance test server: the services every SockJS test suite expects
+ * (sockjs-protocol's suite, sockjs-client's tests), as sockjs-node's own test server offers them.
+ *
+ *   npm run test-server -- --port 8081 [--host 127.0.0.1] [--sockjs-url URL]
+ *
+ * Tests start it in-process: `await startConformanceServer({ port: 0 })`.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import Koa from 'koa';
+import { DEFAULTS, Session, sockjs, type SessionStore, type SockjsMiddleware, type SockjsOptions } from '../../src/index.js';
+
+/** Echoes every message back. */
+class EchoSession extends Session {
+  override onMessage(message: unknown): void {
+    this.send(message);
+  }
+}
+
+/** Closes every new session at once (protocol suite: close_base_url). */
+class CloseSession extends Session {
+  override onOpen(): void {
+    this.close(3000, 'Go away!');
+  }
+}
+
+/** Sends `tick!` every second. */
+class TickerSession extends Session {
+  #timer: NodeJS.Timeout | undefined;
+  override onOpen(): void {
+    this.#timer = setInterval(() => this.send('tick!'), 1000).unref();
+  }
+  override onClose(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** Sends every message to every session of the route. */
+class BroadcastSession extends Session {
+  override onMessage(message: unknown): void {
+    this.manager.broadcast(message);
+  }
+}
+
+/** Answers a message n with 2^n `x` (1 <= n <= 18; anything else counts as 1). */
+class AmplifySession extends Session {
+  override onMessage(message: unknown): void {
+    const n = Math.floor(Number(message));
+    this.send('x'.repeat(2 ** (n > 0 && n < 19 ? n : 1)));
+  }
+}
+
+export interface ConformanceOptions {
+  /** The client script the iframe page loads. @default the sockjs-client 1.x CDN URL */
+  sockjsUrl?: string;
+  /** Makes the store of each route (by route name); e.g. a RedisStore. @default a MemoryStore each */
+  store?: (routeName: string) => SessionStore;
+  /** For tests of heartbeats and timeouts. @default the library's (25 s, 5 s) */
+  heartbeatDelay?: number;
+  disconnectDelay?: number;
+}
+
+export interface ConformanceApp {
+  readonly app: Koa;
+  /** The SockJS middleware of each service, by prefix (`/echo`, ...). */
+  readonly routes: ReadonlyMap<string, SockjsMiddleware>;
+  /** Closes every route's sessions and stores. */
+  close(): Promise<void>;
+}
+
+/** Builds the Koa app with the standard services. */
+export function createConformanceApp(options: ConformanceOptions = {}): ConformanceApp {
+  const app = new Koa();
+  const routes = new Map<string, SockjsMiddleware>();
+  const mount = (name: string, session: typeof Session, extra: SockjsOptions = {}): void => {
+    const route = sockjs({
+      name,
+      prefix: `/${name}`,
+      session,
+      sockjsUrl: options.sockjsUrl ?? DEFAULTS.sockjsUrl,
+      ...(options.store ? { store: options.store(name) } : {}),
+      ...(options.heartbeatDelay !== undefined ? { heartbeatDelay: options.heartbeatDelay } : {}),
+      ...(options.disconnectDelay !== undefined ? { disconnectDelay: options.disconnectDelay } : {}),
+      ...extra,
+    });
+    routes.set(`/${name}`, route);
+    app.use(route);
+  };
+  mount('echo', EchoSession, { responseLimit: 4096 });
+  mount('disabled_websocket_echo', EchoSession, { websocket: false });
+  mount('cookie_needed_echo', EchoSession, { jsessionid: true });
+  mount('close', CloseSession);
+  mount('ticker', TickerSession);
+  mount('amplify', AmplifySession);
+  mount('broadcast', BroadcastSession);
+  return {
+    app,
+    routes,
+    async close() {
+      await Promise.all([...routes.values()].map((route) => route.close()));
+    },
+  };
+}
+
+export interface ConformanceServer extends ConformanceApp {
+  readonly server: Server;
+  /** `http://host:port`, without a trailing slash. */
+  readonly url: string;
+}
+
+/** Starts the app on `port` (0 picks a free one). `close()` ends every connection and session. */
+export async function startConformanceServer(
+  options: ConformanceOptions & { port?: number; host?: string } = {},
+): Promise<ConformanceServer> {
+  const conformance = createConformanceApp(options);
+  const host = options.host ?? '127.0.0.1';
+  const server = conformance.app.listen(options.port ?? 0, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return {
+    ...conformance,
+    server,
+    url,
+    async close() {
+      await conformance.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8081' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'sockjs-url': { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`--port must be a port number, got ${values.port}`);
+  const running = await startConformanceServer({ port, host: values.host!, ...(values['sockjs-url'] ? { sockjsUrl: values['sockjs-url'] } : {}) });
+  console.log(`SockJS conformance server listening on ${running.url}`);
+  console.log(`services: ${[...running.routes.keys()].join(' ')}`);
+  const stop = (signal: string): void => {
+    console.log(`${signal}: closing`);
+    // Nothing else holds the event loop: once the server is closed, the process ends.
+    running.close().catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
