@@ -43,6 +43,8 @@ export interface ScenarioResult {
   ok: boolean;
   errors: string[];
   metrics: Record<string, number>;
+  /** Operations counted in the measured window (messages, deliveries, sessions, requests): server CPU per operation is derived from it. */
+  ops?: number;
   /** Extra numbers worth keeping in the raw JSON (per-burst times and so on). */
   details?: Record<string, unknown>;
 }

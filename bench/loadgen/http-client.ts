@@ -6,9 +6,13 @@
  */
 import net from 'node:net';
 
+/**
+ * Hears one response. Scenarios keep one handler object per connection and
+ * reuse it for every request: a closure per request costs more than the parse.
+ */
 export interface ResponseHandler {
-  /** Called once the status line and headers are in; header names are lower case. */
-  onHead(status: number, headers: Map<string, string>): void;
+  /** Called once the status line and headers are in. */
+  onHead(status: number): void;
   /** A piece of the (de-chunked) body; only valid during the call. */
   onBody(chunk: Buffer): void;
   onEnd(): void;
@@ -76,9 +80,10 @@ export class HttpConn {
     this.#socket!.write(request);
   }
 
+  /** Drops the connection with a TCP reset, so no TIME_WAIT socket is left behind (see WsClient.destroy). */
   destroy(): void {
     this.#destroyed = true;
-    this.#socket?.destroy();
+    if (this.#socket !== null && !this.#socket.destroyed) this.#socket.resetAndDestroy();
     this.#socket = null;
   }
 
@@ -133,7 +138,7 @@ export class HttpConn {
             this.#pending = buf.subarray(off);
             return;
           }
-          if (!this.#parseHead(buf.toString('latin1', off, end))) return;
+          if (!this.#parseHead(buf, off, end)) return;
           off = end + 4;
           break;
         }
@@ -206,31 +211,43 @@ export class HttpConn {
     }
   }
 
-  /** Returns false when it already finished the response with an error. */
-  #parseHead(head: string): boolean {
-    const lines = head.split('\r\n');
-    const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-    if (status === null) {
-      this.#finishWithError(new Error(`bad status line: ${JSON.stringify(lines[0])}`));
+  /**
+   * Parses the status line and the three headers that frame the body
+   * (Content-Length, Transfer-Encoding, Connection) straight from the bytes.
+   * Returns false when it already finished the response with an error.
+   */
+  #parseHead(buf: Buffer, start: number, end: number): boolean {
+    // "HTTP/1.x NNN reason"
+    if (end - start < 12 || buf.toString('latin1', start, start + 7) !== 'HTTP/1.') {
+      this.#finishWithError(new Error(`bad status line: ${JSON.stringify(buf.toString('latin1', start, Math.min(end, start + 40)))}`));
       return false;
     }
-    const headers = new Map<string, string>();
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    const code = (buf[start + 9]! - 48) * 100 + (buf[start + 10]! - 48) * 10 + (buf[start + 11]! - 48);
+    let keepAlive = buf[start + 7] === 0x31; // HTTP/1.1 keeps the connection unless told otherwise
+    let length = -1;
+    let chunked = false;
+    let line = buf.indexOf(CRLF, start) + 2;
+    while (line > 1 && line < end) {
+      let eol = buf.indexOf(CRLF, line);
+      if (eol === -1 || eol > end) eol = end;
+      const first = buf[line]! | 0x20; // lower case
+      if (first === 0x63 /* c */ || first === 0x74 /* t */) {
+        const text = buf.toString('latin1', line, eol).toLowerCase();
+        if (text.startsWith('content-length:')) length = Number(text.slice(15).trim());
+        else if (text.startsWith('connection:')) keepAlive = !text.includes('close');
+        else if (text.startsWith('transfer-encoding:')) chunked = text.includes('chunked');
+      }
+      line = eol + 2;
     }
-    const code = Number(status[1]);
-    this.#keepAlive = !/close/i.test(headers.get('connection') ?? '') && lines[0]!.startsWith('HTTP/1.1');
-    this.#handler!.onHead(code, headers);
+    this.#keepAlive = keepAlive;
+    this.#handler!.onHead(code);
     if (this.#handler === null) return false;
-    const length = headers.get('content-length');
     if (this.#head || code === 204 || code === 304 || (code >= 100 && code < 200)) {
       this.#finish();
-    } else if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
+    } else if (chunked) {
       this.#state = State.ChunkSize;
-    } else if (length !== undefined) {
-      this.#remaining = Number(length);
+    } else if (length >= 0) {
+      this.#remaining = length;
       this.#state = State.Length;
       if (this.#remaining === 0) this.#finish();
     } else {

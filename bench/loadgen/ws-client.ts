@@ -132,16 +132,31 @@ export class WsClient {
     if (!this.closed) this.socket.write(frames);
   }
 
-  /** Starts the closing handshake and half-closes; does not wait for the server. */
+  /**
+   * Starts the closing handshake: sends a close frame and leaves closing the TCP
+   * connection to the server, as RFC 6455 (7.1.1) wants. The server then holds
+   * the TIME_WAIT socket, on its own port, where it does not slow down the
+   * client's next connect(). A server that never closes is reset after 2 s.
+   */
   close(): void {
     if (this.closed || this.#closeSent) return;
+    if (!this.upgraded) {
+      this.destroy();
+      return;
+    }
     this.#closeSent = true;
-    if (this.upgraded) this.socket.write(CLOSE_FRAME);
-    this.socket.end();
+    this.socket.write(CLOSE_FRAME);
+    setTimeout(() => this.destroy(), 2000).unref();
   }
 
+  /**
+   * Drops the connection with a TCP reset. A load generator that closed with FIN
+   * would leave a TIME_WAIT socket per connection on this side; tens of
+   * thousands of those slow down every later connect() on the machine (the
+   * port search), so one run would tax the next.
+   */
   destroy(): void {
-    this.socket.destroy();
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
   }
 
   #fail(message: string): void {
@@ -226,7 +241,7 @@ export class WsClient {
       } else if (opcode === OPCODE_PING) {
         this.socket.write(maskedFrame(Buffer.from(payload), OPCODE_PONG));
       } else if (opcode === OPCODE_CLOSE) {
-        // Echo the close and let the server end the TCP connection.
+        // Answer a close the server started; either way the server ends the TCP connection.
         this.close();
       } else if (opcode !== OPCODE_PONG) {
         this.#fail(`unknown opcode ${opcode}`);

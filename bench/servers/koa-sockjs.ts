@@ -51,6 +51,21 @@ async function createStore(serverArgs: ServerArgs, name: string): Promise<Record
 }
 
 const app = new Koa();
+// Count app errors instead of letting Koa print each one to stderr (its default
+// without a listener): a production app has a listener too, and the bench resets
+// thousands of connections at the end of its runs. The count is reported at exit.
+let appErrors = 0;
+let firstAppError: unknown;
+app.on('error', (error: unknown) => {
+  appErrors++;
+  firstAppError ??= error;
+});
+process.on('exit', () => {
+  if (appErrors > 0) {
+    const first = firstAppError instanceof Error ? firstAppError.message : String(firstAppError);
+    console.error(`koa-sockjs bench server: ${appErrors} app error(s) emitted, the first: ${first}`);
+  }
+});
 const routes = [
   { name: 'echo', prefix: PREFIXES.echo, session: Echo },
   { name: 'broadcast', prefix: PREFIXES.broadcast, session: Broadcast },

@@ -121,6 +121,7 @@ export async function broadcast(p: LoadParams, control: Control): Promise<Scenar
       completionMs: burstMs,
       deliveriesPerSec: (n * m) / (burstMs / 1000),
     },
+    ops: n * m * times.length,
     details: { burstMs: times },
   };
 }

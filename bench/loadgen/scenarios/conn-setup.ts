@@ -16,7 +16,7 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
   let running = true;
   let measuring = false;
   let counted = 0;
-  let live = 0;
+  const live = new Set<WsClient>();
   let next = 0;
   const startedAt = new Map<number, number>();
 
@@ -24,8 +24,7 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
     if (!running || failures.count >= MAX_FAILURES) return;
     const index = next++;
     startedAt.set(index, performance.now());
-    live++;
-    new WsClient(p.port, wsPath('/echo', p.protocol, newSessionId()), index, handlers);
+    live.add(new WsClient(p.port, wsPath('/echo', p.protocol, newSessionId()), index, handlers));
   };
 
   const handlers = sessionHandlers(
@@ -39,12 +38,13 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
           histogram.recordMs(performance.now() - t);
           counted++;
         }
+        // A clean close (close frames both ways, the server ends TCP), then the next session.
         client.close();
         startOne();
       },
       onMessages: (client) => failures.add(`session ${client.index}: unexpected message`),
       onClose: (client, error) => {
-        live--;
+        live.delete(client);
         if (startedAt.delete(client.index)) {
           failures.add(`session ${client.index} closed before it opened${error ? `: ${error.message}` : ''}`);
           startOne();
@@ -67,8 +67,10 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
   measuring = false;
   running = false;
   const sessions = counted;
-  // Let the last handshakes and closes finish (bounded), so no socket outlives the run.
-  for (let i = 0; i < 250 && live > 0; i++) await sleep(20);
+  // Let the last handshakes and closes finish (bounded), then drop what is left.
+  for (let i = 0; i < 100 && live.size > 0; i++) await sleep(20);
+  const stillOpenAtEnd = live.size;
+  for (const client of live) client.destroy();
 
   return {
     ok: !failures.any && sessions > 0,
@@ -78,6 +80,7 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
       p50Ms: histogram.percentileMs(50),
       p99Ms: histogram.percentileMs(99),
     },
-    details: { sessions, stillOpenAtEnd: live },
+    ops: sessions,
+    details: { sessions, stillOpenAtEnd },
   };
 }

@@ -5,67 +5,93 @@
  */
 import { LatencyHistogram } from '../../shared/stats.js';
 import { Failures, sleep, type Control, type LoadParams, type ScenarioResult } from '../common.js';
-import { buildRequest, HttpConn } from '../http-client.js';
+import { buildRequest, HttpConn, type ResponseHandler } from '../http-client.js';
+
+interface Counters {
+  running: boolean;
+  measuring: boolean;
+  counted: number;
+  histogram: LatencyHistogram;
+}
+
+/** One connection's request loop; the object is its own (reused) response handler. */
+class RequestLoop implements ResponseHandler {
+  readonly conn: HttpConn;
+  #status = 0;
+  #body = '';
+  #sentAt = 0;
+
+  constructor(
+    port: number,
+    private readonly request: Buffer,
+    private readonly verify: boolean,
+    private readonly counters: Counters,
+    private readonly failures: Failures,
+  ) {
+    this.conn = new HttpConn(port);
+  }
+
+  next(): void {
+    if (!this.counters.running || this.failures.count > 50) return;
+    this.#status = 0;
+    this.#body = '';
+    this.#sentAt = performance.now();
+    this.conn.send(this.request, this);
+  }
+
+  onHead(status: number): void {
+    this.#status = status;
+  }
+
+  onBody(chunk: Buffer): void {
+    if (this.verify) this.#body += chunk.toString();
+  }
+
+  onEnd(): void {
+    if (this.#status !== 200) this.failures.add(`GET / answered ${this.#status}`);
+    if (this.verify && this.#body !== 'ok') this.failures.add(`GET / body ${JSON.stringify(this.#body)}, expected "ok"`);
+    const c = this.counters;
+    if (c.measuring) {
+      c.counted++;
+      c.histogram.recordMs(performance.now() - this.#sentAt);
+    }
+    this.next();
+  }
+
+  onError(error: Error): void {
+    if (this.counters.running) this.failures.add(`GET / failed: ${error.message}`);
+  }
+}
 
 export async function httpRequests(p: LoadParams, control: Control): Promise<ScenarioResult> {
   const failures = new Failures();
   const request = buildRequest('GET', '/', p.port);
-  let histogram = new LatencyHistogram();
-  let running = true;
-  let measuring = false;
-  let counted = 0;
-
-  const loop = (conn: HttpConn): void => {
-    if (!running || failures.count > 50) return;
-    let status = 0;
-    let body = '';
-    const t = performance.now();
-    conn.send(request, {
-      onHead: (code) => {
-        status = code;
-      },
-      onBody: (chunk) => {
-        if (p.verify) body += chunk.toString();
-      },
-      onEnd: () => {
-        if (status !== 200) failures.add(`GET / answered ${status}`);
-        if (p.verify && body !== 'ok') failures.add(`GET / body ${JSON.stringify(body)}, expected "ok"`);
-        if (measuring) {
-          counted++;
-          histogram.recordMs(performance.now() - t);
-        }
-        loop(conn);
-      },
-      onError: (error) => {
-        if (running) failures.add(`GET / failed: ${error.message}`);
-      },
-    });
-  };
-
-  const conns = Array.from({ length: p.concurrency }, () => new HttpConn(p.port));
-  for (const conn of conns) loop(conn);
+  const counters: Counters = { running: true, measuring: false, counted: 0, histogram: new LatencyHistogram() };
+  const loops = Array.from({ length: p.concurrency }, () => new RequestLoop(p.port, request, p.verify, counters, failures));
+  for (const loop of loops) loop.next();
   await sleep(p.warmupSec * 1000);
-  histogram = new LatencyHistogram();
-  counted = 0;
-  measuring = true;
+  counters.histogram = new LatencyHistogram();
+  counters.counted = 0;
+  counters.measuring = true;
   control.mark('start');
   const t0 = performance.now();
   await sleep(p.durationSec * 1000);
   const t1 = performance.now();
   control.mark('end');
-  measuring = false;
-  running = false;
-  const requests = counted;
-  for (const conn of conns) conn.destroy();
+  counters.measuring = false;
+  counters.running = false;
+  const requests = counters.counted;
+  for (const loop of loops) loop.conn.destroy();
 
   return {
     ok: !failures.any && requests > 0,
     errors: requests > 0 ? failures.summary() : [...failures.summary(), 'no request completed in the window'],
     metrics: {
       requestsPerSec: requests / ((t1 - t0) / 1000),
-      p50Ms: histogram.percentileMs(50),
-      p99Ms: histogram.percentileMs(99),
+      p50Ms: counters.histogram.percentileMs(50),
+      p99Ms: counters.histogram.percentileMs(99),
     },
-    details: { requests, reconnects: conns.reduce((a, c) => a + c.connects - 1, 0) },
+    ops: requests,
+    details: { requests, reconnects: loops.reduce((a, l) => a + l.conn.connects - 1, 0) },
   };
 }

@@ -126,6 +126,7 @@ export async function wsEcho(p: LoadParams, control: Control): Promise<ScenarioR
       p50Ms: histogram.percentileMs(50),
       p99Ms: histogram.percentileMs(99),
     },
+    ops: messages,
     details: { messages, seconds, totalSent: sent.reduce((a, b) => a + b, 0) },
   };
 }

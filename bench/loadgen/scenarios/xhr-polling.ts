@@ -10,165 +10,196 @@ import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, 
 import { buildRequest, HttpConn, LineSplitter, type ResponseHandler } from '../http-client.js';
 import { countMessages, decodeMessages, describe, FRAME_ARRAY, FRAME_CLOSE, FRAME_HEARTBEAT, FRAME_OPEN } from '../sockjs-frames.js';
 
-interface PollSession {
-  index: number;
-  poll: HttpConn;
-  send: HttpConn;
-  pollRequest: Buffer;
-  sendPath: string;
-  opened: boolean;
-  sent: number;
-  received: number;
-  sentAt: number;
-  /** The echo came back while the previous xhr_send was still waiting for its 204. */
-  sendWanted: boolean;
+/** What all sessions of a run share. */
+interface Run {
+  port: number;
+  verify: boolean;
+  sessions: number;
+  failures: Failures;
+  running: boolean;
+  measuring: boolean;
+  counted: number;
+  opened: number;
+  histogram: LatencyHistogram;
+  onAllOpen: (() => void) | null;
 }
 
-export async function xhrPolling(p: LoadParams, control: Control): Promise<ScenarioResult> {
-  const failures = new Failures();
-  let histogram = new LatencyHistogram();
-  let running = true;
-  let measuring = false;
-  let counted = 0;
-  let opened = 0;
-  let onAllOpen: (() => void) | null = null;
+class PollSession {
+  readonly poll: HttpConn;
+  readonly send: HttpConn;
+  opened = false;
+  sent = 0;
+  received = 0;
+  readonly #run: Run;
+  readonly #index: number;
+  readonly #pollRequest: Buffer;
+  readonly #sendPath: string;
+  readonly #lines: LineSplitter;
+  #sentAt = 0;
+  /** The echo came back while the previous xhr_send was still waiting for its 204. */
+  #sendWanted = false;
+  #pollStatus = 0;
+  #sendStatus = 0;
+  readonly #pollHandler: ResponseHandler;
+  readonly #sendHandler: ResponseHandler;
 
-  const sendNext = (s: PollSession): void => {
-    if (!running) return;
-    if (s.send.busy) {
-      s.sendWanted = true;
-      return;
-    }
-    s.sendWanted = false;
-    const request = buildRequest('POST', s.sendPath, p.port, JSON.stringify([echoMessage(s.index, s.sent)]));
-    s.sent++;
-    s.sentAt = performance.now();
-    let status = 0;
-    s.send.send(request, {
-      onHead: (code) => {
-        status = code;
+  constructor(run: Run, index: number) {
+    this.#run = run;
+    this.#index = index;
+    const id = newSessionId();
+    this.poll = new HttpConn(run.port);
+    this.send = new HttpConn(run.port);
+    this.#pollRequest = buildRequest('POST', xhrPath('/echo', id, 'xhr'), run.port, '');
+    this.#sendPath = xhrPath('/echo', id, 'xhr_send');
+    this.#lines = new LineSplitter((line) => this.#onLine(line));
+    // Two handler objects made once and reused for every request.
+    this.#pollHandler = {
+      onHead: (status) => {
+        this.#pollStatus = status;
+      },
+      onBody: (chunk) => {
+        if (this.#pollStatus === 200) this.#lines.push(chunk);
+      },
+      onEnd: () => {
+        if (this.#pollStatus !== 200) this.#fail(`xhr answered ${this.#pollStatus}`);
+        else if (this.#lines.leftover !== 0) this.#fail('xhr response ends without a newline');
+        else this.startPoll();
+      },
+      onError: (error) => {
+        if (this.#run.running) this.#fail(`xhr poll failed: ${error.message}`);
+      },
+    };
+    this.#sendHandler = {
+      onHead: (status) => {
+        this.#sendStatus = status;
       },
       onBody: () => {},
       onEnd: () => {
-        if (status !== 204) failures.add(`session ${s.index}: xhr_send answered ${status}, expected 204`);
-        if (s.sendWanted) sendNext(s);
+        if (this.#sendStatus !== 204) this.#fail(`xhr_send answered ${this.#sendStatus}, expected 204`);
+        if (this.#sendWanted) this.sendNext();
       },
       onError: (error) => {
-        if (running) failures.add(`session ${s.index}: xhr_send failed: ${error.message}`);
+        if (this.#run.running) this.#fail(`xhr_send failed: ${error.message}`);
       },
-    });
-  };
+    };
+  }
 
-  const onLine = (s: PollSession, line: Buffer, now: number): void => {
+  #fail(message: string): void {
+    this.#run.failures.add(`session ${this.#index}: ${message}`);
+  }
+
+  startPoll(): void {
+    // After the window, keep polling only for echoes still owed (what --verify waits for).
+    if (!this.#run.running && (!this.opened || this.received >= this.sent)) return;
+    this.#pollStatus = 0;
+    this.#lines.reset();
+    this.poll.send(this.#pollRequest, this.#pollHandler);
+  }
+
+  sendNext(): void {
+    if (!this.#run.running) return;
+    if (this.send.busy) {
+      this.#sendWanted = true;
+      return;
+    }
+    this.#sendWanted = false;
+    const request = buildRequest('POST', this.#sendPath, this.#run.port, JSON.stringify([echoMessage(this.#index, this.sent)]));
+    this.sent++;
+    this.#sentAt = performance.now();
+    this.#sendStatus = 0;
+    this.send.send(request, this.#sendHandler);
+  }
+
+  #onLine(line: Buffer): void {
+    const run = this.#run;
     switch (line[0]) {
       case FRAME_OPEN:
-        if (s.opened) failures.add(`session ${s.index}: second open frame`);
-        s.opened = true;
-        opened++;
-        if (opened === p.sessions) onAllOpen?.();
+        if (this.opened) this.#fail('second open frame');
+        this.opened = true;
+        run.opened++;
+        if (run.opened === run.sessions) run.onAllOpen?.();
         break;
       case FRAME_HEARTBEAT:
         break;
       case FRAME_ARRAY: {
         const k = countMessages(line);
-        if (p.verify) {
-          let messages: unknown[] = [];
-          try {
-            messages = decodeMessages(line);
-          } catch (error) {
-            failures.add(`session ${s.index}: undecodable frame: ${(error as Error).message}`);
-          }
-          if (messages.length !== k) failures.add(`session ${s.index}: frame holds ${messages.length} messages, counted ${k}`);
-          messages.forEach((message, j) => {
-            const expected = echoMessage(s.index, s.received + j);
-            if (message !== expected) failures.add(`session ${s.index}: got ${JSON.stringify(message)}, expected ${JSON.stringify(expected)}`);
-          });
+        if (run.verify) this.#verify(line, k);
+        this.received += k;
+        if (this.received > this.sent) this.#fail(`${this.received} messages received, only ${this.sent} sent`);
+        if (run.measuring) {
+          run.counted += k;
+          run.histogram.recordMs(performance.now() - this.#sentAt);
         }
-        s.received += k;
-        if (s.received > s.sent) failures.add(`session ${s.index}: ${s.received} messages received, only ${s.sent} sent`);
-        if (measuring) {
-          counted += k;
-          histogram.recordMs(now - s.sentAt);
-        }
-        if (s.received === s.sent) sendNext(s);
+        if (this.received === this.sent) this.sendNext();
         break;
       }
       case FRAME_CLOSE:
-        failures.add(`session ${s.index}: server closed the session: ${describe(line)}`);
+        this.#fail(`server closed the session: ${describe(line)}`);
         break;
       default:
-        failures.add(`session ${s.index}: unknown frame ${describe(line)}`);
+        this.#fail(`unknown frame ${describe(line)}`);
     }
-  };
+  }
 
-  const poll = (s: PollSession): void => {
-    // After the window, keep polling only for echoes still owed (what --verify waits for).
-    if (!running && (!s.opened || s.received >= s.sent)) return;
-    let status = 0;
-    const lines = new LineSplitter((line) => onLine(s, line, performance.now()));
-    const handler: ResponseHandler = {
-      onHead: (code) => {
-        status = code;
-      },
-      onBody: (chunk) => {
-        if (status === 200) lines.push(chunk);
-      },
-      onEnd: () => {
-        if (status !== 200) failures.add(`session ${s.index}: xhr answered ${status}`);
-        else if (lines.leftover !== 0) failures.add(`session ${s.index}: xhr response ends without a newline`);
-        else poll(s);
-      },
-      onError: (error) => {
-        if (running) failures.add(`session ${s.index}: xhr poll failed: ${error.message}`);
-      },
-    };
-    s.poll.send(s.pollRequest, handler);
-  };
-
-  const sessions: PollSession[] = [];
-  for (let index = 0; index < p.sessions; index++) {
-    const id = newSessionId();
-    sessions.push({
-      index,
-      poll: new HttpConn(p.port),
-      send: new HttpConn(p.port),
-      pollRequest: buildRequest('POST', xhrPath('/echo', id, 'xhr'), p.port, ''),
-      sendPath: xhrPath('/echo', id, 'xhr_send'),
-      opened: false,
-      sent: 0,
-      received: 0,
-      sentAt: 0,
-      sendWanted: false,
+  #verify(line: Buffer, k: number): void {
+    let messages: unknown[] = [];
+    try {
+      messages = decodeMessages(line);
+    } catch (error) {
+      this.#fail(`undecodable frame: ${(error as Error).message}`);
+    }
+    if (messages.length !== k) this.#fail(`frame holds ${messages.length} messages, counted ${k}`);
+    messages.forEach((message, j) => {
+      const expected = echoMessage(this.#index, this.received + j);
+      if (message !== expected) this.#fail(`got ${JSON.stringify(message)}, expected ${JSON.stringify(expected)}`);
     });
   }
+}
+
+export async function xhrPolling(p: LoadParams, control: Control): Promise<ScenarioResult> {
+  const run: Run = {
+    port: p.port,
+    verify: p.verify,
+    sessions: p.sessions,
+    failures: new Failures(),
+    running: true,
+    measuring: false,
+    counted: 0,
+    opened: 0,
+    histogram: new LatencyHistogram(),
+    onAllOpen: null,
+  };
+  const sessions = Array.from({ length: p.sessions }, (_, i) => new PollSession(run, i));
   const allOpen = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 30_000);
-    onAllOpen = () => {
+    run.onAllOpen = () => {
       clearTimeout(timer);
       resolve(true);
     };
   });
-  // The first poll answers `o`; the next poll (issued by onEnd) then waits for messages.
-  for (const s of sessions) poll(s);
-  if (!(await allOpen)) failures.add(`only ${opened} of ${p.sessions} sessions opened within 30 s`);
-  else for (const s of sessions) sendNext(s);
+  // The first poll answers `o`; the next poll (issued when it ends) then waits for messages.
+  for (const s of sessions) s.startPoll();
+  if (!(await allOpen)) run.failures.add(`only ${run.opened} of ${p.sessions} sessions opened within 30 s`);
+  else for (const s of sessions) s.sendNext();
 
   await sleep(p.warmupSec * 1000);
-  histogram = new LatencyHistogram();
-  counted = 0;
-  measuring = true;
+  run.histogram = new LatencyHistogram();
+  run.counted = 0;
+  run.measuring = true;
   control.mark('start');
   const t0 = performance.now();
   await sleep(p.durationSec * 1000);
   const t1 = performance.now();
   control.mark('end');
-  measuring = false;
-  running = false;
-  const messages = counted;
+  run.measuring = false;
+  run.running = false;
+  const messages = run.counted;
   if (p.verify) {
     const deadline = performance.now() + 10_000;
     while (performance.now() < deadline && sessions.some((s) => s.received < s.sent)) await sleep(20);
-    for (const s of sessions) if (s.received < s.sent) failures.add(`session ${s.index}: ${s.sent - s.received} messages never echoed`);
+    sessions.forEach((s, i) => {
+      if (s.received < s.sent) run.failures.add(`session ${i}: ${s.sent - s.received} messages never echoed`);
+    });
   }
   for (const s of sessions) {
     s.poll.destroy();
@@ -176,13 +207,14 @@ export async function xhrPolling(p: LoadParams, control: Control): Promise<Scena
   }
 
   return {
-    ok: !failures.any && messages > 0,
-    errors: messages > 0 ? failures.summary() : [...failures.summary(), 'no message echoed in the window'],
+    ok: !run.failures.any && messages > 0,
+    errors: messages > 0 ? run.failures.summary() : [...run.failures.summary(), 'no message echoed in the window'],
     metrics: {
       msgsPerSec: messages / ((t1 - t0) / 1000),
-      p50Ms: histogram.percentileMs(50),
-      p99Ms: histogram.percentileMs(99),
+      p50Ms: run.histogram.percentileMs(50),
+      p99Ms: run.histogram.percentileMs(99),
     },
+    ops: messages,
     details: { messages, reconnects: sessions.reduce((a, s) => a + s.poll.connects + s.send.connects - 2, 0) },
   };
 }

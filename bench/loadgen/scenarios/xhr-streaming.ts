@@ -7,7 +7,7 @@
  */
 import { floodCommand, floodMessage } from '../../shared/messages.js';
 import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, type ScenarioResult } from '../common.js';
-import { buildRequest, HttpConn, LineSplitter } from '../http-client.js';
+import { buildRequest, HttpConn, LineSplitter, type ResponseHandler } from '../http-client.js';
 import { countMessages, decodeMessages, describe, FRAME_ARRAY, FRAME_CLOSE, FRAME_HEARTBEAT, FRAME_OPEN } from '../sockjs-frames.js';
 
 /** The 2 048 `h` a streaming response starts with (a prelude for old browsers). */
@@ -29,24 +29,26 @@ export async function xhrStreaming(p: LoadParams, control: Control): Promise<Sce
   let counted = 0;
   let onOpen: (() => void) | null = null;
 
+  let sendStatus = 0;
+  const sendHandler: ResponseHandler = {
+    onHead: (code) => {
+      sendStatus = code;
+    },
+    onBody: () => {},
+    onEnd: () => {
+      if (sendStatus !== 204) failures.add(`xhr_send answered ${sendStatus}, expected 204`);
+      request();
+    },
+    onError: (error) => {
+      if (running) failures.add(`xhr_send failed: ${error.message}`);
+    },
+  };
   const request = (): void => {
     if (!running || !opened || sender.busy || requested - received > p.window - p.batch) return;
     const body = JSON.stringify([floodCommand(requested, p.batch)]);
     requested += p.batch;
-    let status = 0;
-    sender.send(buildRequest('POST', sendPath, p.port, body), {
-      onHead: (code) => {
-        status = code;
-      },
-      onBody: () => {},
-      onEnd: () => {
-        if (status !== 204) failures.add(`xhr_send answered ${status}, expected 204`);
-        request();
-      },
-      onError: (error) => {
-        if (running) failures.add(`xhr_send failed: ${error.message}`);
-      },
-    });
+    sendStatus = 0;
+    sender.send(buildRequest('POST', sendPath, p.port, body), sendHandler);
   };
 
   const onLine = (line: Buffer): void => {
@@ -90,27 +92,30 @@ export async function xhrStreaming(p: LoadParams, control: Control): Promise<Sce
     }
   };
 
+  let streamStatus = 0;
+  const lines = new LineSplitter(onLine);
+  const streamHandler: ResponseHandler = {
+    onHead: (code) => {
+      streamStatus = code;
+    },
+    onBody: (chunk) => {
+      if (streamStatus === 200) lines.push(chunk);
+    },
+    onEnd: () => {
+      if (streamStatus !== 200) failures.add(`xhr_streaming answered ${streamStatus}`);
+      else if (lines.leftover !== 0) failures.add('xhr_streaming response ends mid-frame');
+      else openStream(); // the response limit was reached: continue on a new request
+    },
+    onError: (error) => {
+      if (running) failures.add(`xhr_streaming failed: ${error.message}`);
+    },
+  };
   const openStream = (): void => {
     if (!running && received >= requested) return;
     responses++;
-    let status = 0;
-    const lines = new LineSplitter(onLine);
-    stream.send(streamRequest, {
-      onHead: (code) => {
-        status = code;
-      },
-      onBody: (chunk) => {
-        if (status === 200) lines.push(chunk);
-      },
-      onEnd: () => {
-        if (status !== 200) failures.add(`xhr_streaming answered ${status}`);
-        else if (lines.leftover !== 0) failures.add('xhr_streaming response ends mid-frame');
-        else openStream(); // the response limit was reached: continue on a new request
-      },
-      onError: (error) => {
-        if (running) failures.add(`xhr_streaming failed: ${error.message}`);
-      },
-    });
+    streamStatus = 0;
+    lines.reset();
+    stream.send(streamRequest, streamHandler);
   };
 
   const ready = new Promise<boolean>((resolve) => {
@@ -148,6 +153,7 @@ export async function xhrStreaming(p: LoadParams, control: Control): Promise<Sce
     ok: !failures.any && messages > 0,
     errors: messages > 0 ? failures.summary() : [...failures.summary(), 'no message received in the window'],
     metrics: { msgsPerSec: messages / ((t1 - t0) / 1000) },
+    ops: messages,
     details: { messages, responses, received },
   };
 }

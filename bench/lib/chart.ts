@@ -1,0 +1,113 @@
+/**
+ * A hand-written SVG bar chart of the ratios to sockjs-node (one group per
+ * scenario's headline metric), with the line at 1× and each target marked.
+ */
+import type { Results, ScenarioSummary } from './report.js';
+
+const COLORS: Record<string, string> = {
+  'koa-sockjs': '#2b6cb0',
+  'koa-sockjs-redis': '#805ad5',
+  ws: '#a0aec0',
+  'bare-koa': '#dd6b20',
+};
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+interface Row {
+  label: string;
+  variant: string;
+  ratio: number;
+}
+
+interface Group {
+  title: string;
+  rows: Row[];
+  target: number | null;
+  better: 'higher' | 'lower';
+}
+
+function groups(scenarios: ScenarioSummary[]): Group[] {
+  const out: Group[] = [];
+  for (const s of scenarios) {
+    const metric = s.metrics.find((m) => m.key === s.target?.metric) ?? s.metrics[0]!;
+    const rows: Row[] = [];
+    for (const [variant, ratios] of Object.entries(s.ratios)) {
+      const ratio = ratios[metric.key];
+      if (ratio === undefined || !Number.isFinite(ratio)) continue;
+      rows.push({ label: s.variants.find((v) => v.variant === variant)?.label ?? variant, variant, ratio });
+    }
+    if (rows.length === 0) continue;
+    const base = s.variants.find((v) => v.variant === s.baseline)?.label ?? s.baseline;
+    out.push({
+      title: `${s.title}: ${metric.label} vs ${base}${metric.better === 'lower' ? ' (lower is better)' : ''}`,
+      rows,
+      target: s.target?.ratio ?? null,
+      better: metric.better,
+    });
+  }
+  return out;
+}
+
+export function chartSvg(results: Results): string {
+  const data = groups(results.scenarios);
+  const width = 900;
+  const left = 230;
+  const right = 70;
+  const plotWidth = width - left - right;
+  const barHeight = 16;
+  const rowGap = 4;
+  const titleHeight = 20;
+  const groupGap = 14;
+  const top = 56;
+  const max = Math.max(1.5, ...data.flatMap((g) => [...g.rows.map((r) => r.ratio), g.target ?? 0])) * 1.08;
+  const x = (ratio: number): number => left + (Math.min(ratio, max) / max) * plotWidth;
+  const parts: string[] = [];
+  let y = top;
+  for (const g of data) {
+    parts.push(`<text x="${left}" y="${y + 13}" class="group">${esc(g.title)}</text>`);
+    y += titleHeight;
+    const groupTop = y;
+    for (const r of g.rows) {
+      const color = COLORS[r.variant] ?? '#718096';
+      const meets = g.target === null ? null : g.better === 'higher' ? r.ratio >= g.target : r.ratio <= g.target;
+      parts.push(`<text x="${left - 8}" y="${y + 12}" class="label" text-anchor="end">${esc(r.label)}</text>`);
+      parts.push(`<rect x="${left}" y="${y}" width="${(x(r.ratio) - left).toFixed(1)}" height="${barHeight}" fill="${color}"/>`);
+      const mark = r.variant === 'koa-sockjs' && meets !== null ? (meets ? ' ✓' : ' ✗') : '';
+      parts.push(`<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 12}" class="value">${r.ratio.toFixed(2)}×${mark}</text>`);
+      y += barHeight + rowGap;
+    }
+    if (g.target !== null) {
+      const tx = x(g.target).toFixed(1);
+      parts.push(`<line x1="${tx}" y1="${groupTop - 3}" x2="${tx}" y2="${y - rowGap + 3}" class="target"/>`);
+      parts.push(`<text x="${tx}" y="${groupTop - 5}" class="targetText" text-anchor="middle">target ${g.better === 'higher' ? '≥' : '≤'} ${g.target}×</text>`);
+    }
+    y += groupGap;
+  }
+  const bottom = y;
+  const one = x(1).toFixed(1);
+  const ticks: string[] = [];
+  for (let t = 0; t <= max; t += max > 4 ? 1 : 0.5) {
+    const tx = x(t).toFixed(1);
+    ticks.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${bottom}" class="grid"/>`);
+    ticks.push(`<text x="${tx}" y="${bottom + 14}" class="tick" text-anchor="middle">${t}×</text>`);
+  }
+  const height = bottom + 44;
+  const { meta } = results;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
+    '<style>.group{font-size:13px;font-weight:bold;fill:#1a202c}.label,.value,.tick{font-size:12px;fill:#2d3748}',
+    '.grid{stroke:#e2e8f0;stroke-width:1}.one{stroke:#1a202c;stroke-width:1.5}.target{stroke:#e53e3e;stroke-width:2;stroke-dasharray:4 3}',
+    '.targetText{font-size:11px;fill:#e53e3e}.title{font-size:16px;font-weight:bold;fill:#1a202c}.note{font-size:11px;fill:#4a5568}</style>',
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="16" y="24" class="title">koa-sockjs vs sockjs-node (= 1×): medians of ${meta.rounds} interleaved round(s)${meta.quick ? ' — quick run' : ''}</text>`,
+    `<text x="16" y="42" class="note">${esc(`${meta.date}, ${meta.machine}, Node ${meta.node}`)}</text>`,
+    ...ticks,
+    `<line x1="${one}" y1="${top - 4}" x2="${one}" y2="${bottom}" class="one"/>`,
+    ...parts,
+    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue), raw ws (grey), bare Koa vs bare http (orange).</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}

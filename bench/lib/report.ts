@@ -1,0 +1,201 @@
+/**
+ * Turns the runs of `npm run bench` into results: medians per variant, ratios
+ * to the baseline (sockjs-node), the issue's targets met or not, and the
+ * markdown table printed and written to docs/bench/results.md.
+ */
+import { median } from '../shared/stats.js';
+import type { MetricDef, ScenarioDef, Variant } from './scenarios.js';
+
+/** A client above this CPU (% of one core) or event-loop utilisation may have limited the run. */
+export const CLIENT_SATURATED_CPU = 90;
+export const CLIENT_SATURATED_ELU = 0.95;
+
+export interface RunRecord {
+  scenario: string;
+  round: number;
+  variant: string;
+  ok: boolean;
+  errors: string[];
+  metrics: Record<string, number>;
+  ops: number | null;
+  details?: unknown;
+  /** % of one core over the measured window. */
+  clientCpu: number | null;
+  clientElu: number | null;
+  serverCpu: number | null;
+  serverCpuMs: number | null;
+  clientSaturated: boolean;
+  /** Wall time of the whole run, server start to stop. */
+  seconds: number;
+}
+
+export interface VariantSummary {
+  variant: string;
+  label: string;
+  runs: number;
+  okRuns: number;
+  medians: Record<string, number>;
+  /** Median server CPU time per operation, in µs (what one message/session/request costs the server). */
+  serverUsPerOp: number | null;
+  serverCpuMedian: number | null;
+  clientCpuMax: number | null;
+  saturatedRuns: number;
+}
+
+export interface TargetResult {
+  metric: string;
+  better: 'higher' | 'lower';
+  ratio: number;
+  /** koa-sockjs / sockjs-node, medians of this run. */
+  actual: number | null;
+  met: boolean | null;
+}
+
+export interface ScenarioSummary {
+  id: string;
+  title: string;
+  parameters: string;
+  baseline: string;
+  metrics: MetricDef[];
+  variants: VariantSummary[];
+  /** ratios[variant][metric] = median(variant) / median(baseline). */
+  ratios: Record<string, Record<string, number>>;
+  target: TargetResult | null;
+}
+
+export interface Meta {
+  date: string;
+  command: string;
+  machine: string;
+  node: string;
+  cores: number;
+  pinned: string;
+  rounds: number;
+  quick: boolean;
+  gitCommit: string | null;
+  totalSeconds: number;
+}
+
+export interface Results {
+  meta: Meta;
+  scenarios: ScenarioSummary[];
+  runs: RunRecord[];
+}
+
+export function summarize(def: ScenarioDef, params: Record<string, unknown>, order: string[], all: Record<string, Variant>, runs: RunRecord[]): ScenarioSummary {
+  const variants: VariantSummary[] = order.map((id) => {
+    const mine = runs.filter((r) => r.scenario === def.id && r.variant === id);
+    const ok = mine.filter((r) => r.ok);
+    const medians: Record<string, number> = {};
+    for (const m of def.metrics) medians[m.key] = median(ok.map((r) => r.metrics[m.key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)));
+    const perOp = ok.filter((r) => r.serverCpuMs !== null && r.ops !== null && r.ops > 0).map((r) => (r.serverCpuMs! * 1000) / r.ops!);
+    const serverCpu = ok.map((r) => r.serverCpu).filter((v): v is number => v !== null);
+    const clientCpu = mine.map((r) => r.clientCpu).filter((v): v is number => v !== null);
+    return {
+      variant: id,
+      label: all[id]?.label ?? id,
+      runs: mine.length,
+      okRuns: ok.length,
+      medians,
+      serverUsPerOp: perOp.length > 0 ? median(perOp) : null,
+      serverCpuMedian: serverCpu.length > 0 ? median(serverCpu) : null,
+      clientCpuMax: clientCpu.length > 0 ? Math.max(...clientCpu) : null,
+      saturatedRuns: mine.filter((r) => r.clientSaturated).length,
+    };
+  });
+  const base = variants.find((v) => v.variant === def.baseline);
+  const ratios: Record<string, Record<string, number>> = {};
+  for (const v of variants) {
+    if (v.variant === def.baseline || base === undefined) continue;
+    ratios[v.variant] = {};
+    for (const m of def.metrics) ratios[v.variant]![m.key] = v.medians[m.key]! / base.medians[m.key]!;
+  }
+  let target: TargetResult | null = null;
+  if (def.target !== undefined) {
+    const metric = def.metrics.find((m) => m.key === def.target!.metric)!;
+    const actual = ratios['koa-sockjs']?.[metric.key];
+    const known = actual !== undefined && Number.isFinite(actual);
+    target = {
+      metric: metric.key,
+      better: metric.better,
+      ratio: def.target.ratio,
+      actual: known ? actual : null,
+      met: known ? (metric.better === 'higher' ? actual >= def.target.ratio : actual <= def.target.ratio) : null,
+    };
+  }
+  return { id: def.id, title: def.title, parameters: def.describe(params), baseline: def.baseline, metrics: def.metrics, variants, ratios, target };
+}
+
+function fmt(value: number | null | undefined, digits: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ratioText(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}×`;
+}
+
+export function targetLine(s: ScenarioSummary): string {
+  const t = s.target!;
+  const op = t.better === 'higher' ? '≥' : '≤';
+  const verdict = t.met === null ? 'not measured' : t.met ? '**met**' : '**not met**';
+  const metric = s.metrics.find((m) => m.key === t.metric)!;
+  return `| ${s.title} | ${metric.label} | ${op} ${t.ratio}× | ${ratioText(t.actual ?? undefined)} | ${verdict} |`;
+}
+
+export function markdown(results: Results): string {
+  const { meta } = results;
+  const lines: string[] = [];
+  lines.push('# koa-sockjs benchmark results', '');
+  lines.push(
+    `Taken ${meta.date} on ${meta.machine}, Node ${meta.node}. ${meta.pinned} ` +
+      `${meta.rounds} round(s), variants interleaved within each round (A B C A B C …); every number is the median over the rounds. ` +
+      `Ratios are variant / sockjs-node from the same run. Total time ${Math.round(meta.totalSeconds)} s.` +
+      (meta.quick ? ' **Quick run: shortened durations, not for comparison.**' : ''),
+    '',
+    `Command: \`${meta.command}\`${meta.gitCommit ? ` at commit \`${meta.gitCommit.slice(0, 10)}\`` : ''}. Raw numbers: [results.json](results.json); chart: [chart.svg](chart.svg).`,
+    '',
+  );
+
+  const withTargets = results.scenarios.filter((s) => s.target !== null);
+  if (withTargets.length > 0) {
+    lines.push('## Targets (koa-sockjs / sockjs-node)', '', '| Scenario | Metric | Target | Measured | Verdict |', '| --- | --- | --- | --- | --- |');
+    for (const s of withTargets) lines.push(targetLine(s));
+    lines.push('');
+  }
+
+  lines.push('## Results', '');
+  for (const s of results.scenarios) {
+    lines.push(`### ${s.title}`, '', `Parameters: ${s.parameters}.`, '');
+    const head = ['Server', ...s.metrics.map((m) => m.label), 'server µs/op', 'server CPU', 'client CPU (max)', 'runs ok'];
+    lines.push(`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`);
+    for (const v of s.variants) {
+      const flags = v.saturatedRuns > 0 ? ` ⚠ ${v.saturatedRuns} saturated` : '';
+      lines.push(
+        `| ${v.label} | ${s.metrics.map((m) => fmt(v.medians[m.key], m.digits)).join(' | ')} | ${fmt(v.serverUsPerOp, 1)} | ` +
+          `${fmt(v.serverCpuMedian, 0)}% | ${fmt(v.clientCpuMax, 0)}%${flags} | ${v.okRuns}/${v.runs} |`,
+      );
+    }
+    const baseLabel = s.variants.find((v) => v.variant === s.baseline)?.label ?? s.baseline;
+    for (const [variant, ratios] of Object.entries(s.ratios)) {
+      const label = s.variants.find((v) => v.variant === variant)?.label ?? variant;
+      lines.push(`| *${label} / ${baseLabel}* | ${s.metrics.map((m) => ratioText(ratios[m.key])).join(' | ')} | | | | |`);
+    }
+    lines.push('');
+    const failed = results.runs.filter((r) => r.scenario === s.id && !r.ok);
+    for (const r of failed) lines.push(`- Round ${r.round}, ${r.variant} failed: ${r.errors.slice(0, 3).join('; ')}`);
+    if (failed.length > 0) lines.push('');
+  }
+
+  const saturated = results.runs.filter((r) => r.clientSaturated);
+  lines.push('## Load generator check', '');
+  lines.push(
+    saturated.length === 0
+      ? `No run had a saturated client (client CPU < ${CLIENT_SATURATED_CPU}% of its core and event-loop utilisation < ${CLIENT_SATURATED_ELU} in every run).`
+      : `${saturated.length} run(s) had a client at ≥ ${CLIENT_SATURATED_CPU}% CPU or ≥ ${CLIENT_SATURATED_ELU} event-loop utilisation: ` +
+          saturated.map((r) => `${r.scenario}/${r.variant} round ${r.round} (${fmt(r.clientCpu, 0)}%)`).join(', ') +
+          '. Their numbers may be limited by the client, not the server.',
+    '',
+  );
+  return lines.join('\n');
+}
