@@ -19,18 +19,16 @@ export async function say(page: Page, text: string): Promise<void> {
 }
 
 export function chatLines(page: Page): Promise<string[]> {
-  return page.$$eval('#messages li', (items) => items.map((item) => item.textContent ?? ''));
+  return page.locator('#messages li').allTextContents();
 }
 
 /** Waits until the page shows exactly `expected`, in order; the error shows what it shows. */
 export async function waitForLines(page: Page, expected: readonly string[]): Promise<void> {
   try {
+    // A string, evaluated in the page, so no DOM types are needed here.
     await page.waitForFunction(
-      (lines) => {
-        const shown = Array.from(document.querySelectorAll('#messages li'), (item) => item.textContent);
-        return JSON.stringify(shown) === JSON.stringify(lines);
-      },
-      expected,
+      `JSON.stringify(Array.from(document.querySelectorAll('#messages li'), (item) => item.textContent)) === ${JSON.stringify(JSON.stringify(expected))}`,
+      null,
       { timeout: WAIT_MS },
     );
   } catch (error) {

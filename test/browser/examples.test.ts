@@ -49,7 +49,7 @@ describe('examples in Chromium', { skip: skipUnlessChromium() }, () => {
     const origin = await start(createEchoApp());
     await withPage(async (page) => {
       await page.goto(`${origin}/`);
-      await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Open'), null, { timeout: WAIT_MS });
+      await page.locator('#status', { hasText: /^Open/ }).waitFor({ timeout: WAIT_MS });
       await page.fill('#message', 'Hello, echo ✓');
       await page.press('#message', 'Enter');
       await page.waitForSelector('#log li:has-text("echo: Hello, echo ✓")', { timeout: WAIT_MS });
@@ -60,9 +60,7 @@ describe('examples in Chromium', { skip: skipUnlessChromium() }, () => {
     const origin = await start(createBroadcastApp());
     await withPage(async (page) => {
       await page.goto(`${origin}/`);
-      await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Listening'), null, {
-        timeout: WAIT_MS,
-      });
+      await page.locator('#status', { hasText: /^Listening/ }).waitFor({ timeout: WAIT_MS });
       const sessions = (await (await fetch(`${origin}/sessions`)).json()) as unknown[];
       assert.equal(sessions.length, 1);
 
@@ -84,9 +82,7 @@ describe('examples in Chromium', { skip: skipUnlessChromium() }, () => {
       await page.goto(`${origin}/`);
       await page.selectOption('#transport', 'xhr-polling');
       await page.click('#connect');
-      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'Open (xhr-polling)', null, {
-        timeout: WAIT_MS,
-      });
+      await page.locator('#status', { hasText: 'Open (xhr-polling)' }).waitFor({ timeout: WAIT_MS });
       await page.fill('#message', 'stored and forwarded');
       await page.press('#message', 'Enter');
       await page.waitForSelector('#log li:has-text("echo: stored and forwarded")', { timeout: WAIT_MS });

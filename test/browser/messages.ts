@@ -7,15 +7,13 @@ const CONTROL_CHARACTERS =
   '\u007f' +
   Array.from({ length: 0x20 }, (_, code) => String.fromCharCode(0x80 + code)).join('');
 
-/** About `size` UTF-16 code units of `pattern` repeated, never splitting a surrogate pair. */
+/** `pattern` repeated to `size` UTF-16 code units (one less rather than split a surrogate pair). */
 function repeatTo(pattern: string, size: number): string {
-  return pattern.repeat(Math.floor(size / pattern.length));
+  const text = pattern.repeat(Math.ceil(size / pattern.length)).slice(0, size);
+  return /[\ud800-\udbff]$/.test(text) ? text.slice(0, -1) : text;
 }
 
 export const KIB = 1024;
-
-/** The default `responseLimit` (128 KiB) a streaming response may carry before it is ended. */
-export const DEFAULT_RESPONSE_LIMIT = 128 * KIB;
 
 export const SMALL_MESSAGES: readonly string[] = [
   'hello',
@@ -57,20 +55,21 @@ export const SMALL_MESSAGES: readonly string[] = [
   '"); window.__hacked = true; ("',
 ];
 
-/** A 64 KiB message, mostly ASCII. */
+/** A 64 KiB message (65,536 ASCII characters). */
 export const MESSAGE_64_KIB = repeatTo('abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\n', 64 * KIB);
 
-/**
- * Echoing these takes well over twice the default `responseLimit` (128 KiB), so a streaming
- * transport has to end its response and reconnect at least twice in the middle of the burst.
- */
+/** Echoing these takes well over twice the default `responseLimit` (128 KiB). */
 export const LARGE_MESSAGES: readonly string[] = [
   MESSAGE_64_KIB,
   repeatTo('zażółć 😀 \u2028\u2029 </script> \u0001\u001f "\\ \ufff0 ', 64 * KIB),
   ...[1, 2, 3].map((n) => repeatTo(`fill ${n}: ${'-'.repeat(59)}\n`, 64 * KIB)),
 ];
 
-export const ALL_MESSAGES: readonly string[] = [...SMALL_MESSAGES, ...LARGE_MESSAGES, 'last'];
+/** Sent in one go: more than twice the default `responseLimit` once echoed. */
+export const BURST: readonly string[] = [...SMALL_MESSAGES, ...LARGE_MESSAGES];
+
+/** Sent once the burst has been echoed. */
+export const LAST_MESSAGE = 'last, after the burst';
 
 /** A short, escaped view of a string, for assertion messages about 64 KiB strings. */
 export function preview(value: unknown): string {

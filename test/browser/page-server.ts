@@ -3,7 +3,11 @@
 // only make sense when the page and the SockJS server are different origins).
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+
+/** The real sockjs-client 1.6 bundle from node_modules, served locally: no CDN. */
+export const SOCKJS_CLIENT_FILE = createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js');
 
 export interface ListeningServer {
   /** `http://127.0.0.1:<port>` */

@@ -2,13 +2,9 @@
 // route whose sessions the server closes. Built from the source (src/), not dist/.
 import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { createRequire } from 'node:module';
 import Koa from 'koa';
 import { sockjs, Session } from '../../src/index.js';
-import { listenOnFreePort, type ListeningServer } from './page-server.js';
-
-/** The real sockjs-client 1.6 bundle from node_modules, served locally: no CDN. */
-export const SOCKJS_CLIENT_FILE = createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js');
+import { listenOnFreePort, SOCKJS_CLIENT_FILE, type ListeningServer } from './page-server.js';
 
 /** Path the SockJS app serves the client bundle on; the iframe page loads it from there. */
 export const SOCKJS_CLIENT_PATH = '/sockjs.min.js';
