@@ -152,11 +152,19 @@ export interface LoadgenRun {
   serverCpuMs: number | null;
 }
 
+/** What the load generator needs of the server it drives. */
+export interface LoadTarget {
+  /** Process whose CPU is sampled at the load generator's marks; null when unknown. */
+  readonly pid: number | null;
+  mem(): Promise<ServerMem | null>;
+}
+
 /**
- * Runs the load generator once against `server` and returns its result. Relays
- * its memory requests to the server and samples the server's CPU at its marks.
+ * Runs the load generator once (its arguments name the port) and returns its
+ * result. Relays its memory requests to the server and samples the server's CPU
+ * at its marks.
  */
-export function runLoadgen(server: ServerProcess, args: string[], cpu: number | null, timeoutMs: number): Promise<LoadgenRun> {
+export function runLoadgen(server: LoadTarget, args: string[], cpu: number | null, timeoutMs: number): Promise<LoadgenRun> {
   const { command, argv } = nodeCommand(cpu, [], LOADGEN, args);
   const child = spawn(command, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let startCpu: number | null = null;
@@ -179,7 +187,7 @@ export function runLoadgen(server: ServerProcess, args: string[], cpu: number | 
     child.on('message', (message: { type?: string; phase?: string; id?: number; result?: LoadResult }) => {
       if (message.type === 'mark') {
         const now = performance.now();
-        const cpuMs = cpuTimeMs(server.pid);
+        const cpuMs = server.pid === null ? null : cpuTimeMs(server.pid);
         if (message.phase === 'start') {
           startCpu = cpuMs;
           startAt = now;

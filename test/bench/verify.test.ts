@@ -1,0 +1,76 @@
+/**
+ * The benchmark's correctness check (issue 4): the koa-sockjs bench server,
+ * driven by the load generator in `--verify` mode on a tiny load, must deliver
+ * every message with the right content in the right order, in every scenario.
+ * A deliberately broken echo server proves that `--verify` notices.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { WebSocketServer } from 'ws';
+import { runLoadgen, ServerProcess } from '../../bench/lib/processes.js';
+
+/** Tiny loads: each run takes well under a second of traffic. */
+const TINY: Record<string, string[]> = {
+  'ws-echo': ['--sessions', '3', '--inflight', '4', '--duration', '0.3', '--warmup', '0.1', '--concurrency', '3'],
+  broadcast: ['--sessions', '5', '--messages', '10', '--bursts', '2', '--concurrency', '5'],
+  'idle-memory': ['--sessions', '20', '--concurrency', '10'],
+  'xhr-polling': ['--sessions', '3', '--duration', '0.3', '--warmup', '0.1'],
+  // A 4 KiB response limit on the server makes the stream reconnect many times.
+  'xhr-streaming': ['--window', '200', '--batch', '50', '--duration', '0.5', '--warmup', '0.1'],
+  'conn-setup': ['--concurrency', '3', '--duration', '0.3', '--warmup', '0.1'],
+};
+
+describe('bench load generator --verify against the koa-sockjs bench server', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await ServerProcess.start({ script: 'bench/servers/koa-sockjs.ts', args: ['--response-limit', '4096'], cpu: null });
+  });
+  after(() => server.stop());
+
+  for (const [scenario, args] of Object.entries(TINY)) {
+    it(`${scenario}: every message arrives, in order, with its content`, async () => {
+      const { result } = await runLoadgen(server, ['--scenario', scenario, '--port', String(server.port), '--verify', ...args], null, 60_000);
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.ok, true);
+      for (const [name, value] of Object.entries(result.metrics)) {
+        assert.ok(Number.isFinite(value), `${scenario}: metric ${name} is ${value}`);
+      }
+    });
+  }
+});
+
+describe('bench load generator --verify notices a wrong echo', () => {
+  let http: Server;
+  let port: number;
+  before(async () => {
+    // A raw websocket echo that corrupts every 5th message.
+    http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    let n = 0;
+    wss.on('connection', (ws) => {
+      ws.on('message', (data: Buffer) => {
+        const text = data.toString();
+        ws.send(++n % 5 === 0 ? text.replace('x', 'y') : text);
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    port = (http.address() as AddressInfo).port;
+  });
+  after(async () => {
+    http.closeAllConnections();
+    await new Promise((resolve) => http.close(resolve));
+  });
+
+  it('reports the corrupted messages and fails the run', async () => {
+    const { result } = await runLoadgen(
+      { pid: null, mem: async () => null },
+      ['--scenario', 'ws-echo', '--protocol', 'raw', '--port', String(port), '--verify', ...TINY['ws-echo']!],
+      null,
+      60_000,
+    );
+    assert.equal(result.ok, false);
+    assert.match(result.errors.join('\n'), /expected "e\d{5}:/);
+  });
+});
