@@ -1,0 +1,79 @@
+// The per-transport framing (src/transports/framing.ts) and callback names, against exact strings.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkCallbackName, MAX_CALLBACK_LENGTH } from '../../src/transports/callback.js';
+import {
+  EVENTSOURCE_PRELUDE,
+  XHR_STREAMING_PRELUDE,
+  eventsourceFrame,
+  htmlfileFrame,
+  htmlfilePrelude,
+  iframePage,
+  jsonpFrame,
+  xhrFrame,
+} from '../../src/transports/framing.js';
+
+describe('transport framing', () => {
+  it('xhr: one frame per line', () => {
+    assert.equal(xhrFrame('o'), 'o\n');
+    assert.equal(xhrFrame('a["x"]'), 'a["x"]\n');
+  });
+
+  it('xhr_streaming prelude: 2048 h and a newline', () => {
+    assert.equal(XHR_STREAMING_PRELUDE.length, 2049);
+    assert.match(XHR_STREAMING_PRELUDE, /^h{2048}\n$/);
+  });
+
+  it('eventsource: data: events, CRLF prelude', () => {
+    assert.equal(EVENTSOURCE_PRELUDE, '\r\n');
+    assert.equal(eventsourceFrame('o'), 'data: o\r\n\r\n');
+    assert.equal(eventsourceFrame('c[3000,"Go away!"]'), 'data: c[3000,"Go away!"]\r\n\r\n');
+  });
+
+  it('jsonp: the frame as a JSON string argument', () => {
+    assert.equal(jsonpFrame('callback', 'o'), 'callback("o");\r\n');
+    assert.equal(jsonpFrame('x', 'a["x"]'), 'x("a[\\"x\\"]");\r\n');
+    assert.equal(jsonpFrame('_jp.abc', 'c[3000,"Go away!"]'), '_jp.abc("c[3000,\\"Go away!\\"]");\r\n');
+  });
+
+  it('htmlfile: a script block per frame, with < escaped', () => {
+    assert.equal(htmlfileFrame('o'), '<script>\np("o");\n</script>\r\n');
+    assert.equal(htmlfileFrame('a["x"]'), '<script>\np("a[\\"x\\"]");\n</script>\r\n');
+    assert.equal(htmlfileFrame('a["</script><!--"]'), '<script>\np("a[\\"\\u003c/script>\\u003c!--\\"]");\n</script>\r\n');
+  });
+
+  it('htmlfile prelude: names the callback, padded with spaces past 1 KiB, ends with a blank line', () => {
+    for (const callback of ['cb', 'a'.repeat(MAX_CALLBACK_LENGTH)]) {
+      const prelude = htmlfilePrelude(callback);
+      assert.ok(prelude.length > 1024);
+      assert.ok(prelude.endsWith('\r\n\r\n'));
+      const head = prelude.trimEnd();
+      assert.ok(head.startsWith('<!doctype html>\n<html><head>'));
+      assert.ok(head.includes(`    var c = parent.${callback};\n`));
+      assert.ok(head.endsWith('  </script>'));
+      assert.match(prelude.slice(head.length, -4), /^ *$/);
+    }
+  });
+
+  it('iframe page: loads the given client script', () => {
+    const page = iframePage('/sockjs.js');
+    assert.ok(page.startsWith('<!DOCTYPE html>\n<html>\n<head>\n'));
+    assert.ok(page.includes('  <script src="/sockjs.js"></script>\n'));
+    assert.ok(page.includes('_sockjs_onload = function(){SockJS.bootstrap_iframe();};'));
+    assert.ok(page.endsWith('</body>\n</html>'));
+  });
+});
+
+describe('callback names', () => {
+  it('accepts letters, digits, _ and .', () => {
+    for (const name of ['callback', '_jp.a1b2c3', 'x', 'A.B.C', '_'.repeat(MAX_CALLBACK_LENGTH)]) {
+      assert.equal(checkCallbackName(name), undefined, name);
+    }
+  });
+
+  it('refuses anything that could inject script, and long names', () => {
+    for (const name of ['a(1)', 'a;b', 'a b', 'a-b', 'a"b', "a'b", 'a</script>', 'a\nb', 'a[0]', 'a=b', 'é', 'x'.repeat(MAX_CALLBACK_LENGTH + 1)]) {
+      assert.match(checkCallbackName(name)!, /^invalid "callback" parameter/, JSON.stringify(name));
+    }
+  });
+});
