@@ -28,7 +28,7 @@ export interface SockjsOptions<S extends Session = Session> {
   manager?: (new (options: ConstructorParameters<typeof SessionManager<S>>[0]) => SessionManager<S>) | SessionManager<S>;
   /** Session store. @default new MemoryStore() */
   store?: SessionStore;
-  /** Milliseconds between heartbeat frames. @default 25_000 */
+  /** Milliseconds between heartbeat frames; 0 turns heartbeats off. @default 25_000 */
   heartbeatDelay?: number;
   /** Milliseconds a session survives without a receiving connection. @default 5_000 */
   disconnectDelay?: number;

@@ -10,7 +10,7 @@ import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } fro
 import type { SessionStore } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
-import { whenReady } from '../util/awaitable.js';
+import { isPromiseLike, whenReady } from '../util/awaitable.js';
 import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 
@@ -24,6 +24,11 @@ export interface ChannelSettings {
   /** Time to live of store records (and receiver claims). */
   readonly recordTtl: number;
   readonly reportError: (error: unknown, context: string) => void;
+  /**
+   * Shared stores: the session closed or went away while no receiving connection of this
+   * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
+   */
+  readonly notifyRemoteReceiver?: (key: string) => void;
 }
 
 export class SessionChannel implements SessionOutlet {
@@ -37,6 +42,8 @@ export class SessionChannel implements SessionOutlet {
   #disconnect: TimerHandle | undefined;
   #removed = false;
   #unwatchIncoming: (() => unknown) | undefined;
+  /** Client messages being delivered, in the order they arrived (see `receive`). */
+  #incoming: Array<{ messages: unknown[] | undefined }> = [];
 
   /**
    * @param key store key (the client's session id; for websocket sessions a key of their own)
@@ -72,6 +79,8 @@ export class SessionChannel implements SessionOutlet {
     if (receiver && !this.#attaching) {
       this.#detach();
       receiver.end(frame);
+    } else if (!receiver && this.persistent) {
+      this.settings.notifyRemoteReceiver?.(this.key);
     }
     // A closed session is kept, serving its close frame, until disconnectDelay passes.
     if (this.persistent) this.#armDisconnect();
@@ -87,6 +96,9 @@ export class SessionChannel implements SessionOutlet {
     if (receiver) {
       this.#detach();
       receiver.end();
+    } else if (this.persistent) {
+      // Before the delete, so that the record still names the receiver's process.
+      this.settings.notifyRemoteReceiver?.(this.key);
     }
     this.#storeCall(this.settings.store.delete(this.key), 'delete');
     this.forget(this);
@@ -135,11 +147,17 @@ export class SessionChannel implements SessionOutlet {
 
   /** Watches the store's incoming mailbox, for messages that arrive through other processes. */
   watchIncoming(): void {
+    const watching = this.settings.store.watch(this.key, 'incoming', () => this.pullIncoming());
     whenReady(
-      this.settings.store.watch(this.key, 'incoming', () => this.pullIncoming()),
+      watching,
       (unwatch) => {
-        if (this.#removed) void unwatch();
-        else this.#unwatchIncoming = unwatch;
+        if (this.#removed) {
+          void unwatch();
+          return;
+        }
+        this.#unwatchIncoming = unwatch;
+        // A networked store: a push that came before the subscription took effect woke nobody.
+        if (isPromiseLike(watching)) this.pullIncoming();
       },
       (error) => this.settings.reportError(error, `store watch for session ${this.session.id}`),
     );
@@ -147,12 +165,29 @@ export class SessionChannel implements SessionOutlet {
 
   /** Delivers messages queued in the store's incoming mailbox. */
   pullIncoming(): void {
+    this.receive([]);
+  }
+
+  /**
+   * Delivers messages the client sent to this process, after any it sent earlier through
+   * another process (queued in the store's incoming mailbox), so onMessage sees them in the
+   * client's order: the client sends one request at a time, so what is queued is older. With
+   * an in-memory store the mailbox is answered synchronously and this delivers at once.
+   */
+  receive(messages: readonly unknown[]): void {
+    const slot: { messages: unknown[] | undefined } = { messages: undefined };
+    this.#incoming.push(slot);
     whenReady(
       this.settings.store.take(this.key, 'incoming'),
       (encoded) => {
-        if (encoded.length) this.session[kReceive](encoded.map((text) => JSON.parse(text) as unknown));
+        slot.messages = encoded.length ? encoded.map((text) => JSON.parse(text) as unknown).concat(messages) : [...messages];
+        this.#deliverIncoming();
       },
-      (error) => this.settings.reportError(error, `store take for session ${this.session.id}`),
+      (error) => {
+        this.settings.reportError(error, `store take for session ${this.session.id}`);
+        slot.messages = [...messages];
+        this.#deliverIncoming();
+      },
     );
   }
 
@@ -173,6 +208,14 @@ export class SessionChannel implements SessionOutlet {
   }
 
   // ---- internals ----
+
+  /** Store answers come back in the order asked; deliver in that order, never overtaking. */
+  #deliverIncoming(): void {
+    while (this.#incoming.length && this.#incoming[0]!.messages !== undefined) {
+      const { messages } = this.#incoming.shift()!;
+      if (messages!.length) this.session[kReceive](messages!);
+    }
+  }
 
   #flush = (): void => {
     this.#flushScheduled = false;
@@ -247,6 +290,7 @@ export class SessionChannel implements SessionOutlet {
 
   #armHeartbeat(): void {
     const { timers, heartbeatDelay } = this.settings;
+    if (heartbeatDelay === 0) return;
     this.#heartbeat = timers.setTimeout(() => {
       this.#heartbeat = undefined;
       const receiver = this.#receiver;

@@ -14,7 +14,7 @@ import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
 import { isPromiseLike, whenReady } from '../util/awaitable.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
-import { RemoteReceiver } from './remote-receiver.js';
+import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { Session, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
 import { SessionState } from './state.js';
@@ -31,7 +31,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
   session?: SessionClass<S>;
   /** Where session records and queues live. @default new MemoryStore() */
   store?: SessionStore;
-  /** Milliseconds between heartbeat frames on an idle receiving connection. @default 25_000 */
+  /** Milliseconds between heartbeat frames on a receiving connection; 0 turns heartbeats off. @default 25_000 */
   heartbeatDelay?: number;
   /** Milliseconds a session lives with no receiving connection. @default 5_000 */
   disconnectDelay?: number;
@@ -55,8 +55,31 @@ export const kOpenWebsocket = Symbol('koa-sockjs.openWebsocket');
 /** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
 const WEBSOCKET_KEY_PREFIX = 'ws/';
 
-function checkDelay(option: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${String(value)}`);
+/**
+ * The close frame of a receiving request the store could not serve (a networked store that is
+ * unreachable): the client learns why its session ended instead of waiting. RFC 6455's
+ * "internal error" code; sockjs-client passes it to onclose as is.
+ */
+const STORE_UNAVAILABLE = { code: 1011, reason: 'Session store unavailable' } as const;
+
+/** Request details of a session adopted without a request of its own (after its owner died). */
+const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
+
+/** Node topic messages: `<kind>\n<store key>`. */
+const INTERRUPTED = 'interrupted';
+const CLOSED = 'closed';
+
+/** The process (`store.nodeId`) in a receiver claim token `<nodeId>/<uuid>`. */
+function nodeOfToken(token: string | undefined): string | undefined {
+  const slash = token?.lastIndexOf('/') ?? -1;
+  return slash > 0 ? token!.slice(0, slash) : undefined;
+}
+
+function checkDelay(option: string, value: number, zeroAllowed: boolean): number {
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+    const what = zeroAllowed ? 'a number of milliseconds, 0 or more' : 'a positive number of milliseconds';
+    throw new SockjsOptionError(option, `must be ${what}, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -73,6 +96,8 @@ export class SessionManager<S extends Session = Session> {
   /** Local sessions by server id. */
   readonly #sessions = new Map<string, S>();
   readonly #channelSettings: ChannelSettings;
+  /** Receiving connections served here for sessions owned by other processes, by store key. */
+  readonly #remoteReceivers = new Map<string, RemoteReceiver>();
   readonly #onError: (error: unknown, context: string) => void;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
@@ -85,8 +110,8 @@ export class SessionManager<S extends Session = Session> {
       throw new SockjsOptionError('session', 'must be Session or a class extending it');
     }
     this.store = options.store ?? new MemoryStore();
-    this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY);
-    this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY);
+    this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
+    this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY, false);
     this.timers = options.timers ?? systemTimers;
     this.#onError =
       options.onError ??
@@ -102,6 +127,7 @@ export class SessionManager<S extends Session = Session> {
       // process left behind.
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
       reportError: (error, context) => this.reportError(error, context),
+      notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
     };
     this.store.onEvict((key, record) => this.#evicted(key, record));
   }
@@ -154,6 +180,9 @@ export class SessionManager<S extends Session = Session> {
       if (channel.session.state < SessionState.CLOSING) channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
       channel.remove();
     }
+    // Connections served for sessions of other processes end without a frame: their clients
+    // come back, and another process serves them.
+    for (const remote of [...this.#remoteReceivers.values()]) remote.end();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
     for (const unsubscribe of subscriptions) await unsubscribe();
@@ -185,10 +214,27 @@ export class SessionManager<S extends Session = Session> {
       if (payload.slice(0, newline) !== this.store.nodeId) this.#broadcastLocal(payload.slice(newline + 1));
     });
     subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
+      const newline = payload.indexOf('\n');
+      const kind = payload.slice(0, newline);
+      const key = payload.slice(newline + 1);
       // Another process held the receiving connection of one of our sessions and lost it.
-      this.#channels.get(payload)?.interrupted();
+      if (kind === INTERRUPTED) this.#channels.get(key)?.interrupted();
+      // We hold the receiving connection of a session that closed elsewhere.
+      else if (kind === CLOSED) this.#remoteReceivers.get(key)?.checkClosed();
     });
-    if (pending.length) return Promise.all(pending).then(() => undefined);
+    if (pending.length) {
+      return Promise.all(pending).then(
+        () => undefined,
+        async (error: unknown) => {
+          // An unreachable store: subscribe again on the next request rather than never.
+          const subscribed = this.#subscriptions;
+          this.#subscriptions = [];
+          this.#started = false;
+          for (const unsubscribe of subscribed) await unsubscribe();
+          throw error;
+        },
+      );
+    }
   }
 
   // ---- the transports' entry points ----
@@ -198,6 +244,16 @@ export class SessionManager<S extends Session = Session> {
    * opens a new session, attaches to a live one, or serves the close frame of a closed one.
    */
   async [kConnect](key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
+    try {
+      await this.#connect(key, receiver, request);
+    } catch (error) {
+      // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
+      this.reportError(error, `receiving request for session key ${key}`);
+      receiver.end(closeFrame(STORE_UNAVAILABLE.code, STORE_UNAVAILABLE.reason));
+    }
+  }
+
+  async #connect(key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
     const store = this.store;
     const fresh: SessionRecord = {
       id: randomUUID(),
@@ -213,8 +269,15 @@ export class SessionManager<S extends Session = Session> {
       const more = receiver.send(OPEN_FRAME);
       channel.session[kOpen]();
       if (!more) channel.idle();
-      else if (channel.session.state === SessionState.OPEN) await this.#claimAndAttach(key, receiver, channel);
-      else {
+      else if (channel.session.state === SessionState.OPEN) {
+        try {
+          await this.#claimAndAttach(key, receiver, channel);
+        } catch (error) {
+          // The session stays, waiting for the next request; its disconnect timer must run.
+          channel.idle();
+          throw error;
+        }
+      } else {
         // onOpen closed the session at once: a streaming receiver, still open after the open
         // frame, gets the close frame too (protocol suite: HandlingClose.test_close_frame).
         const found = store.get(key);
@@ -227,15 +290,15 @@ export class SessionManager<S extends Session = Session> {
     const local = this.#channels.get(key);
     if (local) local.session.hits++;
     if (record.state >= SessionState.CLOSING) return this.#serveClosed(key, record, receiver);
-    const token = randomUUID();
-    const claimed = store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    const token = this.#newToken();
+    const claimed = this.#claim(key, token);
     if (!(isPromiseLike(claimed) ? await claimed : claimed)) {
       receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
       return;
     }
     const channel = local ?? (await this.#adoptIfOrphaned(key, record, receiver.transport, request));
     if (channel) channel.attach(receiver, token);
-    else new RemoteReceiver(key, record.owner, receiver, token, this.#remoteSettings).start();
+    else this.#serveRemotely(key, receiver, token);
   }
 
   /** Messages sent by the client (xhr_send, jsonp_send). False when there is no such session. */
@@ -243,7 +306,8 @@ export class SessionManager<S extends Session = Session> {
     const local = this.#channels.get(key);
     if (local) {
       local.session.hits++;
-      local.session[kReceive](messages);
+      // After what the client sent earlier through other processes (the store's incoming mailbox).
+      local.receive(messages);
       return true;
     }
     const found = this.store.get(key);
@@ -253,9 +317,9 @@ export class SessionManager<S extends Session = Session> {
       log('dropped %d message(s) for closed session %s', messages.length, record.id);
       return true;
     }
-    const adopted = await this.#adoptIfOrphaned(key, record, record.transport, { remoteAddress: '', headers: {}, url: '' });
+    const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {
-      adopted.session[kReceive](messages);
+      adopted.receive(messages);
       return true;
     }
     await this.store.push(
@@ -290,13 +354,81 @@ export class SessionManager<S extends Session = Session> {
     return `node:${nodeId}`;
   }
 
-  get #remoteSettings() {
+  get #remoteSettings(): RemoteReceiverSettings {
     return {
       ...this.#channelSettings,
-      notifyInterrupted: (owner: string, key: string) => {
-        this.#storeCall(this.store.publish(this.#nodeTopic(owner), key), 'publish interruption');
+      notifyInterrupted: (key) => this.#notifyOwner(key),
+      adoptIfOrphaned: async (key, transport) => {
+        const local = this.#channels.get(key);
+        if (local) return local;
+        const record = await this.store.get(key);
+        if (!record || record.state !== SessionState.OPEN) return undefined;
+        return this.#adoptIfOrphaned(key, record, transport, NO_REQUEST);
+      },
+      onDone: (remote) => {
+        if (this.#remoteReceivers.get(remote.key) === remote) this.#remoteReceivers.delete(remote.key);
       },
     };
+  }
+
+  #serveRemotely(key: string, receiver: Receiver, token: string): void {
+    const remote = new RemoteReceiver(key, receiver, token, this.#remoteSettings);
+    this.#remoteReceivers.set(key, remote);
+    remote.start();
+  }
+
+  /** Claim tokens name their process, so a claim left by a dead process can be recognised. */
+  #newToken(): string {
+    return `${this.store.nodeId}/${randomUUID()}`;
+  }
+
+  /**
+   * Claims the receiving connection. A claim held by a process that died (a crash while it held
+   * a poll) would lock the client out until it lapses: release it and claim again.
+   */
+  #claim(key: string, token: string): boolean | Promise<boolean> {
+    const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    if (!isPromiseLike(claimed)) return claimed || this.#reclaim(key, token);
+    return claimed.then((ok) => ok || this.#reclaim(key, token));
+  }
+
+  async #reclaim(key: string, token: string): Promise<boolean> {
+    const holder = (await this.store.get(key))?.receiver;
+    const holderNode = nodeOfToken(holder);
+    if (holder === undefined || holderNode === undefined || holderNode === this.store.nodeId || (await this.store.isAlive(holderNode))) return false;
+    log('releasing the receiver claim that dead process %s holds on %s', holderNode, key);
+    await this.store.releaseReceiver(key, holder);
+    return this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+  }
+
+  /** The receiving connection of a session was interrupted here: tell its owner, wherever. */
+  #notifyOwner(key: string): void {
+    const local = this.#channels.get(key);
+    if (local) {
+      local.interrupted();
+      return;
+    }
+    whenReady(
+      this.store.get(key),
+      (record) => {
+        if (record) this.#storeCall(this.store.publish(this.#nodeTopic(record.owner), `${INTERRUPTED}\n${key}`), 'publish interruption');
+      },
+      (error) => this.reportError(error, `store get for session key ${key}`),
+    );
+  }
+
+  /** A session closed (or went) while its receiving connection, if any, is in another process. */
+  #notifyRemoteReceiver(key: string): void {
+    whenReady(
+      this.store.get(key),
+      (record) => {
+        const holderNode = nodeOfToken(record?.receiver);
+        if (holderNode === undefined) return;
+        if (holderNode === this.store.nodeId) this.#remoteReceivers.get(key)?.checkClosed();
+        else this.#storeCall(this.store.publish(this.#nodeTopic(holderNode), `${CLOSED}\n${key}`), 'publish close');
+      },
+      (error) => this.reportError(error, `store get for session key ${key}`),
+    );
   }
 
   #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean): SessionChannel {
@@ -310,7 +442,7 @@ export class SessionManager<S extends Session = Session> {
   }
 
   async #claimAndAttach(key: string, receiver: Receiver, channel: SessionChannel): Promise<void> {
-    const token = randomUUID();
+    const token = this.#newToken();
     const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
     if (isPromiseLike(claimed) ? await claimed : claimed) channel.attach(receiver, token);
     else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));

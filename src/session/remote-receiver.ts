@@ -1,13 +1,16 @@
 /**
  * Serves a receiving connection for a session owned by another process (shared stores only):
  * takes what the owner queued in the store's outgoing mailbox, waits on the store for more,
- * heartbeats, and tells the owner when the client went away.
+ * heartbeats, and tells the owner when the client went away. At each heartbeat it checks that
+ * the owner still lives; when it died, the session is adopted here and the connection handed
+ * to it, so the client goes on without reconnecting.
  */
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import type { SessionStore, Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
-import { whenReady } from '../util/awaitable.js';
+import { isPromiseLike, whenReady } from '../util/awaitable.js';
+import type { SessionChannel } from './channel.js';
 import { SessionState } from './state.js';
 
 export interface RemoteReceiverSettings {
@@ -16,8 +19,15 @@ export interface RemoteReceiverSettings {
   readonly heartbeatDelay: number;
   readonly recordTtl: number;
   readonly reportError: (error: unknown, context: string) => void;
-  /** Tells the owning process that the receiving connection was interrupted. */
-  readonly notifyInterrupted: (owner: string, key: string) => void;
+  /** Tells the process owning the session now that the receiving connection was interrupted. */
+  readonly notifyInterrupted: (key: string) => void;
+  /**
+   * The local channel of the session if it is (or has just been) adopted by this process
+   * because its owner died; undefined while the owner lives.
+   */
+  readonly adoptIfOrphaned: (key: string, transport: string) => Promise<SessionChannel | undefined>;
+  /** Called once this receiver is done (the manager keeps a list for `close()` and notices). */
+  readonly onDone: (remote: RemoteReceiver) => void;
 }
 
 export class RemoteReceiver {
@@ -29,7 +39,6 @@ export class RemoteReceiver {
 
   constructor(
     readonly key: string,
-    readonly owner: string,
     readonly receiver: Receiver,
     readonly token: string,
     readonly settings: RemoteReceiverSettings,
@@ -38,18 +47,35 @@ export class RemoteReceiver {
   start(): void {
     this.receiver.onAbort = () => {
       this.#finish();
-      this.settings.notifyInterrupted(this.owner, this.key);
+      this.settings.notifyInterrupted(this.key);
     };
     whenReady(
       this.settings.store.watch(this.key, 'outgoing', () => this.#pull()),
       (unwatch) => {
-        if (this.#done) void unwatch();
-        else this.#unwatch = unwatch;
+        if (this.#done) {
+          void unwatch();
+          return;
+        }
+        this.#unwatch = unwatch;
+        // Only now: with a networked store, a push before the subscription took effect woke
+        // nobody, so the first take must come after it.
+        this.#pull();
       },
       (error) => this.#fail(error, 'watch'),
     );
-    this.#pull();
     this.#armHeartbeat();
+  }
+
+  /** The session closed or went away (told by its owner): serve the close frame. */
+  checkClosed(): void {
+    if (!this.#done) this.#pull();
+  }
+
+  /** Ends the connection without a frame (the route shuts down); the client comes back elsewhere. */
+  end(): void {
+    if (this.#done) return;
+    this.#finish();
+    this.receiver.end();
   }
 
   #pull(): void {
@@ -65,7 +91,7 @@ export class RemoteReceiver {
         this.#taking = false;
         if (this.#done) {
           // Raced with the end of this receiver: give the messages back for the next one.
-          if (messages.length) void this.settings.store.push(this.key, 'outgoing', messages);
+          if (messages.length) this.#storeCall(this.settings.store.push(this.key, 'outgoing', messages), 'push back');
           return;
         }
         if (messages.length && !this.receiver.send(messageFrame(messages))) {
@@ -100,13 +126,34 @@ export class RemoteReceiver {
   }
 
   #armHeartbeat(): void {
+    if (this.settings.heartbeatDelay === 0) return;
     this.#heartbeat = this.settings.timers.setTimeout(() => {
       this.#heartbeat = undefined;
-      if (this.#done) return;
-      void this.settings.store.touch(this.key, this.settings.recordTtl);
-      if (this.receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
-      else this.#finish();
+      if (!this.#done) this.#beat();
     }, this.settings.heartbeatDelay);
+  }
+
+  /** A heartbeat, after checking that the owner still lives (else adopting the session here). */
+  #beat(): void {
+    this.settings.adoptIfOrphaned(this.key, this.receiver.transport).then(
+      (channel) => {
+        if (this.#done) return;
+        if (channel) {
+          this.#handOver(channel);
+          return;
+        }
+        this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
+        if (this.receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
+        else this.#finish();
+      },
+      (error: unknown) => this.#fail(error, 'owner check'),
+    );
+  }
+
+  /** The session now lives in this process: its channel takes the connection, and the claim. */
+  #handOver(channel: SessionChannel): void {
+    this.#stop();
+    channel.attach(this.receiver, this.token);
   }
 
   #fail(error: unknown, what: string): void {
@@ -117,14 +164,25 @@ export class RemoteReceiver {
 
   #finish(): void {
     if (this.#done) return;
+    this.#stop();
+    this.#storeCall(this.settings.store.releaseReceiver(this.key, this.token), 'release');
+  }
+
+  /** Stops serving, without releasing the claim. */
+  #stop(): void {
     this.#done = true;
     this.receiver.onAbort = undefined;
     if (this.#heartbeat !== undefined) this.settings.timers.clearTimeout(this.#heartbeat);
-    void this.#unwatch?.();
-    whenReady(
-      this.settings.store.releaseReceiver(this.key, this.token),
-      () => {},
-      (error) => this.settings.reportError(error, `store release for remote session ${this.key}`),
-    );
+    this.#heartbeat = undefined;
+    const unwatch = this.#unwatch;
+    this.#unwatch = undefined;
+    if (unwatch) this.#storeCall(unwatch(), 'unwatch');
+    this.settings.onDone(this);
+  }
+
+  #storeCall(result: unknown, what: string): void {
+    if (isPromiseLike(result as Promise<unknown>)) {
+      (result as Promise<unknown>).then(undefined, (error: unknown) => this.settings.reportError(error, `store ${what} for remote session ${this.key}`));
+    }
   }
 }
