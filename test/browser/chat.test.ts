@@ -63,6 +63,8 @@ describe('examples/chat in Chromium', { skip: skipUnlessChromium() }, () => {
         'Server says hi',
         'Someone left.',
       ]);
+      await alice.click('#disconnect');
+      await alice.waitForSelector('#status[data-state="closed"]');
       assert.deepEqual([...aliceLog, ...bobLog].filter((line) => line.startsWith('pageerror')), [], formatPageLog([...aliceLog, ...bobLog]));
     } finally {
       await aliceContext.close();

@@ -24,17 +24,25 @@ try {
   // One line at a time, so the order does not depend on which transport is faster.
   for (const [page, nickname, text] of [
     [alice, 'alice', 'Hi bob! I am on a WebSocket.'],
-    [bob, 'bob', 'Hello alice 👋 xhr-streaming here, behind a proxy that hates WebSockets.'],
-    [alice, 'alice', 'Same chat either way 🎉'],
+    [bob, 'bob', 'Hello alice, xhr-streaming here, behind a proxy that hates WebSockets.'],
+    [alice, 'alice', 'Same chat either way.'],
   ] as const) {
     await say(page, text);
     lines.push(`${nickname}: ${text}`);
     await waitForLines(alice, lines);
   }
+  await fetch(`${chat.origin}/broadcast?message=${encodeURIComponent('(pushed by GET /broadcast) Deploy finished')}`);
+  lines.push('(pushed by GET /broadcast) Deploy finished');
+  await waitForLines(alice, lines);
   await alice.fill('#message', 'Typing…');
   await mkdir(new URL('../../docs/images/', import.meta.url), { recursive: true });
   await alice.screenshot({ path: OUTPUT, fullPage: true });
   console.log(`wrote ${OUTPUT}`);
+  // Leave before the browser goes: a connection cut mid-response is logged by Koa as an error.
+  for (const page of [alice, bob]) {
+    await page.click('#disconnect');
+    await page.waitForSelector('#status[data-state="closed"]');
+  }
 } finally {
   await browser.close();
   await chat.close();

@@ -1,0 +1,11 @@
+// Runs the SessionStore contract suite, the one the built-in stores pass, on CountingStore.
+// Do the same for a store of your own:
+//
+//   node --import tsx --test examples/custom-store/contract.test.ts
+import { MemoryStore } from 'koa-sockjs';
+import { describeStoreContract } from 'koa-sockjs/store-contract';
+import { CountingStore } from './counting-store.js';
+
+describeStoreContract('CountingStore over MemoryStore', {
+  create: () => new CountingStore(new MemoryStore()),
+});
