@@ -109,10 +109,11 @@ export class SessionManager<S extends Session = Session> {
     if (typeof this.sessionClass !== 'function' || !(this.sessionClass.prototype instanceof Session || this.sessionClass === Session)) {
       throw new SockjsOptionError('session', 'must be Session or a class extending it');
     }
-    this.store = options.store ?? new MemoryStore();
     this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
     this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY, false);
     this.timers = options.timers ?? systemTimers;
+    // The default store shares the manager's clock: disconnect checks compare its timestamps.
+    this.store = options.store ?? new MemoryStore({ now: () => this.timers.now() });
     this.#onError =
       options.onError ??
       ((error, context) => {
