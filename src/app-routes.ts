@@ -3,7 +3,7 @@
  * same name or prefix. Kept per app (a WeakMap keyed by the Koa application), so two apps in
  * one process never see each other's sessions.
  */
-import type Koa from 'koa';
+import Koa from 'koa';
 import { SockjsOptionError, UnknownRouteError } from './errors.js';
 import type { RouteConfig } from './options.js';
 import type { SessionManager } from './session/manager.js';
@@ -31,19 +31,12 @@ function addRoute(routes: AppRoutes, route: RouteConfig): void {
   routes.view = Object.freeze(Object.fromEntries([...routes.byName].map(([name, r]) => [name, r.manager])));
 }
 
-function lookup(this: Koa.Context, name = ''): SessionManager {
-  const routes = appRoutes.get(this.app);
-  const route = routes?.byName.get(name);
-  if (!route) throw new UnknownRouteError(name, routes ? [...routes.byName.keys()] : []);
-  return route.manager;
-}
-
 /**
  * The app's routes. The first call scans `app.middleware` for every SockJS route mounted with
  * app.use(), so conflicts show on the first request and `ctx.sockjs()` finds routes mounted
- * after the current middleware too; routes mounted some other way join when first reached.
+ * anywhere in the stack; routes mounted some other way (koa-mount, compose) join when reached.
  */
-export function routesOf(app: Koa, current: RouteConfig): AppRoutes {
+function registryOf(app: Koa): AppRoutes {
   let routes = appRoutes.get(app);
   if (!routes) {
     routes = { byName: new Map(), view: Object.freeze({}) };
@@ -52,10 +45,28 @@ export function routesOf(app: Koa, current: RouteConfig): AppRoutes {
       if (route) addRoute(routes, route);
     }
     appRoutes.set(app, routes);
-    if (!Object.prototype.hasOwnProperty.call(app.context, 'sockjs')) {
-      Object.defineProperty(app.context, 'sockjs', { value: lookup, configurable: true, writable: true });
-    }
   }
+  return routes;
+}
+
+export function routesOf(app: Koa, current: RouteConfig): AppRoutes {
+  const routes = registryOf(app);
   addRoute(routes, current);
   return routes;
+}
+
+function lookup(this: Koa.Context, name = ''): SessionManager {
+  const routes = registryOf(this.app);
+  const route = routes.byName.get(name);
+  if (!route) throw new UnknownRouteError(name, [...routes.byName.keys()]);
+  return route.manager;
+}
+
+/**
+ * `ctx.sockjs` lives on Koa's base context prototype, so every middleware of every app has it,
+ * even one that runs before any SockJS route was reached. It resolves per app.
+ */
+const baseContext = Object.getPrototypeOf(new Koa().context) as object;
+if (!Object.prototype.hasOwnProperty.call(baseContext, 'sockjs')) {
+  Object.defineProperty(baseContext, 'sockjs', { value: lookup, configurable: true, writable: true });
 }
