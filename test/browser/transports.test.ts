@@ -123,6 +123,15 @@ describe('browser transports in Chromium', { skip: skipUnlessChromium() }, () =>
         options: Omit<ScenarioOptions, 'transport' | 'deadlineMs'>,
       ): Promise<{ result: ScenarioResult; log: string[] }> {
         const context = await browser.newContext();
+        // Everything, the iframe page's copy of sockjs-client included, must come from the two
+        // local origins: no CDN.
+        const elsewhere: string[] = [];
+        context.on('request', (request) => {
+          const url = request.url();
+          if (/^(https?|wss?):/.test(url) && !url.startsWith(pageServer.origin) && !url.startsWith(server.origin)) {
+            elsewhere.push(url);
+          }
+        });
         try {
           const page = await context.newPage();
           const log = recordPageLog(page);
@@ -131,6 +140,7 @@ describe('browser transports in Chromium', { skip: skipUnlessChromium() }, () =>
             ([name, args]) => (globalThis as unknown as ScenarioRunners)[name](args),
             [scenario, { ...options, transport: transport.name, deadlineMs: SCENARIO_DEADLINE_MS }] as const,
           );
+          assert.deepEqual(elsewhere, [], 'requests left the two local origins');
           return { result, log };
         } finally {
           await context.close();
