@@ -2,6 +2,7 @@
 import './context.js';
 
 export { sockjs, type SockjsMiddleware } from './middleware.js';
+export { upgradeHandler, type UpgradeListener } from './upgrade.js';
 export { DEFAULTS, TRANSPORT_NAMES, type SockjsOptions, type TransportName, type RouteConfig } from './options.js';
 export { Session, type SessionInit } from './session/session.js';
 export { SessionState } from './session/state.js';
