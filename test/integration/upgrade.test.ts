@@ -44,8 +44,8 @@ describe('upgradeHandler', () => {
     await client.close();
 
     const plain = new WebSocket(`${base.replace('http', 'ws')}/elsewhere`);
-    const [data] = (await new Promise((resolve) => plain.once('message', (...args) => resolve(args)))) as [Buffer];
-    assert.equal(data.toString(), 'other server');
+    const data = await new Promise<string>((resolve) => plain.once('message', (message) => resolve(String(message))));
+    assert.equal(data, 'other server');
     plain.close();
   });
 
