@@ -16,7 +16,7 @@
  *                                          koa-sockjs under `node --cpu-prof`, top self time
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -242,17 +242,20 @@ async function profileMode(opts: Options, variants: Record<string, Variant>): Pr
   for (const def of opts.scenarios) {
     const params = paramsOf(def, opts);
     for (const id of variantsFor(def.group, opts.variants)) {
-      const name = `${def.id}-${id}-${Date.now()}.cpuprofile`;
+      // One folder per run: node names the files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile,
+      // one per thread; thread 0 is the main thread (the others are tsx's loader).
+      const runDir = path.join(dir, `${def.id}-${id}-${Date.now()}`);
       console.log(`profiling ${def.id} on ${id} (${def.describe(params)})`);
-      const record = await runOne(def, variants[id]!, 1, params, opts, ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`]);
+      const record = await runOne(def, variants[id]!, 1, params, opts, ['--cpu-prof', `--cpu-prof-dir=${runDir}`]);
       console.log(`  ${headline(def, record)}`);
-      const file = path.join(dir, name);
-      if (!existsSync(file)) {
-        console.log(`  no profile written (${file})`);
+      const main = existsSync(runDir) ? readdirSync(runDir).find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)) : undefined;
+      if (main === undefined) {
+        console.log(`  no main-thread profile written in ${runDir}`);
         continue;
       }
-      sections.push(profileMarkdown(`${def.title} — ${variants[id]!.label} (${def.describe(params)})`, summarizeProfile(file)));
+      const file = path.join(runDir, main);
       console.log(`  profile: ${file}`);
+      sections.push(profileMarkdown(`${def.title} — ${variants[id]!.label} (${def.describe(params)})`, summarizeProfile(file)));
     }
   }
   const text = `# CPU profiles (node --cpu-prof), ${new Date().toISOString()}\n\n${sections.join('\n')}`;
