@@ -64,9 +64,11 @@ export function chartSvg(results: Results): string {
   const max = Math.max(1.5, ...data.flatMap((g) => [...g.rows.map((r) => r.ratio), g.target ?? 0])) * 1.08;
   const x = (ratio: number): number => left + (Math.min(ratio, max) / max) * plotWidth;
   const parts: string[] = [];
+  /** Vertical extent of each group's bars: grid lines are drawn there only, never across titles. */
+  const spans: Array<[number, number]> = [];
   let y = top;
   for (const g of data) {
-    parts.push(`<text x="${left}" y="${y + 13}" class="group">${esc(g.title)}</text>`);
+    parts.push(`<text x="16" y="${y + 13}" class="group">${esc(g.title)}</text>`);
     y += titleHeight;
     const groupTop = y;
     for (const r of g.rows) {
@@ -78,10 +80,13 @@ export function chartSvg(results: Results): string {
       parts.push(`<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 12}" class="value">${r.ratio.toFixed(2)}×${mark}</text>`);
       y += barHeight + rowGap;
     }
+    spans.push([groupTop - 3, y - rowGap + 3]);
     if (g.target !== null) {
+      // The dashed line spans the group's bars; its label sits under them.
       const tx = x(g.target).toFixed(1);
       parts.push(`<line x1="${tx}" y1="${groupTop - 3}" x2="${tx}" y2="${y - rowGap + 3}" class="target"/>`);
-      parts.push(`<text x="${tx}" y="${groupTop - 5}" class="targetText" text-anchor="middle">target ${g.better === 'higher' ? '≥' : '≤'} ${g.target}×</text>`);
+      parts.push(`<text x="${tx}" y="${y + 10}" class="targetText" text-anchor="middle">target ${g.better === 'higher' ? '≥' : '≤'} ${g.target}×</text>`);
+      y += 12;
     }
     y += groupGap;
   }
@@ -90,9 +95,10 @@ export function chartSvg(results: Results): string {
   const ticks: string[] = [];
   for (let t = 0; t <= max; t += max > 4 ? 1 : 0.5) {
     const tx = x(t).toFixed(1);
-    ticks.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${bottom}" class="grid"/>`);
+    for (const [y1, y2] of spans) ticks.push(`<line x1="${tx}" y1="${y1}" x2="${tx}" y2="${y2}" class="grid"/>`);
     ticks.push(`<text x="${tx}" y="${bottom + 14}" class="tick" text-anchor="middle">${t}×</text>`);
   }
+  for (const [y1, y2] of spans) ticks.push(`<line x1="${one}" y1="${y1}" x2="${one}" y2="${y2}" class="one"/>`);
   const height = bottom + 44;
   const { meta } = results;
   return [
@@ -104,9 +110,8 @@ export function chartSvg(results: Results): string {
     `<text x="16" y="24" class="title">koa-sockjs vs sockjs-node (= 1×): medians of ${meta.rounds} interleaved round(s)${meta.quick ? ' — quick run' : ''}</text>`,
     `<text x="16" y="42" class="note">${esc(`${meta.date}, ${meta.machine}, Node ${meta.node}`)}</text>`,
     ...ticks,
-    `<line x1="${one}" y1="${top - 4}" x2="${one}" y2="${bottom}" class="one"/>`,
     ...parts,
-    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue), raw ws (grey), bare Koa vs bare http (orange).</text>`,
+    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue), raw ws (grey), bare Koa app vs bare http handler (orange, 1× = bare http).</text>`,
     '</svg>',
     '',
   ].join('\n');
