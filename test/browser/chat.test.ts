@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createChatApp } from '../../examples/chat/server.js';
 import { joinChat, say, waitForLines } from './chat-driver.js';
-import { formatPageLog, launchChromium, recordPageLog, skipUnlessChromium, type Browser } from './chromium.js';
+import { formatPageLog, launchChromium, recordPageLog, type Browser } from './chromium.js';
 import { listenOnFreePort, type ListeningServer } from './page-server.js';
 
-describe('examples/chat in Chromium', { skip: skipUnlessChromium() }, () => {
+describe('examples/chat in Chromium', () => {
   let browser: Browser;
   let chat: ListeningServer;
 

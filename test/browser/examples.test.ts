@@ -6,12 +6,12 @@ import type Koa from 'koa';
 import { createBroadcastApp } from '../../examples/broadcast-route/server.js';
 import { createCustomStoreApp } from '../../examples/custom-store/server.js';
 import { createEchoApp } from '../../examples/echo/server.js';
-import { formatPageLog, launchChromium, recordPageLog, skipUnlessChromium, type Browser, type Page } from './chromium.js';
+import { formatPageLog, launchChromium, recordPageLog, type Browser, type Page } from './chromium.js';
 import { listenOnFreePort, type ListeningServer } from './page-server.js';
 
 const WAIT_MS = 15_000;
 
-describe('examples in Chromium', { skip: skipUnlessChromium() }, () => {
+describe('examples in Chromium', () => {
   let browser: Browser;
   const servers: ListeningServer[] = [];
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { formatPageLog, launchChromium, recordPageLog, skipUnlessChromium, type Browser } from './chromium.js';
+import { formatPageLog, launchChromium, recordPageLog, type Browser } from './chromium.js';
 import { BURST, describeMismatch, LAST_MESSAGE } from './messages.js';
 import { SOCKJS_CLIENT_FILE, startPageServer, type ListeningServer } from './page-server.js';
 import { startSockjsServer, type SockjsTestServer } from './sockjs-server.js';
@@ -83,7 +83,7 @@ function summary(result: ScenarioResult): string {
   return JSON.stringify({ ...rest, receivedCount: received.length });
 }
 
-describe('browser transports in Chromium', { skip: skipUnlessChromium() }, () => {
+describe('browser transports in Chromium', () => {
   let browser: Browser;
   let pageServer: ListeningServer;
 
