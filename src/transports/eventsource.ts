@@ -3,7 +3,7 @@
  * frame, until the response carried `responseLimit` bytes (browsers leak memory on endless
  * streams). Sending goes through xhr_send.
  */
-import { setJsessionid, setNoCache } from '../http/headers.js';
+import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
 import { EVENTSOURCE_PRELUDE, eventsourceFrame } from './framing.js';
 import { connectReceiver } from './receive.js';
 import type { Transport } from './transport.js';
@@ -18,6 +18,9 @@ export const eventsource: Transport = {
     ctx.set('Content-Type', 'text/event-stream; charset=UTF-8');
     // Fetched with GET: no cache may keep it (protocol suite: verify_not_cached).
     setNoCache(ctx);
+    // sockjs-client 1.x opens EventSource across origins directly, which browsers allow only
+    // with CORS headers (the 0.3.3 suite does not ask for them, Chromium does).
+    if (route.cors) setCors(ctx);
     setJsessionid(ctx, route.jsessionid);
     await connectReceiver(tr, { transport: 'eventsource', streaming: true, responseLimit: route.responseLimit, format: eventsourceFrame }, EVENTSOURCE_PRELUDE);
   },
