@@ -1,0 +1,93 @@
+/**
+ * One koa-sockjs process of the cross-process tests (a real child process): a Koa app on a free
+ * port whose routes share a RedisStore. Started by test/helpers/redis-cluster.ts; reports to
+ * its parent over IPC: `{ type: 'ready', port, pid }`, then every hook as `{ type: 'hook', ... }`.
+ *
+ * Environment: REDIS_URL, KEY_PREFIX, NODE_TTL, HEARTBEAT_DELAY, DISCONNECT_DELAY (ms),
+ * RESPONSE_LIMIT (bytes; small values make streaming clients reconnect, to another process).
+ *
+ * Routes: /echo echoes; /chat broadcasts every message to every session of the route (on every
+ * process); GET /broadcast?route=<name>&message=<text> broadcasts from a plain Koa route, as
+ * `ctx.sockjs(name).broadcast()`; GET /count?route=<name> answers the cluster-wide count and
+ * this process's active sessions.
+ */
+import Koa from 'koa';
+import { Session, sockjs, type SockjsMiddleware } from '../../src/index.js';
+import { RedisStore } from '../../src/store/redis.js';
+
+const env = (name: string, fallback?: string): string => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined) throw new Error(`cluster-node: ${name} is not set`);
+  return value;
+};
+
+function report(event: Record<string, unknown>): void {
+  process.send?.({ ...event, pid: process.pid });
+}
+
+class Echo extends Session {
+  override onOpen(): void {
+    report({ type: 'hook', hook: 'onOpen', route: 'echo', id: this.id });
+  }
+  override onMessage(message: unknown): void {
+    report({ type: 'hook', hook: 'onMessage', route: 'echo', id: this.id, message });
+    this.send(message);
+  }
+  override onClose(): void {
+    report({ type: 'hook', hook: 'onClose', route: 'echo', id: this.id });
+  }
+}
+
+class Chat extends Session {
+  override onOpen(): void {
+    report({ type: 'hook', hook: 'onOpen', route: 'chat', id: this.id });
+  }
+  override onMessage(message: unknown): void {
+    this.manager.broadcast(message);
+  }
+}
+
+const timing = {
+  heartbeatDelay: Number(env('HEARTBEAT_DELAY', '25000')),
+  disconnectDelay: Number(env('DISCONNECT_DELAY', '5000')),
+  responseLimit: Number(env('RESPONSE_LIMIT', String(128 * 1024))),
+};
+const storeFor = (name: string): RedisStore =>
+  new RedisStore({ url: env('REDIS_URL'), keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')), commandTimeout: 1000 });
+
+const routes: SockjsMiddleware[] = [
+  sockjs({ name: 'echo', prefix: '/echo', session: Echo, store: storeFor('echo'), ...timing, onError: () => {} }),
+  sockjs({ name: 'chat', prefix: '/chat', session: Chat, store: storeFor('chat'), ...timing, onError: () => {} }),
+];
+
+const app = new Koa();
+app.use(async function routesOutsideSockjs(ctx, next) {
+  const route = typeof ctx.query.route === 'string' ? ctx.query.route : 'echo';
+  if (ctx.path === '/broadcast') {
+    ctx.sockjs(route).broadcast(String(ctx.query.message));
+    ctx.body = 'ok';
+  } else if (ctx.path === '/count') {
+    const manager = ctx.sockjs(route);
+    ctx.body = { count: await manager.count(), local: manager.activeSessions().length, pid: process.pid };
+  } else {
+    await next();
+  }
+});
+for (const route of routes) app.use(route);
+
+const server = app.listen(0, '127.0.0.1', () => {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  report({ type: 'ready', port: address.port });
+});
+
+// A clean stop (SIGTERM): close every route (deregistering from Redis), then exit.
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close();
+  Promise.all(routes.map((route) => route.close())).then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+process.on('disconnect', () => process.exit(0));
