@@ -51,6 +51,11 @@ export interface StaticFile {
 export function startPageServer(files: Record<string, StaticFile>): Promise<ListeningServer> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/favicon.ico') {
+      // Chromium asks for one; a 404 would show up in every failing test's page log.
+      res.writeHead(204).end();
+      return;
+    }
     const entry = Object.hasOwn(files, path) ? files[path] : undefined;
     if (req.method !== 'GET' || entry === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
