@@ -15,9 +15,18 @@ export function xhrFrame(frame: string): string {
  */
 export const XHR_STREAMING_PRELUDE = 'h'.repeat(2048) + '\n';
 
-/** eventsource: one `data:` event per frame (protocol suite: EventSource, "beware leading spaces"). */
+const EVENTSOURCE_ESCAPED = /[%\r\n\0]/g;
+const EVENTSOURCE_NEEDS_ESCAPE = /[%\r\n\0]/;
+const EVENTSOURCE_ESCAPES: Record<string, string> = { '%': '%25', '\r': '%0D', '\n': '%0A', '\0': '%00' };
+
+/**
+ * eventsource: one `data:` event per frame (protocol suite: EventSource, "beware leading
+ * spaces"). sockjs-client runs every event through decodeURI(), so `%` (and the line breaks
+ * and NUL an event cannot carry) are percent-encoded, as sockjs-node does.
+ */
 export function eventsourceFrame(frame: string): string {
-  return `data: ${frame}\r\n\r\n`;
+  const data = EVENTSOURCE_NEEDS_ESCAPE.test(frame) ? frame.replace(EVENTSOURCE_ESCAPED, (char) => EVENTSOURCE_ESCAPES[char]!) : frame;
+  return `data: ${data}\r\n\r\n`;
 }
 
 /** eventsource starts with an empty line: Opera ignored the first event otherwise. */

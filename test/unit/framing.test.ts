@@ -30,6 +30,12 @@ describe('transport framing', () => {
     assert.equal(eventsourceFrame('c[3000,"Go away!"]'), 'data: c[3000,"Go away!"]\r\n\r\n');
   });
 
+  it('eventsource: percent-encodes what decodeURI() in sockjs-client would choke on', () => {
+    assert.equal(eventsourceFrame('a["100% %61 %"]'), 'data: a["100%25 %2561 %25"]\r\n\r\n');
+    assert.equal(eventsourceFrame('a\r\n\0b'), 'data: a%0D%0A%00b\r\n\r\n');
+    assert.equal(decodeURI(eventsourceFrame('a["%E0%A4%A"]').slice(6, -4)), 'a["%E0%A4%A"]');
+  });
+
   it('jsonp: the frame as a JSON string argument', () => {
     assert.equal(jsonpFrame('callback', 'o'), 'callback("o");\r\n');
     assert.equal(jsonpFrame('x', 'a["x"]'), 'x("a[\\"x\\"]");\r\n');
