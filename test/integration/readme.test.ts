@@ -1,0 +1,85 @@
+/**
+ * The README's TypeScript examples run as written: each block is saved as a module next to
+ * this test (importing 'koa-sockjs' resolves to the built package), started in a child
+ * process, and exercised. The one change: the fixed port 8080 becomes PORT from the
+ * environment, so the test can pick a free one.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { request } from '../helpers/http-client.js';
+import { TestClient } from '../helpers/sockjs-client.js';
+import { FrameClient } from '../helpers/ws-client.js';
+import { WebSocket } from 'ws';
+
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const blocks = [...readFileSync(README, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+const runnable = blocks.filter((block) => block.includes('listen(8080)'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+const files: string[] = [];
+after(() => {
+  for (const child of children) child.kill();
+  for (const file of files) rmSync(file, { force: true });
+});
+
+async function startBlock(index: number): Promise<string> {
+  const port = await freePort();
+  const file = fileURLToPath(new URL(`./readme-example-${index}.tmp.ts`, import.meta.url));
+  writeFileSync(file, runnable[index]!.replace('listen(8080)', 'listen(Number(process.env.PORT))'));
+  files.push(file);
+  const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+  const child = spawn(process.execPath, [tsx, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push(child);
+  const base = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await request(`${base}/chat`);
+      return base;
+    } catch (error) {
+      if (attempt > 200 || child.exitCode !== null) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+describe('README examples', () => {
+  it('has the runnable examples this test expects', () => {
+    assert.equal(runnable.length, 2);
+  });
+
+  it('quick start: chat over sockjs-client and the /broadcast route', async () => {
+    const base = await startBlock(0);
+    const client = new TestClient(`${base}/chat`, 'websocket');
+    await client.opened;
+    assert.deepEqual(await client.waitFor(2), ['Hello', 'Someone joined.']);
+    client.send('hi');
+    assert.equal((await client.waitFor(3))[2], 'hi');
+    assert.equal((await request(`${base}/broadcast?message=pushed`)).body, 'Message has been sent');
+    assert.equal((await client.waitFor(4))[3], 'pushed');
+    await client.close();
+  });
+
+  it('upgradeHandler: SockJS next to another websocket server', async () => {
+    const base = await startBlock(1);
+    const sockjsClient = new FrameClient(`${base}/chat/0/0/websocket`);
+    assert.deepEqual(await sockjsClient.waitFor(1), ['o']);
+    await sockjsClient.close();
+    const other = new WebSocket(`${base.replace('http', 'ws')}/other`);
+    const greeting = await new Promise<string>((resolve) => other.once('message', (data) => resolve(String(data))));
+    assert.equal(greeting, 'hello from the other server');
+    other.close();
+  });
+});
