@@ -57,10 +57,11 @@ const WEBSOCKET_KEY_PREFIX = 'ws/';
 
 /**
  * The close frame of a receiving request the store could not serve (a networked store that is
- * unreachable): the client learns why its session ended instead of waiting. RFC 6455's
- * "internal error" code; sockjs-client passes it to onclose as is.
+ * unreachable): the client learns why its session ended instead of waiting. A 3xxx code (like
+ * HTTP's 503), because sockjs-client hands only 1000 and 3000-4999 to the application while a
+ * session is opening; other codes make it try the next transport and report 2000.
  */
-const STORE_UNAVAILABLE = { code: 1011, reason: 'Session store unavailable' } as const;
+const STORE_UNAVAILABLE = { code: 3503, reason: 'Session store unavailable' } as const;
 
 /** Request details of a session adopted without a request of its own (after its owner died). */
 const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };

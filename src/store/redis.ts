@@ -244,6 +244,8 @@ export class RedisStore implements SessionStore {
   #closed = false;
   /** One wait per client for a lost connection to come back, shared by every operation. */
   readonly #readyWaits = new Map<Redis, Promise<void>>();
+  /** Since when each connection has been down (epoch ms), while it is. */
+  readonly #downSince = new Map<Redis, number>();
   readonly #onClientReady = (): void => {
     // Redis came back, possibly empty (a restart without persistence): say we are alive at once,
     // before another process mistakes us for dead and adopts our sessions.
@@ -291,6 +293,12 @@ export class RedisStore implements SessionStore {
     this.#sub.on('message', (channel: string, payload: string) => this.#dispatch(channel, payload));
     this.#sub.on('ready', () => this.#subscriberReady());
     this.#client.on('ready', this.#onClientReady);
+    for (const client of [this.#client, this.#sub]) {
+      client.on('close', () => {
+        if (!this.#downSince.has(client)) this.#downSince.set(client, Date.now());
+      });
+      client.on('ready', () => this.#downSince.delete(client));
+    }
 
     this.#liveness = setInterval(() => {
       this.#register().catch((error: unknown) => log('liveness refresh of %s failed: %O', this.nodeId, error));
@@ -497,11 +505,19 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** Resolves when `client` is ready; rejects after commandTimeout (every waiter at once). */
+  /**
+   * Resolves when `client` is ready. A connection that was lost gets `commandTimeout` from the
+   * moment it was lost to come back: a blip is ridden out, while during an outage every
+   * operation fails at once instead of each waiting its own timeout.
+   */
   #waitReady(client: Redis, what: string): Promise<void> {
     if (client.status === 'ready') return Promise.resolve();
     if (client.status === 'end' || this.#closed) {
       return Promise.reject(new RedisStoreError(`cannot ${what}: the connection is closed`));
+    }
+    const downFor = Date.now() - (this.#downSince.get(client) ?? Date.now());
+    if (downFor >= this.commandTimeout) {
+      return Promise.reject(new RedisStoreError(`cannot ${what}: Redis has been unreachable for ${downFor} ms (connection ${client.status})`));
     }
     let wait = this.#readyWaits.get(client);
     if (!wait) {
@@ -513,7 +529,7 @@ export class RedisStore implements SessionStore {
         const timer = setTimeout(() => {
           client.off('ready', onReady);
           reject(new RedisStoreError(`Redis is unreachable (connection ${client.status} for ${this.commandTimeout} ms)`));
-        }, this.commandTimeout);
+        }, this.commandTimeout - downFor);
         timer.unref();
         client.once('ready', onReady);
       });

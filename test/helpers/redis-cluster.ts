@@ -189,10 +189,13 @@ export class RoundRobinProxy {
     await closed;
   }
 
-  #pick(): number {
-    const port = this.backends[this.#next % this.backends.length]!;
-    this.#next++;
-    return port;
+  /** The next backend in the rotation that this request has not tried yet. */
+  #pick(tried: ReadonlySet<number>): number {
+    for (;;) {
+      const port = this.backends[this.#next % this.backends.length]!;
+      this.#next++;
+      if (!tried.has(port)) return port;
+    }
   }
 
   #track(port: number, delta: number, segment?: string): void {
@@ -207,11 +210,12 @@ export class RoundRobinProxy {
   #forward(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => this.#attempt(req, res, Buffer.concat(chunks), 0));
+    req.on('end', () => this.#attempt(req, res, Buffer.concat(chunks), new Set()));
   }
 
-  #attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tries: number): void {
-    const port = this.#pick();
+  #attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<number>): void {
+    const port = this.#pick(tried);
+    tried.add(port);
     const segment = (req.url ?? '').split('?')[0]!.split('/').at(-1)!;
     this.#track(port, +1, segment);
     let done = false;
@@ -236,9 +240,9 @@ export class RoundRobinProxy {
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       finish();
-      if (error.code === 'ECONNREFUSED' && tries + 1 < this.backends.length) {
+      if (error.code === 'ECONNREFUSED' && tried.size < this.backends.length) {
         // Nothing reached that backend: the next one can take the request (nginx does so too).
-        this.#attempt(req, res, body, tries + 1);
+        this.#attempt(req, res, body, tried);
         return;
       }
       if (!res.headersSent) {
@@ -256,8 +260,9 @@ export class RoundRobinProxy {
     upstream.end(body);
   }
 
-  #upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, tries = 0): void {
-    const port = this.#pick();
+  #upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, tried = new Set<number>()): void {
+    const port = this.#pick(tried);
+    tried.add(port);
     const upstream = connect(port, '127.0.0.1');
     let counted = false;
     const finish = (): void => {
@@ -276,8 +281,8 @@ export class RoundRobinProxy {
       socket.pipe(upstream);
     });
     upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (!counted && error.code === 'ECONNREFUSED' && tries + 1 < this.backends.length) {
-        this.#upgrade(req, socket, head, tries + 1);
+      if (!counted && error.code === 'ECONNREFUSED' && tried.size < this.backends.length) {
+        this.#upgrade(req, socket, head, tried);
         return;
       }
       finish();

@@ -16,6 +16,8 @@ export interface RedisServer {
   readonly port: number;
   /** redis://127.0.0.1:<port> */
   readonly url: string;
+  /** Whether the server runs (between start() and stop()). */
+  readonly running: boolean;
   /** Stops the server (SIGKILL when `kill`, as a crash), leaving the port free. */
   stop(options?: { kill?: boolean }): Promise<void>;
   /** Starts the server again on the same port, empty. */
@@ -88,6 +90,9 @@ export async function startRedisServer(): Promise<RedisServer> {
 
   await start();
   return {
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
     port,
     url: `redis://127.0.0.1:${port}`,
     start,
