@@ -24,8 +24,20 @@ import type { LoadParams } from './loadgen/common.js';
 import { chartSvg } from './lib/chart.js';
 import { canPin, REPO_ROOT, runLoadgen, ServerProcess } from './lib/processes.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
-import { CLIENT_SATURATED_CPU, CLIENT_SATURATED_ELU, markdown, summarize, targetLine, type Meta, type Results, type RunRecord, type ScenarioSummary } from './lib/report.js';
-import { selectScenarios, variants as allVariants, variantsFor, type ScenarioDef, type Variant } from './lib/scenarios.js';
+import {
+  CLIENT_SATURATED_CPU,
+  CLIENT_SATURATED_ELU,
+  markdown,
+  summarize,
+  TARGET_HEAD,
+  TARGET_RULE,
+  targetLine,
+  type Meta,
+  type Results,
+  type RunRecord,
+  type ScenarioSummary,
+} from './lib/report.js';
+import { SCENARIOS, selectScenarios, variants as allVariants, variantsFor, type ScenarioDef, type Variant } from './lib/scenarios.js';
 
 const HELP = `Usage: npm run bench -- [options]
   --quick              short durations, 1 round, results to a temp folder (unless --out)
@@ -42,6 +54,7 @@ const HELP = `Usage: npm run bench -- [options]
   --no-pin             do not pin server and client to cores
   --server-cpu N / --client-cpu N   cores to pin to (default 0 and 1)
   --profile            run koa-sockjs under node --cpu-prof once per scenario and print the top self time
+  --rerender FILE      recompute results.md, chart.svg and the summaries of a results.json from its raw runs
   --help`;
 
 interface Options {
@@ -54,10 +67,13 @@ interface Options {
   overrides: Partial<LoadParams>;
   verify: boolean;
   out: string;
+  /** --out was given (else --rerender writes beside its input). */
+  outGiven: boolean;
   pin: boolean;
   serverCpu: number;
   clientCpu: number;
   profile: boolean;
+  rerender: string | null;
 }
 
 function options(argv: string[]): Options | null {
@@ -78,6 +94,7 @@ function options(argv: string[]): Options | null {
       'server-cpu': { type: 'string', default: '0' },
       'client-cpu': { type: 'string', default: '1' },
       profile: { type: 'boolean', default: false },
+      rerender: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -114,10 +131,12 @@ function options(argv: string[]): Options | null {
     overrides: overrides as Partial<LoadParams>,
     verify: values.verify ?? false,
     out: path.resolve(values.out ?? (quick || profile ? path.join(os.tmpdir(), 'koa-sockjs-bench') : path.join(REPO_ROOT, 'docs/bench'))),
+    outGiven: values.out !== undefined,
     pin: !(values['no-pin'] ?? false) && canPin() && os.cpus().length >= 2,
     serverCpu: cpus[0]!,
     clientCpu: cpus[1]!,
     profile,
+    rerender: values.rerender === undefined ? null : path.resolve(values.rerender),
   };
 }
 
@@ -214,6 +233,31 @@ function gitCommit(): string | null {
   }
 }
 
+function writeResults(dir: string, results: Results): string {
+  mkdirSync(dir, { recursive: true });
+  const md = markdown(results);
+  writeFileSync(path.join(dir, 'results.md'), md);
+  writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'chart.svg'), chartSvg(results));
+  updateReadme(dir, results);
+  return md;
+}
+
+/** Recomputes every summary of a results.json from its raw runs (after a change to the report). */
+function rerender(file: string, out: string | null, variants: Record<string, Variant>): void {
+  const old = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  const scenarios = old.scenarios.map((s) => {
+    const def = SCENARIOS.find((d) => d.id === s.id);
+    if (def === undefined) throw new Error(`${file}: unknown scenario ${s.id}`);
+    const order = s.order ?? s.variants.map((v) => v.variant);
+    // Results written before params were recorded: the scenario's own parameters for that kind of run.
+    return summarize(def, s.params ?? (old.meta.quick ? def.quick : def.params), order, variants, old.runs);
+  });
+  const dir = out ?? path.dirname(file);
+  writeResults(dir, { ...old, scenarios });
+  console.log(`re-rendered ${file} into ${dir}`);
+}
+
 /** Replaces the generated block of docs/bench/README.md (between its markers) with the latest summary. */
 function updateReadme(dir: string, results: Results): void {
   const file = path.join(dir, 'README.md');
@@ -229,7 +273,7 @@ function updateReadme(dir: string, results: Results): void {
     begin,
     `Latest full results: [results.md](results.md) ([chart](chart.svg), [raw JSON](results.json)), taken ${results.meta.date} on ${results.meta.machine}, Node ${results.meta.node}; ${results.meta.pinned}`,
     '',
-    ...(targets.length > 0 ? ['| Scenario | Metric | Target | Measured | Verdict |', '| --- | --- | --- | --- | --- |', ...targets.map(targetLine)] : []),
+    ...(targets.length > 0 ? [TARGET_HEAD, TARGET_RULE, ...targets.map(targetLine)] : []),
     end,
   ].join('\n');
   writeFileSync(file, text.slice(0, a) + block + text.slice(b + end.length));
@@ -270,6 +314,10 @@ async function main(): Promise<void> {
     return;
   }
   const variants = allVariants(opts.redisUrl);
+  if (opts.rerender !== null) {
+    rerender(opts.rerender, opts.outGiven ? opts.out : null, variants);
+    return;
+  }
   if (!existsSync(path.join(REPO_ROOT, 'src/index.ts'))) console.warn('warning: src/index.ts does not exist yet: the koa-sockjs runs will fail');
   if (opts.profile) {
     await profileMode(opts, variants);
@@ -317,12 +365,7 @@ async function main(): Promise<void> {
     totalSeconds: (performance.now() - t0) / 1000,
   };
   const results: Results = { meta, scenarios: summaries, runs };
-  mkdirSync(opts.out, { recursive: true });
-  const md = markdown(results);
-  writeFileSync(path.join(opts.out, 'results.md'), md);
-  writeFileSync(path.join(opts.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(path.join(opts.out, 'chart.svg'), chartSvg(results));
-  updateReadme(opts.out, results);
+  const md = writeResults(opts.out, results);
   console.log(`\n${md}\nwritten to ${opts.out} (results.md, results.json, chart.svg) in ${Math.round(meta.totalSeconds)} s`);
   if (runs.some((r) => !r.ok)) process.exitCode = 1;
 }

@@ -64,6 +64,8 @@ export function chartSvg(results: Results): string {
   const max = Math.max(1.5, ...data.flatMap((g) => [...g.rows.map((r) => r.ratio), g.target ?? 0])) * 1.08;
   const x = (ratio: number): number => left + (Math.min(ratio, max) / max) * plotWidth;
   const parts: string[] = [];
+  /** Target lines go under the bars' labels, so they are drawn first. */
+  const targets: string[] = [];
   /** Vertical extent of each group's bars: grid lines are drawn there only, never across titles. */
   const spans: Array<[number, number]> = [];
   let y = top;
@@ -77,14 +79,17 @@ export function chartSvg(results: Results): string {
       parts.push(`<text x="${left - 8}" y="${y + 12}" class="label" text-anchor="end">${esc(r.label)}</text>`);
       parts.push(`<rect x="${left}" y="${y}" width="${(x(r.ratio) - left).toFixed(1)}" height="${barHeight}" fill="${color}"/>`);
       const mark = r.variant === 'koa-sockjs' && meets !== null ? (meets ? ' ✓' : ' ✗') : '';
-      parts.push(`<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 12}" class="value">${r.ratio.toFixed(2)}×${mark}</text>`);
+      const text = `${r.ratio.toFixed(2)}×${mark}`;
+      // A white backing keeps the value readable where a target or grid line crosses it.
+      parts.push(`<rect x="${(x(r.ratio) + 2).toFixed(1)}" y="${y + 1}" width="${text.length * 7 + 4}" height="${barHeight - 2}" fill="#ffffff"/>`);
+      parts.push(`<text x="${(x(r.ratio) + 4).toFixed(1)}" y="${y + 12}" class="value">${text}</text>`);
       y += barHeight + rowGap;
     }
     spans.push([groupTop - 3, y - rowGap + 3]);
     if (g.target !== null) {
       // The dashed line spans the group's bars; its label sits under them.
       const tx = x(g.target).toFixed(1);
-      parts.push(`<line x1="${tx}" y1="${groupTop - 3}" x2="${tx}" y2="${y - rowGap + 3}" class="target"/>`);
+      targets.push(`<line x1="${tx}" y1="${groupTop - 3}" x2="${tx}" y2="${y - rowGap + 3}" class="target"/>`);
       parts.push(`<text x="${tx}" y="${y + 10}" class="targetText" text-anchor="middle">target ${g.better === 'higher' ? '≥' : '≤'} ${g.target}×</text>`);
       y += 12;
     }
@@ -110,6 +115,7 @@ export function chartSvg(results: Results): string {
     `<text x="16" y="24" class="title">koa-sockjs vs sockjs-node (= 1×): medians of ${meta.rounds} interleaved round(s)${meta.quick ? ' — quick run' : ''}</text>`,
     `<text x="16" y="42" class="note">${esc(`${meta.date}, ${meta.machine}, Node ${meta.node}`)}</text>`,
     ...ticks,
+    ...targets,
     ...parts,
     `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue), raw ws (grey), bare Koa app vs bare http handler (orange, 1× = bare http).</text>`,
     '</svg>',
