@@ -22,7 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadParams } from './loadgen/common.js';
 import { chartSvg } from './lib/chart.js';
-import { canPin, REPO_ROOT, runLoadgen, ServerProcess } from './lib/processes.js';
+import { canPin, RedisProcess, REPO_ROOT, runLoadgen, ServerProcess } from './lib/processes.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
 import {
   CLIENT_SATURATED_CPU,
@@ -45,7 +45,8 @@ const HELP = `Usage: npm run bench -- [options]
                        idle-memory, xhr-polling, xhr-streaming, conn-setup, koa-cost
   --rounds N           interleaved rounds (default 3, --quick 1)
   --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws)
-  --redis              add koa-sockjs with the Redis store (--redis-url, default redis://127.0.0.1:6379)
+  --redis              add koa-sockjs with the Redis store: on a private redis-server the bench starts
+                       (pinned with the servers), or on --redis-url
   --duration S         override the measured seconds of the timed scenarios
   --set K=V,...        override load parameters (sessions, inflight, warmupSec, messages, bursts,
                        concurrency, window, batch) for the selected scenarios
@@ -62,7 +63,8 @@ interface Options {
   scenarios: ScenarioDef[];
   rounds: number;
   variants: string[];
-  redisUrl: string;
+  /** null: start a private redis-server when the Redis variant runs. */
+  redisUrl: string | null;
   duration: number | null;
   overrides: Partial<LoadParams>;
   verify: boolean;
@@ -85,7 +87,7 @@ function options(argv: string[]): Options | null {
       rounds: { type: 'string' },
       variants: { type: 'string' },
       redis: { type: 'boolean', default: false },
-      'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+      'redis-url': { type: 'string' },
       duration: { type: 'string' },
       set: { type: 'string' },
       verify: { type: 'boolean', default: false },
@@ -126,7 +128,7 @@ function options(argv: string[]): Options | null {
     scenarios: selectScenarios(values.scenario?.split(',').filter(Boolean) ?? defaultScenarios),
     rounds,
     variants: list,
-    redisUrl: values['redis-url'] ?? '',
+    redisUrl: values['redis-url'] ?? null,
     duration,
     overrides: overrides as Partial<LoadParams>,
     verify: values.verify ?? false,
@@ -313,7 +315,20 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const variants = allVariants(opts.redisUrl);
+  let redis: RedisProcess | null = null;
+  const needsRedis = opts.variants.includes('koa-sockjs-redis') && opts.rerender === null;
+  if (needsRedis && opts.redisUrl === null) {
+    redis = await RedisProcess.start(opts.pin ? opts.serverCpu : null);
+    console.log(`started redis-server at ${redis.url} for the Redis store variant`);
+  }
+  try {
+    await run(opts, allVariants(redis?.url ?? opts.redisUrl ?? ''));
+  } finally {
+    await redis?.stop();
+  }
+}
+
+async function run(opts: Options, variants: Record<string, Variant>): Promise<void> {
   if (opts.rerender !== null) {
     rerender(opts.rerender, opts.outGiven ? opts.out : null, variants);
     return;

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ServerMem } from '../loadgen/common.js';
@@ -210,5 +211,72 @@ export function runLoadgen(server: LoadTarget, args: string[], cpu: number | nul
       // A result that arrived first wins; otherwise the load generator died.
       setTimeout(() => finish(new Error(`load generator exited without a result (code ${code}, signal ${signal})`)), 100);
     });
+  });
+}
+
+/** A private redis-server for the `koa-sockjs-redis` variant, on a free loopback port. */
+export class RedisProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+
+  private constructor(child: ChildProcess, port: number) {
+    this.child = child;
+    this.url = `redis://127.0.0.1:${port}`;
+  }
+
+  /** Starts redis-server (no persistence), pinned to `cpu` like the server it serves. */
+  static async start(cpu: number | null): Promise<RedisProcess> {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const pinned = cpu !== null && canPin();
+    const child = spawn(pinned ? 'taskset' : 'redis-server', pinned ? ['-c', String(cpu), 'redis-server', ...args] : args, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', (err) => reject(new Error(`redis-server could not start (${err.message}); install it or pass --redis-url`)));
+      child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}; install it or pass --redis-url`)));
+    });
+    // Ready once it accepts a connection; bounded, so a broken install cannot hang the bench.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const ok = await Promise.race([canConnect(port), failed]);
+      if (ok) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error('redis-server did not accept connections within 10 s');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.removeAllListeners('exit');
+    child.removeAllListeners('error');
+    child.on('error', () => {}); // reported through the runs that need it
+    return new RedisProcess(child, port);
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    if (!(await waitForExit(this.child, 5_000))) this.child.kill('SIGKILL');
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
