@@ -128,6 +128,13 @@ export class SessionChannel implements SessionOutlet {
     this.#token = token;
     this.session.transport = receiver.transport;
     receiver.onAbort = () => this.#aborted(receiver);
+    if (!this.persistent) {
+      // A websocket session has this one connection from birth: nothing can be queued for it
+      // in the store, so the store is not asked (it may answer asynchronously, and the session
+      // must be able to send, or close, from onOpen on).
+      this.#attached(receiver, []);
+      return;
+    }
     this.#attaching = [];
     whenReady(
       this.settings.store.take(this.key, 'outgoing'),

@@ -246,13 +246,21 @@ export class SessionManager<S extends Session = Session> {
    * opens a new session, attaches to a live one, or serves the close frame of a closed one.
    */
   async [kConnect](key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
+    // With a networked store the client may go away while the store is asked, before anything
+    // listens for that: remember it, and report it to whatever took the connection.
+    let abortedEarly = false;
+    receiver.onAbort = () => {
+      abortedEarly = true;
+    };
     try {
       await this.#connect(key, receiver, request);
     } catch (error) {
       // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
       this.reportError(error, `receiving request for session key ${key}`);
       receiver.end(closeFrame(STORE_UNAVAILABLE.code, STORE_UNAVAILABLE.reason));
+      return;
     }
+    if (abortedEarly) receiver.onAbort?.();
   }
 
   async #connect(key: string, receiver: Receiver, request: RequestInfo): Promise<void> {

@@ -22,8 +22,18 @@ export function sessionKey(sessionUrl: string): string {
   return sessionUrl.split('/').at(-1)!;
 }
 
-/** Starts the conformance server on a free port. */
-export function startServer(options: ConformanceOptions = {}): Promise<ConformanceServer> {
+/**
+ * Starts the conformance server on a free port. With KOA_SOCKJS_TEST_REDIS=<redis URL> in the
+ * environment every route gets a RedisStore instead (test/redis/conformance.test.ts runs the
+ * suite that way).
+ */
+export async function startServer(options: ConformanceOptions = {}): Promise<ConformanceServer> {
+  const redisUrl = process.env.KOA_SOCKJS_TEST_REDIS;
+  if (redisUrl && options.store === undefined) {
+    const { RedisStore } = await import('../../src/store/redis.js');
+    const namespace = `conformance:${randomUUID()}:`;
+    options = { ...options, store: (route) => new RedisStore({ url: redisUrl, keyPrefix: `${namespace}${route}:` }) };
+  }
   return startConformanceServer({ port: 0, sockjsUrl: 'http://localhost/sockjs.js', ...options });
 }
 
@@ -98,10 +108,12 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
 export async function untilReceiving(server: ConformanceServer, prefix: string, sessionUrl: string): Promise<void> {
   const store = server.routes.get(prefix)!.manager.store;
   const key = sessionKey(sessionUrl);
-  await until(() => {
-    const record = store.get(key);
-    return !(record instanceof Promise) && record?.receiver !== undefined;
-  }, `a receiver on ${sessionUrl}`);
+  const deadline = Date.now() + 5000;
+  // A networked store (Redis) answers with a promise.
+  while ((await store.get(key))?.receiver === undefined) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for a receiver on ${sessionUrl}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
 }
 
 export interface ResponseHead {

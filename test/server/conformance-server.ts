@@ -2,10 +2,14 @@
  * The SockJS conformance test server: the services every SockJS test suite expects
  * (sockjs-protocol's suite, sockjs-client's tests), as sockjs-node's own test server offers them.
  *
- *   npm run test-server -- --port 8081 [--host 127.0.0.1] [--sockjs-url URL]
+ *   npm run test-server -- --port 8081 [--host 127.0.0.1] [--sockjs-url URL] [--redis URL]
+ *
+ * `--redis redis://host:port` gives every route a RedisStore (koa-sockjs/redis) on that Redis,
+ * under a fresh key prefix, so the whole protocol suite can run on it.
  *
  * Tests start it in-process: `await startConformanceServer({ port: 0 })`.
  */
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -143,13 +147,23 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '8081' },
       host: { type: 'string', default: '127.0.0.1' },
       'sockjs-url': { type: 'string' },
+      redis: { type: 'string' },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`--port must be a port number, got ${values.port}`);
-  const running = await startConformanceServer({ port, host: values.host!, ...(values['sockjs-url'] ? { sockjsUrl: values['sockjs-url'] } : {}) });
+  const options: ConformanceOptions = values['sockjs-url'] ? { sockjsUrl: values['sockjs-url'] } : {};
+  const redisUrl = values.redis;
+  if (redisUrl !== undefined) {
+    // Loaded only when asked for, as an application would.
+    const { RedisStore } = await import('../../src/store/redis.js');
+    const namespace = `koa-sockjs-conformance:${randomUUID()}:`;
+    options.store = (route) => new RedisStore({ url: redisUrl, keyPrefix: `${namespace}${route}:` });
+  }
+  const running = await startConformanceServer({ port, host: values.host!, ...options });
   console.log(`SockJS conformance server listening on ${running.url}`);
   console.log(`services: ${[...running.routes.keys()].join(' ')}`);
+  if (redisUrl !== undefined) console.log(`session store: Redis at ${redisUrl}`);
   const stop = (signal: string): void => {
     console.log(`${signal}: closing`);
     // Nothing else holds the event loop: once the server is closed, the process ends.
