@@ -50,6 +50,8 @@ export interface TargetResult {
   /** koa-sockjs / sockjs-node, medians of this run. */
   actual: number | null;
   met: boolean | null;
+  /** What stands in the way, from the profile (shown when not met). */
+  blocker: string | null;
   /**
    * sockjs-node's server CPU per operation over koa-sockjs's: the capacity ratio if both had a
    * core to themselves. It barely moves when neighbours take CPU, so it cross-checks `actual`
@@ -133,6 +135,7 @@ export function summarize(def: ScenarioDef, params: Partial<LoadParams>, order: 
       ratio: def.target.ratio,
       actual: known ? actual : null,
       met: known ? (metric.better === 'higher' ? actual >= def.target.ratio : actual <= def.target.ratio) : null,
+      blocker: def.target.blocker ?? null,
       byCpu: metric.better === 'higher' && cpu !== undefined && Number.isFinite(cpu) && cpu > 0 ? 1 / cpu : null,
     };
   }
@@ -222,6 +225,11 @@ export function markdown(results: Results): string {
   if (withTargets.length > 0) {
     lines.push('## Targets (koa-sockjs / sockjs-node)', '', TARGET_HEAD, TARGET_RULE);
     for (const s of withTargets) lines.push(targetLine(s));
+    const missed = withTargets.filter((s) => s.target!.met === false && s.target!.blocker !== null);
+    if (missed.length > 0) {
+      lines.push('', 'What the profiles show stands in the way ([PROFILE.md](PROFILE.md) has the details):', '');
+      for (const s of missed) lines.push(`- **${s.title}**: ${s.target!.blocker}.`);
+    }
     lines.push(
       '',
       '"Measured" is the ratio of the medians, as issue 4 defines the targets. "By CPU cost" is sockjs-node\'s server ' +
