@@ -53,6 +53,8 @@ async function serveHixie76(tr: TransportRequest): Promise<void> {
     },
   });
   if (!(await connection.accept(req, req[kUpgradeHead] ?? Buffer.alloc(0)))) return;
+  // Broken frames right behind the 8 bytes may have dropped it already.
+  if (!connection.open) return;
   receiver = new Hixie76Receiver(connection);
   take = openSession(tr, receiver);
   connection.start();

@@ -162,6 +162,22 @@ describe('websocket hixie-76', () => {
     c.close();
   });
 
+  it('garbage right behind the nonce drops the connection before a session opens', async () => {
+    const manager = server.routes.get('/echo')!.manager;
+    const known = new Set(manager.activeSessions().map((s) => s.id));
+    const url = base + sessionPart() + '/websocket';
+    const parsed = new URL(url);
+    const c = await RawHttpConnection.open(url);
+    await c.request('GET', parsed.pathname, {
+      headers: { Connection: 'Upgrade', Upgrade: 'WebSocket', Origin: parsed.origin, 'Sec-WebSocket-Key1': KEY1, 'Sec-WebSocket-Key2': KEY2 },
+    });
+    c.write(Buffer.concat([Buffer.from('aaaaaaaa'), Buffer.from([0x41, 0x42])]));
+    assert.deepEqual(await c.read(16), EXPECTED);
+    assert.equal(await c.readToEnd(), '');
+    assert.deepEqual(manager.activeSessions().filter((s) => !known.has(s.id)), []);
+    c.close();
+  });
+
   it('invalid keys are refused with 400', async () => {
     const url = base + sessionPart() + '/websocket';
     const c = await RawHttpConnection.open(url);
