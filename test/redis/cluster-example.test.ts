@@ -1,0 +1,78 @@
+/**
+ * examples/cluster runs as its README says: `npx tsx examples/cluster/cluster.ts` starts chat
+ * processes on a RedisStore behind its round-robin proxy, and the chat works across them.
+ * (It imports `koa-sockjs` and `koa-sockjs/redis` as an application does: from dist/.)
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { TestClient } from '../helpers/sockjs-client.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('examples/cluster', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('serves the chat from several processes behind a proxy without sticky sessions', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster/cluster.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL: redis.url, PORT: '0', NODES: '2' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    const clients: TestClient[] = [];
+    try {
+      let output = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          output += chunk;
+          const found = /Cluster running at (http:\/\/\S+?)\/? /.exec(output);
+          if (found) resolve(found[1]!);
+        });
+        child.once('exit', () => reject(new Error(`the example exited: ${output}`)));
+      });
+
+      const page = await fetch(`${url}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /koa-sockjs cluster chat/);
+      const pids = new Set<number>();
+      for (let i = 0; i < 2; i++) pids.add(((await (await fetch(`${url}/stats`)).json()) as { process: number }).process);
+      assert.equal(pids.size, 2, 'requests alternate between the processes');
+
+      const alice = new TestClient(`${url}/chat`, 'xhr-polling');
+      const bob = new TestClient(`${url}/chat`, 'websocket');
+      clients.push(alice, bob);
+      await Promise.all([alice.opened, bob.opened]);
+      await alice.waitFor(1);
+      await bob.waitFor(1);
+      assert.match(String(alice.received[0]), /^Welcome! Your session lives in process \d+\.$/);
+
+      alice.send('alice: hello');
+      bob.send('bob: hi');
+      const heard = (client: TestClient) => client.received.filter((message) => /^(alice|bob): /.test(String(message)));
+      for (const client of clients) {
+        const deadline = Date.now() + 10_000;
+        while (heard(client).length < 2) {
+          assert.ok(Date.now() < deadline, 'both chat lines reached every client');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.deepEqual(heard(client).sort(), ['alice: hello', 'bob: hi']);
+      }
+      const stats = (await (await fetch(`${url}/stats`)).json()) as { sessionsInCluster: number };
+      assert.equal(stats.sessionsInCluster, 2);
+    } finally {
+      for (const client of clients) client.sock.close();
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+});
