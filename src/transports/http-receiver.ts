@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
+import { quietClientErrors } from '../http/client-gone.js';
 import type { Receiver } from './receiver.js';
 
 export interface HttpReceiverOptions {
@@ -32,7 +33,9 @@ export class HttpReceiver implements Receiver {
     // Headers set through ctx.set() are already on ctx.res; from here on we own the response.
     ctx.respond = false;
     ctx.status = 200;
+    const stopQuieting = quietClientErrors(ctx.req.socket);
     this.#res.on('close', () => {
+      stopQuieting();
       if (this.#ended) return;
       this.#ended = true;
       this.onAbort?.();

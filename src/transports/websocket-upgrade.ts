@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { quietClientErrors } from '../http/client-gone.js';
 
 const NO_HEAD = Buffer.alloc(0);
 /** Set on a request that arrived through the server's 'upgrade' event (see `upgradeRequest`). */
@@ -44,6 +45,8 @@ export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket |
   if (req.headers['sec-websocket-version'] === '7') req.headers['sec-websocket-version'] = '8';
   ctx.respond = false;
   const socket: Duplex = req.socket;
+  // The socket now lives as long as the websocket; its client may drop it any time.
+  quietClientErrors(req.socket);
   return new Promise((resolve) => {
     const onClose = (): void => resolve(undefined);
     socket.once('close', onClose);

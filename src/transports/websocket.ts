@@ -14,6 +14,7 @@ import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
 import { WebsocketReceiver } from './websocket-receiver.js';
 import { checkUpgradeHeaders, kUpgradeHead, upgrade } from './websocket-upgrade.js';
+import { quietClientErrors } from '../http/client-gone.js';
 
 const log = logger('websocket');
 
@@ -42,6 +43,7 @@ async function serveHixie76(tr: TransportRequest): Promise<void> {
   const { ctx, route } = tr;
   ctx.respond = false;
   const req = ctx.req as Context['req'] & { [kUpgradeHead]?: Buffer };
+  quietClientErrors(req.socket);
   let receiver: Hixie76Receiver | undefined;
   let take: ((text: string) => boolean) | undefined;
   const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {
