@@ -44,7 +44,8 @@ const HELP = `Usage: npm run bench -- [options]
   --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-16, broadcast, broadcast-5000,
                        idle-memory, xhr-polling, xhr-streaming, conn-setup, koa-cost
   --rounds N           interleaved rounds (default 3, --quick 1)
-  --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws)
+  --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws, and koa-sockjs-upgrade
+                       in idle-memory and conn-setup); also koa-sockjs-upgrade, koa-sockjs-redis
   --redis              add koa-sockjs with the Redis store: on a private redis-server the bench starts
                        (pinned with the servers), or on --redis-url
   --duration S         override the measured seconds of the timed scenarios
@@ -62,7 +63,10 @@ interface Options {
   quick: boolean;
   scenarios: ScenarioDef[];
   rounds: number;
-  variants: string[];
+  /** null: the defaults, with each scenario's extras. */
+  variants: string[] | null;
+  /** Variants added to every scenario's list (--redis). */
+  addVariants: string[];
   /** null: start a private redis-server when the Redis variant runs. */
   redisUrl: string | null;
   duration: number | null;
@@ -107,9 +111,9 @@ function options(argv: string[]): Options | null {
   const rounds = Number(values.rounds ?? (quick || profile ? 1 : 3));
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new TypeError(`--rounds must be 1..50, got ${values.rounds}`);
   const known = allVariants('');
-  const list = (values.variants ?? (profile ? 'koa-sockjs' : 'koa-sockjs,sockjs-node,ws')).split(',').filter(Boolean);
-  for (const v of list) if (!(v in known)) throw new TypeError(`--variants: unknown ${v}; known: ${Object.keys(known).join(', ')}`);
-  if (values.redis && !list.includes('koa-sockjs-redis')) list.push('koa-sockjs-redis');
+  const given = values.variants ?? (profile ? 'koa-sockjs' : undefined);
+  const list = given === undefined ? null : given.split(',').filter(Boolean);
+  for (const v of list ?? []) if (!(v in known)) throw new TypeError(`--variants: unknown ${v}; known: ${Object.keys(known).join(', ')}`);
   const duration = values.duration === undefined ? null : Number(values.duration);
   if (duration !== null && !(duration > 0 && duration <= 120)) throw new TypeError(`--duration must be in (0, 120] seconds, got ${values.duration}`);
   const overrides: Record<string, number> = {};
@@ -128,6 +132,7 @@ function options(argv: string[]): Options | null {
     scenarios: selectScenarios(values.scenario?.split(',').filter(Boolean) ?? defaultScenarios),
     rounds,
     variants: list,
+    addVariants: values.redis ? ['koa-sockjs-redis'] : [],
     redisUrl: values['redis-url'] ?? null,
     duration,
     overrides: overrides as Partial<LoadParams>,
@@ -287,7 +292,7 @@ async function profileMode(opts: Options, variants: Record<string, Variant>): Pr
   const sections: string[] = [];
   for (const def of opts.scenarios) {
     const params = paramsOf(def, opts);
-    for (const id of variantsFor(def.group, opts.variants)) {
+    for (const id of variantsFor(def, opts.variants, opts.addVariants)) {
       // One folder per run: node names the files CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile,
       // one per thread; thread 0 is the main thread (the others are tsx's loader).
       const runDir = path.join(dir, `${def.id}-${id}-${Date.now()}`);
@@ -316,7 +321,7 @@ async function main(): Promise<void> {
     return;
   }
   let redis: RedisProcess | null = null;
-  const needsRedis = opts.variants.includes('koa-sockjs-redis') && opts.rerender === null;
+  const needsRedis = [...(opts.variants ?? []), ...opts.addVariants].includes('koa-sockjs-redis') && opts.rerender === null;
   if (needsRedis && opts.redisUrl === null) {
     redis = await RedisProcess.start(opts.pin ? opts.serverCpu : null);
     console.log(`started redis-server at ${redis.url} for the Redis store variant`);
@@ -347,7 +352,7 @@ async function run(opts: Options, variants: Record<string, Variant>): Promise<vo
   const summaries: ScenarioSummary[] = [];
   for (const def of opts.scenarios) {
     const params = paramsOf(def, opts);
-    const order = variantsFor(def.group, opts.variants);
+    const order = variantsFor(def, opts.variants, opts.addVariants);
     console.log(`\n== ${def.title} [${def.id}]\n   ${def.describe(params)}`);
     for (let round = 1; round <= opts.rounds; round++) {
       for (const id of order) {

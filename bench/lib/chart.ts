@@ -6,6 +6,7 @@ import type { Results, ScenarioSummary } from './report.js';
 
 const COLORS: Record<string, string> = {
   'koa-sockjs': '#2b6cb0',
+  'koa-sockjs-upgrade': '#63b3ed',
   'koa-sockjs-redis': '#805ad5',
   ws: '#a0aec0',
   'bare-koa': '#dd6b20',
@@ -117,7 +118,7 @@ export function chartSvg(results: Results): string {
     ...ticks,
     ...targets,
     ...parts,
-    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue), raw ws (grey), bare Koa app vs bare http handler (orange, 1× = bare http).</text>`,
+    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue; light blue with upgradeHandler), raw ws (grey), bare Koa app vs bare http handler (orange, 1× = bare http).</text>`,
     '</svg>',
     '',
   ].join('\n');

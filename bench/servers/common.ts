@@ -20,6 +20,8 @@ export interface ServerArgs {
   /** Session store for koa-sockjs: `memory` or `redis`. */
   store: string;
   redisUrl: string;
+  /** koa-sockjs: take websocket upgrades from the server's 'upgrade' event (`upgradeHandler`). */
+  upgradeListener: boolean;
 }
 
 export function parseServerArgs(argv: string[] = process.argv.slice(2)): ServerArgs {
@@ -30,6 +32,7 @@ export function parseServerArgs(argv: string[] = process.argv.slice(2)): ServerA
       'response-limit': { type: 'string', default: String(128 * 1024) },
       store: { type: 'string', default: 'memory' },
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+      'upgrade-listener': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -39,7 +42,13 @@ export function parseServerArgs(argv: string[] = process.argv.slice(2)): ServerA
   if (!Number.isInteger(responseLimit) || responseLimit <= 0) {
     throw new TypeError(`--response-limit must be a positive integer, got ${values['response-limit']}`);
   }
-  return { port, responseLimit, store: values.store ?? 'memory', redisUrl: values['redis-url'] ?? '' };
+  return {
+    port,
+    responseLimit,
+    store: values.store ?? 'memory',
+    redisUrl: values['redis-url'] ?? '',
+    upgradeListener: values['upgrade-listener'] ?? false,
+  };
 }
 
 interface MemRequest {

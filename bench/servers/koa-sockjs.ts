@@ -7,9 +7,13 @@
  * `--store memory` (default) or `--store redis` selects the session store: the
  * hook for the Redis store, which the orchestrator runs as the
  * `koa-sockjs-redis` variant (`npm run bench -- --redis`).
+ *
+ * `--upgrade-listener` hands websocket upgrades to Koa from the server's
+ * 'upgrade' event (`upgradeHandler(app)`) instead of letting Node pass them to
+ * the request handler: the `koa-sockjs-upgrade` variant.
  */
 import Koa from 'koa';
-import { sockjs, Session } from '../../src/index.js';
+import { sockjs, Session, upgradeHandler } from '../../src/index.js';
 import { sendFlood } from '../shared/messages.js';
 import { announce, parseServerArgs, PREFIXES, type ServerArgs } from './common.js';
 
@@ -81,4 +85,6 @@ for (const route of routes) {
   );
 }
 
-await announce(app.listen(args.port, '127.0.0.1'));
+const server = app.listen(args.port, '127.0.0.1');
+if (args.upgradeListener) server.on('upgrade', upgradeHandler(app));
+await announce(server);
