@@ -246,6 +246,14 @@ export class RedisStore implements SessionStore {
   readonly #readyWaits = new Map<Redis, Promise<void>>();
   /** Since when each connection has been down (epoch ms), while it is. */
   readonly #downSince = new Map<Redis, number>();
+  readonly #onConnectionLost = (): void => {
+    for (const client of [this.#client, this.#sub]) {
+      if (client.status !== 'ready' && !this.#downSince.has(client)) this.#downSince.set(client, Date.now());
+    }
+  };
+  readonly #onConnectionBack = (): void => {
+    for (const client of [this.#client, this.#sub]) if (client.status === 'ready') this.#downSince.delete(client);
+  };
   readonly #onClientReady = (): void => {
     // Redis came back, possibly empty (a restart without persistence): say we are alive at once,
     // before another process mistakes us for dead and adopts our sessions.
@@ -294,10 +302,8 @@ export class RedisStore implements SessionStore {
     this.#sub.on('ready', () => this.#subscriberReady());
     this.#client.on('ready', this.#onClientReady);
     for (const client of [this.#client, this.#sub]) {
-      client.on('close', () => {
-        if (!this.#downSince.has(client)) this.#downSince.set(client, Date.now());
-      });
-      client.on('ready', () => this.#downSince.delete(client));
+      client.on('close', this.#onConnectionLost);
+      client.on('ready', this.#onConnectionBack);
     }
 
     this.#liveness = setInterval(() => {
@@ -412,7 +418,10 @@ export class RedisStore implements SessionStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#liveness);
+    // The client may be the application's: leave no listener of ours on it.
     this.#client.off('ready', this.#onClientReady);
+    this.#client.off('close', this.#onConnectionLost);
+    this.#client.off('ready', this.#onConnectionBack);
     if (this.#client.status === 'ready') {
       // A clean shutdown: other processes may adopt our sessions at once.
       try {
