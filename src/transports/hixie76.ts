@@ -13,7 +13,8 @@
  *
  * Limitation: without an 'upgrade' listener on the HTTP server, Node's parser drops bytes that
  * arrive in the same packet as the request headers, so a client that sends the 8 bytes with the
- * headers never completes the handshake (it times out). HAProxy-style clients, which wait, work.
+ * headers never completes the handshake (it times out). HAProxy-style clients, which wait, work;
+ * behind `upgradeHandler(app)` those bytes come as the upgrade head and every client works.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

@@ -2,7 +2,11 @@
 // handshake, and the suite's transport tests with a minimal hixie-76 client.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { upgradeHandler } from '../../src/index.js';
 import { challengeResponse, Hixie76Parser, keyNumber } from '../../src/transports/hixie76.js';
+import { createConformanceApp } from '../server/conformance-server.js';
 import { RawHttpConnection, sessionPart, startServer, type ConformanceServer } from './helpers.js';
 
 const KEY1 = '4 @1  46546xW%0l 1 5';
@@ -195,6 +199,32 @@ describe('websocket hixie-76', () => {
     ws.connection.write(Buffer.from([0x80, 0x01, 0x41]));
     assert.equal(await ws.recv(), undefined);
     ws.close();
+  });
+});
+
+describe('hixie-76 behind upgradeHandler', () => {
+  it("the nonce may come in the same packet as the headers when the server's 'upgrade' event is used", async () => {
+    const app = createConformanceApp();
+    const http = app.app.listen(0, '127.0.0.1');
+    http.on('upgrade', upgradeHandler(app.app));
+    await once(http, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/echo${sessionPart()}/websocket`;
+      const parsed = new URL(url);
+      const c = await RawHttpConnection.open(url);
+      c.write(
+        `GET ${parsed.pathname} HTTP/1.1\r\nHost: ${parsed.host}\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\nOrigin: ${parsed.origin}\r\n` +
+          `Sec-WebSocket-Key1: ${KEY1}\r\nSec-WebSocket-Key2: ${KEY2}\r\n\r\naaaaaaaa`,
+      );
+      assert.equal((await c.readHead()).status, 101);
+      assert.deepEqual(await c.read(16), EXPECTED);
+      assert.deepEqual(await c.read(3), Buffer.from('\x00o\xff', 'latin1'));
+      c.close();
+    } finally {
+      await app.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
   });
 });
 
