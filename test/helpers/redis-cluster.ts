@@ -12,6 +12,7 @@ import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { TestClient } from './sockjs-client.js';
 
 const NODE_SCRIPT = fileURLToPath(new URL('../redis/cluster-node.ts', import.meta.url));
 
@@ -295,4 +296,34 @@ export class RoundRobinProxy {
     socket.on('error', () => upstream.destroy());
     socket.on('close', () => upstream.destroy());
   }
+}
+
+/**
+ * Resolves with `event` (say, `client.opened`); rejects, saying why, if the client closes first
+ * or the time runs out: a lost message must fail a test, never hang it.
+ */
+export async function clientEvent<T>(client: TestClient, event: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const failure = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${JSON.stringify(client.received)}`)), timeoutMs);
+    void client.closed.then((close) => {
+      // Messages that arrived with the close count first.
+      setImmediate(() => {
+        if (!settled) reject(new Error(`the client closed (${close.code} ${close.reason}) while waiting for ${what}; received ${JSON.stringify(client.received)}`));
+      });
+    });
+  });
+  failure.catch(() => undefined);
+  try {
+    return await Promise.race([event, failure]);
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves once `client` has received `count` messages in all (see clientEvent). */
+export function awaitMessages(client: TestClient, count: number, what: string, timeoutMs = 15_000): Promise<unknown[]> {
+  return clientEvent(client, client.waitFor(count), what, timeoutMs);
 }

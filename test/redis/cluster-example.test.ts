@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { awaitMessages, clientEvent } from '../helpers/redis-cluster.js';
 import { TestClient } from '../helpers/sockjs-client.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,9 +52,11 @@ describe('examples/cluster', () => {
       const alice = new TestClient(`${url}/chat`, 'xhr-polling');
       const bob = new TestClient(`${url}/chat`, 'websocket');
       clients.push(alice, bob);
-      await Promise.all([alice.opened, bob.opened]);
-      await alice.waitFor(1);
-      await bob.waitFor(1);
+      await Promise.all([clientEvent(alice, alice.opened, 'alice to connect'), clientEvent(bob, bob.opened, 'bob to connect')]);
+      const closes = new Map<TestClient, unknown>();
+      for (const client of clients) void client.closed.then((close) => closes.set(client, close));
+      await awaitMessages(alice, 1, "alice's welcome");
+      await awaitMessages(bob, 1, "bob's welcome");
       assert.match(String(alice.received[0]), /^Welcome! Your session lives in process \d+\.$/);
 
       alice.send('alice: hello');
@@ -62,7 +65,7 @@ describe('examples/cluster', () => {
       for (const client of clients) {
         const deadline = Date.now() + 10_000;
         while (heard(client).length < 2) {
-          assert.ok(Date.now() < deadline, 'both chat lines reached every client');
+          assert.ok(Date.now() < deadline, `both chat lines reached every client; ${client === alice ? 'alice' : 'bob'} got ${JSON.stringify(client.received)}, closed: ${JSON.stringify(closes.get(client))}`);
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         assert.deepEqual(heard(client).sort(), ['alice: hello', 'bob: hi']);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
+import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { TestClient } from '../helpers/sockjs-client.js';
 
@@ -35,7 +35,7 @@ describe('RedisStore across processes, requests alternating between them', () =>
   const connect = async (route: string, transport: string): Promise<TestClient> => {
     const client = new TestClient(`${proxy.url}/${route}`, transport);
     clients.push(client);
-    await client.opened;
+    await clientEvent(client, client.opened, `the ${transport} session to open`);
     assert.equal(client.transport, transport, 'sockjs-client used the transport asked for');
     return client;
   };
@@ -68,14 +68,14 @@ describe('RedisStore across processes, requests alternating between them', () =>
       for (let i = 0; i < 12; i++) {
         sent.push(`one-${i}-${padding}`);
         client.send(sent.at(-1)!);
-        await client.waitFor(sent.length);
+        await awaitMessages(client, sent.length, `the echo of message ${i}`);
         if (i % 2 === 1) await shiftRotation();
       }
       for (let i = 0; i < 30; i++) {
         sent.push(`burst-${i}`);
         client.send(sent.at(-1)!);
       }
-      await client.waitFor(sent.length);
+      await awaitMessages(client, sent.length, 'the echoes of the burst');
       assert.deepEqual(client.received, sent);
 
       const messageHooks = () => allHooks().filter((event) => event.id === id && event.hook === 'onMessage');
@@ -120,14 +120,14 @@ describe('RedisStore across processes, requests alternating between them', () =>
 
     // A session's broadcast (this.manager.broadcast in onMessage) reaches everyone.
     chat[0]!.send('from a session');
-    for (const client of chat) await client.waitFor(1);
+    for (const client of chat) await awaitMessages(client, 1, 'the broadcast from a session');
     // A plain Koa route's broadcast (ctx.sockjs('chat').broadcast), from each process in turn.
     for (let i = 0; i < 2; i++) {
       const answer = await fetch(`${proxy.url}/broadcast?route=chat&message=from-route-${i}`);
       assert.equal(answer.status, 200);
     }
     for (const client of chat) {
-      await client.waitFor(3);
+      await awaitMessages(client, 3, 'the broadcasts from routes');
       assert.deepEqual(client.received, ['from a session', 'from-route-0', 'from-route-1']);
     }
 

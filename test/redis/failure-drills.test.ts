@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
+import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { TestClient, type ClientClose } from '../helpers/sockjs-client.js';
 
@@ -54,7 +54,7 @@ async function startCluster(redis: RedisServer): Promise<Cluster> {
     async connect(transport) {
       const client = new TestClient(`${proxy.url}/echo`, transport);
       clients.push(client);
-      await within(client.opened, 10_000, `a ${transport} session to open`);
+      await clientEvent(client, client.opened, `a ${transport} session to open`);
       assert.equal(client.transport, transport);
       return client;
     },
@@ -74,7 +74,7 @@ async function exchange(cluster: Cluster, client: TestClient, sent: string[], me
   for (const [i, message] of messages.entries()) {
     sent.push(message);
     client.send(message);
-    await within(client.waitFor(sent.length), 15_000, `the echo of ${message}`);
+    await awaitMessages(client, sent.length, `the echo of ${message}`);
     if (i % 2 === 1) await cluster.shiftRotation();
   }
 }
@@ -123,7 +123,7 @@ describe('failure drills on RedisStore', () => {
           sent.push(message);
           client.send(message);
         }
-        await within(client.waitFor(sent.length), 15_000, 'the echoes of the burst');
+        await awaitMessages(client, sent.length, 'the echoes of the burst');
 
         assert.deepEqual(client.received, sent, 'every message came back once, in order');
         assert.equal(closedEarly, undefined, 'the client never saw its session close');
@@ -170,7 +170,7 @@ describe('failure drills on RedisStore', () => {
       // A new session on the survivor works at once.
       const again = await cluster.connect('xhr-polling');
       again.send('again');
-      assert.deepEqual(await within(again.waitFor(1), 10_000, 'an echo'), ['again']);
+      assert.deepEqual(await awaitMessages(again, 1, 'an echo'), ['again']);
     } finally {
       await cluster.close();
     }
@@ -183,13 +183,13 @@ describe('failure drills on RedisStore', () => {
       await cluster.shiftRotation();
       const polling = await cluster.connect('xhr-polling');
       polling.send('before');
-      await within(polling.waitFor(1), 10_000, 'an echo before the restart');
+      await awaitMessages(polling, 1, 'an echo before the restart');
 
       await redis.stop({ kill: true });
 
       // A websocket session does not touch the store per message: it goes on.
       ws.send('while Redis is down');
-      assert.deepEqual(await within(ws.waitFor(1), 5000, 'a websocket echo'), ['while Redis is down']);
+      assert.deepEqual(await awaitMessages(ws, 1, 'a websocket echo', 5000), ['while Redis is down']);
 
       // Plain requests that need the store get 503, not a hang.
       // (The store waits commandTimeout for a lost connection; after that it fails at once.)
