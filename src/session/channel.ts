@@ -24,6 +24,8 @@ export interface ChannelSettings {
   /** Time to live of store records (and receiver claims). */
   readonly recordTtl: number;
   readonly reportError: (error: unknown, context: string) => void;
+  /** Sends the manager's pending broadcasts; called before the session writes anything. */
+  readonly flushBroadcast: () => void;
   /**
    * Shared stores: the session closed or went away while no receiving connection of this
    * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
@@ -64,6 +66,7 @@ export class SessionChannel implements SessionOutlet {
   // ---- SessionOutlet: what the Session calls ----
 
   write(encoded: string): void {
+    this.settings.flushBroadcast();
     this.#batch.push(encoded);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
@@ -71,8 +74,13 @@ export class SessionChannel implements SessionOutlet {
     queueMicrotask(this.#flush);
   }
 
-  close(code: number, reason: string): void {
+  flush(): void {
+    this.settings.flushBroadcast();
     this.#flush();
+  }
+
+  close(code: number, reason: string): void {
+    this.flush();
     const frame = closeFrame(code, reason);
     this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
     const receiver = this.#receiver;
@@ -107,15 +115,15 @@ export class SessionChannel implements SessionOutlet {
 
   // ---- what the manager calls ----
 
-  /** Sends a frame built once for many sessions (broadcast); `encoded` is its one message. */
-  sendShared(frame: Buffer, encoded: string): void {
+  /** Sends a frame built once for many sessions (broadcast) of the `encoded` messages. */
+  sendShared(frame: Buffer, encoded: string[]): void {
     if (this.#batch.length) this.#flush();
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
       if (!receiver.send(frame)) this.#detach();
       return;
     }
-    this.#deliver([encoded]);
+    this.#deliver(encoded);
   }
 
   /**

@@ -100,6 +100,8 @@ export class SessionManager<S extends Session = Session> {
   /** Receiving connections served here for sessions owned by other processes, by store key. */
   readonly #remoteReceivers = new Map<string, RemoteReceiver>();
   readonly #onError: (error: unknown, context: string) => void;
+  /** Messages broadcast in this tick, not yet sent (see broadcast()). */
+  #pendingBroadcast: string[] | undefined;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
   #closed = false;
@@ -129,6 +131,7 @@ export class SessionManager<S extends Session = Session> {
       // process left behind.
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
       reportError: (error, context) => this.reportError(error, context),
+      flushBroadcast: this.#flushBroadcast,
       notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
     };
     this.store.onEvict((key, record) => this.#evicted(key, record));
@@ -162,9 +165,26 @@ export class SessionManager<S extends Session = Session> {
    */
   broadcast(value: unknown): void {
     const encoded = encodeMessage(value);
-    this.#broadcastLocal(encoded);
-    this.#storeCall(this.store.publish(this.#broadcastTopic, `${this.store.nodeId}\n${encoded}`), 'publish broadcast');
+    if (this.#pendingBroadcast) {
+      this.#pendingBroadcast.push(encoded);
+      return;
+    }
+    this.#pendingBroadcast = [encoded];
+    // Broadcasts of one tick leave together: one frame, one write per session, not one each.
+    queueMicrotask(this.#flushBroadcast);
   }
+
+  /**
+   * Sends the broadcasts of this tick. Runs before any session writes anything else (see
+   * SessionChannel.write), so every client sees broadcasts and direct sends in call order.
+   */
+  readonly #flushBroadcast = (): void => {
+    const pending = this.#pendingBroadcast;
+    if (!pending) return;
+    this.#pendingBroadcast = undefined;
+    this.#broadcastLocal(pending);
+    this.#storeCall(this.store.publish(this.#broadcastTopic, `${this.store.nodeId}\n${JSON.stringify(pending)}`), 'publish broadcast');
+  };
 
   /** Expires every local session now: hooks fire, clients get a close frame, nothing is kept. */
   clear(): void {
@@ -213,7 +233,7 @@ export class SessionManager<S extends Session = Session> {
     };
     subscribe(this.#broadcastTopic, (payload) => {
       const newline = payload.indexOf('\n');
-      if (payload.slice(0, newline) !== this.store.nodeId) this.#broadcastLocal(payload.slice(newline + 1));
+      if (payload.slice(0, newline) !== this.store.nodeId) this.#broadcastLocal(JSON.parse(payload.slice(newline + 1)) as string[]);
     });
     subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
       const newline = payload.indexOf('\n');
@@ -489,9 +509,9 @@ export class SessionManager<S extends Session = Session> {
     );
   }
 
-  #broadcastLocal(encoded: string): void {
+  #broadcastLocal(encoded: string[]): void {
     if (this.#channels.size === 0) return;
-    const frame = Buffer.from(messageFrame([encoded]));
+    const frame = Buffer.from(messageFrame(encoded));
     for (const channel of this.#channels.values()) {
       if (channel.session.state === SessionState.OPEN) channel.sendShared(frame, encoded);
     }

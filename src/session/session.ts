@@ -18,6 +18,8 @@ const log = logger('session');
 export interface SessionOutlet {
   /** Queues one JSON-encoded message. */
   write(encoded: string): void;
+  /** Sends what was written or broadcast so far, before the session leaves OPEN. */
+  flush(): void;
   /** Sends the close frame (after pending messages) and ends the receiving connection. */
   close(code: number, reason: string): void;
   /** Drops the session from its manager and store now. */
@@ -110,6 +112,8 @@ export class Session {
       throw new RangeError(`koa-sockjs: close code must be an integer from 1000 to 4999, got ${String(code)}`);
     }
     if (this.#state >= SessionState.CLOSING) return;
+    // Messages sent or broadcast before close() go out before the close frame.
+    this.#outlet?.flush();
     this.#beginClose();
     this.#outlet?.close(code, reason);
     this[kEnded]();

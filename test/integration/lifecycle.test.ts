@@ -255,3 +255,31 @@ describe('session lifecycle', () => {
     assert.equal(Recorder.log.filter((line) => line === 'remove').length, 2);
   });
 });
+
+describe('broadcast', () => {
+  it('sends the broadcasts of one tick as one frame, in order with direct sends', async () => {
+    const { base, middleware } = await start();
+    const client = new FrameClient(`${base}/0/0/websocket`);
+    await client.waitFor(1);
+    const session = Recorder.sessions[0]!;
+    middleware.manager.broadcast('b1');
+    middleware.manager.broadcast({ b: 2 });
+    session.send('direct');
+    middleware.manager.broadcast('b3');
+    session.close(3000, 'done');
+    await client.closed;
+    assert.deepEqual(client.frames, ['o', 'a["b1",{"b":2}]', 'a["direct"]', 'a["b3"]', 'c[3000,"done"]']);
+  });
+
+  it('queues broadcasts for polling sessions between polls', async () => {
+    const { base, middleware } = await start();
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    middleware.manager.broadcast('one');
+    middleware.manager.broadcast('two');
+    await new Promise((resolve) => setImmediate(resolve));
+    middleware.manager.broadcast('three');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await post(`${url}/xhr`)).body, 'a["one","two","three"]\n');
+  });
+});
