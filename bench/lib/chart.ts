@@ -12,6 +12,9 @@ const COLORS: Record<string, string> = {
   'bare-koa': '#dd6b20',
 };
 
+/** Ratios beyond this are drawn to the edge of the plot (see chartSvg). */
+const AXIS_CAP = 5;
+
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
@@ -62,7 +65,9 @@ export function chartSvg(results: Results): string {
   const titleHeight = 20;
   const groupGap = 14;
   const top = 56;
-  const max = Math.max(1.5, ...data.flatMap((g) => [...g.rows.map((r) => r.ratio), g.target ?? 0])) * 1.08;
+  // The axis stops at AXIS_CAP: one huge ratio (a batching win of 60×) would flatten every
+  // other bar. Longer bars run to the edge, end in a break mark, and keep their true value.
+  const max = Math.min(Math.max(1.5, ...data.flatMap((g) => [...g.rows.map((r) => r.ratio), g.target ?? 0])) * 1.08, AXIS_CAP);
   const x = (ratio: number): number => left + (Math.min(ratio, max) / max) * plotWidth;
   const parts: string[] = [];
   /** Target lines go under the bars' labels, so they are drawn first. */
@@ -79,6 +84,11 @@ export function chartSvg(results: Results): string {
       const meets = g.target === null ? null : g.better === 'higher' ? r.ratio >= g.target : r.ratio <= g.target;
       parts.push(`<text x="${left - 8}" y="${y + 12}" class="label" text-anchor="end">${esc(r.label)}</text>`);
       parts.push(`<rect x="${left}" y="${y}" width="${(x(r.ratio) - left).toFixed(1)}" height="${barHeight}" fill="${color}"/>`);
+      if (r.ratio > max) {
+        // A white zig-zag across the bar's end: "this bar is cut".
+        const bx = x(r.ratio) - 14;
+        parts.push(`<path d="M${bx} ${y - 1} l4 ${barHeight / 2 + 1} l-4 ${barHeight / 2 + 1}" stroke="#ffffff" stroke-width="3" fill="none"/>`);
+      }
       const mark = r.variant === 'koa-sockjs' && meets !== null ? (meets ? ' ✓' : ' ✗') : '';
       const text = `${r.ratio.toFixed(2)}×${mark}`;
       // A white backing keeps the value readable where a target or grid line crosses it.

@@ -126,9 +126,9 @@ export const SCENARIOS: ScenarioDef[] = [
     metric: 'deliveriesPerSec',
     ratio: 2,
     blocker:
-      'about 60 % of the server\'s time is the write syscall, one per session per broadcast message: ' +
-      'SessionManager#broadcastLocal -> SessionChannel.sendShared writes at once instead of joining the ' +
-      'per-session batch of the tick (tried in a scratch copy: 0.45 instead of 8.9 µs per delivery)',
+      'the write syscall per session per message: before 67e9201 it was about 60 % of the server\'s time, ' +
+      'because each broadcast was written at once instead of leaving with the other messages of its tick as one frame; ' +
+      'check that broadcasts of one tick still leave as one frame per session',
   }),
   {
     id: 'idle-memory',
