@@ -4,6 +4,7 @@
  */
 import type { Context, Middleware, Next } from 'koa';
 import { kRoute, routesOf } from './app-routes.js';
+import { adoptUpgrades } from './upgrade.js';
 import { greeting } from './endpoints/greeting.js';
 import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
 import { info } from './endpoints/info.js';
@@ -42,6 +43,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
 
   async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
     const routes = routesOf(ctx.app, route);
+    adoptUpgrades(ctx.app, ctx.req);
     ctx.state.sockjs = routes.view;
     const path = ctx.path;
     if (!path.startsWith(prefix) || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47 /* / */)) {

@@ -1,33 +1,70 @@
 /**
- * For servers that already listen for 'upgrade' (another websocket library, a proxy): Node then
- * gives every upgrade request to those listeners and none to Koa. `upgradeHandler(app)` hands
- * one back to the Koa app, which serves it as usual:
+ * Websocket upgrades through the HTTP server's 'upgrade' event.
+ *
+ * When nobody listens for 'upgrade', Node hands upgrade requests to the request handler, so
+ * SockJS websockets work with no attach step. But such a request never finishes: its HTTP
+ * parser, response, Koa context and Koa's on-finished listeners live as long as the websocket.
+ * So on its first request koa-sockjs listens for 'upgrade' itself (`adoptUpgrades`), where Node
+ * frees the parser, and runs the Koa app with a response that is bound to the socket only if
+ * the app answers over HTTP. It steps aside when the application listens for 'upgrade' too.
+ *
+ * An application that listens for 'upgrade' itself hands SockJS upgrades over with
+ * `upgradeHandler(app)`:
  *
  *   server.on('upgrade', (req, socket, head) => {
  *     if (req.url?.startsWith('/chat/')) sockjsUpgrade(req, socket, head);
  *     else otherWss.handleUpgrade(...);
  *   });
  */
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
-import { kUpgradeHead } from './transports/websocket-upgrade.js';
+import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/websocket-upgrade.js';
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export function upgradeHandler(app: Koa): UpgradeListener {
   const handle = app.callback();
   return function sockjsUpgrade(req, socket, head) {
-    (req as IncomingMessage & { [kUpgradeHead]?: Buffer })[kUpgradeHead] = head;
-    // A response bound to the socket, as Node would have made for the request handler, so
-    // non-websocket answers (400, 404, 405) reach the client as ordinary HTTP responses.
+    const request = req as UpgradableRequest;
+    request[kUpgradeHead] = head;
     const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.on('finish', () => {
-      res.detachSocket(socket as Socket);
-      (socket as Socket).destroySoon();
+    void handle(req, res).then(() => {
+      // A websocket owns the socket now: the response stays unbound and is garbage.
+      if (request[kSocketTaken]) return;
+      // An HTTP answer (400, 404, 405, ...): what Koa wrote is buffered in the response until
+      // it has a socket; bind it, and close the connection once it is sent (the HTTP parser
+      // left this socket on the 'upgrade' path, so it cannot carry another request).
+      res.once('finish', () => {
+        res.detachSocket(socket as Socket);
+        (socket as Socket).destroySoon();
+      });
+      res.assignSocket(socket as Socket);
     });
-    void handle(req, res);
   };
+}
+
+const kAdopted = Symbol('koa-sockjs.adoptedUpgrades');
+
+interface AdoptableServer extends Server {
+  [kAdopted]?: boolean;
+}
+
+/**
+ * Called with the first requests of an app: when the server that received `req` has no
+ * 'upgrade' listener, koa-sockjs becomes it, for as long as it is the only one.
+ */
+export function adoptUpgrades(app: Koa, req: IncomingMessage): void {
+  const server = (req.socket as Socket & { server?: AdoptableServer }).server;
+  if (!server || server[kAdopted] || typeof server.listenerCount !== 'function') return;
+  server[kAdopted] = true;
+  if (server.listenerCount('upgrade') > 0) return;
+  const handle = upgradeHandler(app);
+  server.on('upgrade', function adoptedUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer) {
+    // The application listens for 'upgrade' too: upgrades are its business now, and it hands
+    // SockJS ones over with upgradeHandler(app).
+    if (server.listenerCount('upgrade') > 1) return;
+    handle(request, socket, head);
+  });
 }

@@ -71,7 +71,7 @@ export class SessionChannel implements SessionOutlet {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Messages sent in one tick (say, replies to a burst of incoming frames) leave as one frame.
-    queueMicrotask(this.#flush);
+    queueMicrotask(() => this.#flush());
   }
 
   flush(): void {
@@ -232,13 +232,13 @@ export class SessionChannel implements SessionOutlet {
     }
   }
 
-  #flush = (): void => {
+  #flush(): void {
     this.#flushScheduled = false;
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
     this.#deliver(batch);
-  };
+  }
 
   #deliver(batch: string[]): void {
     if (this.#attaching) {

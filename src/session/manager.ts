@@ -70,6 +70,12 @@ const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
 const INTERRUPTED = 'interrupted';
 const CLOSED = 'closed';
 
+/**
+ * Pauses before retrying a receiver claim held by another live process (see `#claim`): about
+ * three quarters of a second in all, then the request gets c[2010].
+ */
+const CLAIM_RETRY_DELAYS = [10, 40, 100, 200, 400] as const;
+
 /** The process (`store.nodeId`) in a receiver claim token `<nodeId>/<uuid>`. */
 function nodeOfToken(token: string | undefined): string | undefined {
   const slash = token?.lastIndexOf('/') ?? -1;
@@ -100,6 +106,8 @@ export class SessionManager<S extends Session = Session> {
   /** Receiving connections served here for sessions owned by other processes, by store key. */
   readonly #remoteReceivers = new Map<string, RemoteReceiver>();
   readonly #onError: (error: unknown, context: string) => void;
+  /** One function for every channel to leave by (not a closure per session). */
+  readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
   /** Messages broadcast in this tick, not yet sent (see broadcast()). */
   #pendingBroadcast: string[] | undefined;
   #subscriptions: Unsubscribe[] = [];
@@ -413,22 +421,36 @@ export class SessionManager<S extends Session = Session> {
   }
 
   /**
-   * Claims the receiving connection. A claim held by a process that died (a crash while it held
-   * a poll) would lock the client out until it lapses: release it and claim again.
+   * Claims the receiving connection. With a synchronous (in-process) store a refusal is final.
+   * With a shared store, a claim held by another process may be one it is releasing right now:
+   * its release and our claim travel on different connections, and under load Redis may run our
+   * claim first (the client's next poll can overtake the release). So the claim is retried for
+   * a moment before the client is told "another connection still open"; and a claim held by a
+   * process that died (say, while it held a poll) is released and taken.
    */
   #claim(key: string, token: string): boolean | Promise<boolean> {
     const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
-    if (!isPromiseLike(claimed)) return claimed || this.#reclaim(key, token);
+    if (!isPromiseLike(claimed)) return claimed;
     return claimed.then((ok) => ok || this.#reclaim(key, token));
   }
 
   async #reclaim(key: string, token: string): Promise<boolean> {
-    const holder = (await this.store.get(key))?.receiver;
-    const holderNode = nodeOfToken(holder);
-    if (holder === undefined || holderNode === undefined || holderNode === this.store.nodeId || (await this.store.isAlive(holderNode))) return false;
-    log('releasing the receiver claim that dead process %s holds on %s', holderNode, key);
-    await this.store.releaseReceiver(key, holder);
-    return this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    const ttl = this.#channelSettings.recordTtl;
+    for (const delay of CLAIM_RETRY_DELAYS) {
+      const holder = (await this.store.get(key))?.receiver;
+      if (holder === undefined) return this.store.claimReceiver(key, token, ttl);
+      const holderNode = nodeOfToken(holder);
+      // Our own connection carries our releases in order before this claim: the holder is real.
+      if (holderNode === undefined || holderNode === this.store.nodeId) return false;
+      if (!(await this.store.isAlive(holderNode))) {
+        log('releasing the receiver claim that dead process %s holds on %s', holderNode, key);
+        await this.store.releaseReceiver(key, holder);
+        return this.store.claimReceiver(key, token, ttl);
+      }
+      await new Promise<void>((resolve) => this.timers.setTimeout(resolve, delay));
+      if (await this.store.claimReceiver(key, token, ttl)) return true;
+    }
+    return false;
   }
 
   /** The receiving connection of a session was interrupted here: tell its owner, wherever. */
@@ -463,7 +485,7 @@ export class SessionManager<S extends Session = Session> {
 
   #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean): SessionChannel {
     const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request });
-    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, (gone) => this.#forget(gone));
+    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel);
     session[kAttachOutlet](channel);
     this.#channels.set(key, channel);
     this.#sessions.set(id, session);

@@ -23,8 +23,9 @@ export interface MemoryStoreOptions {
 
 interface Entry {
   record: SessionRecord;
-  outgoing: string[];
-  incoming: string[];
+  /** Mailboxes, made on first use: most sessions never queue (websockets never do). */
+  outgoing?: string[];
+  incoming?: string[];
   /** When the receiver claim lapses (epoch ms); meaningful only while record.receiver is set. */
   claimUntil: number;
   outgoingWatchers?: Set<() => void>;
@@ -64,7 +65,7 @@ export class MemoryStore implements SessionStore {
     const existing = this.#cache.get(key);
     if (existing) return { record: existing.record, created: false };
     const stored = { ...record };
-    this.#cache.set(key, { record: stored, outgoing: [], incoming: [], claimUntil: 0 }, { ttl: ttlMs });
+    this.#cache.set(key, { record: stored, claimUntil: 0 }, { ttl: ttlMs });
     return { record: stored, created: true };
   }
 
@@ -108,7 +109,7 @@ export class MemoryStore implements SessionStore {
   push(key: string, mailbox: Mailbox, messages: readonly string[]): void {
     const entry = this.#cache.peek(key);
     if (!entry || messages.length === 0) return;
-    const queue = entry[mailbox];
+    const queue = (entry[mailbox] ??= []);
     for (const message of messages) queue.push(message);
     const watchers = mailbox === 'outgoing' ? entry.outgoingWatchers : entry.incomingWatchers;
     if (watchers) for (const watcher of [...watchers]) watcher();
@@ -116,9 +117,9 @@ export class MemoryStore implements SessionStore {
 
   take(key: string, mailbox: Mailbox): string[] {
     const entry = this.#cache.peek(key);
-    if (!entry || entry[mailbox].length === 0) return [];
-    const taken = entry[mailbox];
-    entry[mailbox] = [];
+    const taken = entry?.[mailbox];
+    if (!taken || taken.length === 0) return [];
+    entry[mailbox] = undefined;
     return taken;
   }
 

@@ -10,11 +10,24 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { quietClientErrors } from '../http/client-gone.js';
 
 const NO_HEAD = Buffer.alloc(0);
-/** Set on a request that arrived through the server's 'upgrade' event (see `upgradeRequest`). */
+/** Set on a request that arrived through the server's 'upgrade' event (see upgradeHandler). */
 export const kUpgradeHead = Symbol('koa-sockjs.upgradeHead');
+/** Set once a websocket implementation owns the request's socket: no HTTP answer will follow. */
+export const kSocketTaken = Symbol('koa-sockjs.socketTaken');
 
-interface UpgradableRequest extends IncomingMessage {
+export interface UpgradableRequest extends IncomingMessage {
   [kUpgradeHead]?: Buffer;
+  [kSocketTaken]?: boolean;
+}
+
+/** Hands the request's socket to a websocket implementation: Koa must not answer. */
+export function takeSocket(ctx: Context): UpgradableRequest {
+  const req = ctx.req as UpgradableRequest;
+  ctx.respond = false;
+  req[kSocketTaken] = true;
+  // The socket now lives as long as the websocket; its client may drop it any time.
+  quietClientErrors(req.socket);
+  return req;
 }
 
 /** Checks the handshake headers; answers 400 as the protocol suite expects and returns false. */
@@ -40,13 +53,10 @@ export function createWebsocketServer(maxMessageSize: number): WebSocketServer {
 
 /** Completes the handshake; resolves with the open socket, or undefined if it failed. */
 export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket | undefined> {
-  const req = ctx.req as UpgradableRequest;
+  const req = takeSocket(ctx);
   // hybi-07 is the same wire protocol as hybi-08; ws only knows 8 and 13 by number.
   if (req.headers['sec-websocket-version'] === '7') req.headers['sec-websocket-version'] = '8';
-  ctx.respond = false;
   const socket: Duplex = req.socket;
-  // The socket now lives as long as the websocket; its client may drop it any time.
-  quietClientErrors(req.socket);
   return new Promise((resolve) => {
     const onClose = (): void => resolve(undefined);
     socket.once('close', onClose);

@@ -3,7 +3,6 @@
  * later, through ws), or over the hixie-76 draft (./hixie76.ts). Each connection is its own
  * session, so two connections may share a URL session id (protocol suite: test_reuseSessionId).
  */
-import type { Context } from 'koa';
 import type { Socket } from 'node:net';
 import type { WebSocketServer } from 'ws';
 import { kOpenWebsocket } from '../session/manager.js';
@@ -13,8 +12,7 @@ import type { Receiver } from './receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
 import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, kUpgradeHead, upgrade } from './websocket-upgrade.js';
-import { quietClientErrors } from '../http/client-gone.js';
+import { checkUpgradeHeaders, kUpgradeHead, takeSocket, upgrade } from './websocket-upgrade.js';
 
 const log = logger('websocket');
 
@@ -41,9 +39,7 @@ function openSession(tr: TransportRequest, receiver: Receiver): (text: string) =
 
 async function serveHixie76(tr: TransportRequest): Promise<void> {
   const { ctx, route } = tr;
-  ctx.respond = false;
-  const req = ctx.req as Context['req'] & { [kUpgradeHead]?: Buffer };
-  quietClientErrors(req.socket);
+  const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
   let take: ((text: string) => boolean) | undefined;
   const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {

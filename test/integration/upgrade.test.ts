@@ -63,3 +63,56 @@ describe('upgradeHandler', () => {
     assert.equal(reply.status, 405);
   });
 });
+
+describe('upgrades on a server that does not listen for them', () => {
+  it('takes them from the first request on, and steps aside once the app listens too', async () => {
+    const app = new Koa();
+    app.use(sockjs({ prefix: '/echo', session: Echo }));
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const clients: FrameClient[] = [];
+    try {
+      assert.equal(server.listenerCount('upgrade'), 0);
+      // The first websocket arrives through the request handler, and works.
+      const first = new FrameClient(`${url}/echo/0/0/websocket`);
+      clients.push(first);
+      await first.waitFor(1);
+      first.send('one');
+      assert.deepEqual(await first.waitFor(2), ['o', 'a["one"]']);
+      // From then on upgrades come through the 'upgrade' event, where Node frees the parser.
+      assert.equal(server.listenerCount('upgrade'), 1);
+      const second = new FrameClient(`${url}/echo/0/1/websocket`);
+      clients.push(second);
+      await second.waitFor(1);
+      second.send('two');
+      assert.deepEqual(await second.waitFor(2), ['o', 'a["two"]']);
+      const refused = await new Promise<number>((resolve) => {
+        const req = http.request(`${url}/echo/0/0/xhr`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.end();
+      });
+      assert.equal(refused, 405);
+      await Promise.all([first.close(), second.close()]);
+
+      // The application starts listening for upgrades itself: they are its business now.
+      const seen: string[] = [];
+      server.on('upgrade', (req, socket) => {
+        seen.push(req.url ?? '');
+        socket.destroy();
+      });
+      const third = new FrameClient(`${url}/echo/0/2/websocket`);
+      await third.closed;
+      assert.deepEqual(third.frames, []);
+      assert.deepEqual(seen, ['/echo/0/2/websocket']);
+    } finally {
+      // Upgraded connections are not the HTTP server's to close.
+      for (const client of clients) client.ws.terminate();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
