@@ -32,6 +32,11 @@ export interface SockjsOptions<S extends Session = Session> {
   heartbeatDelay?: number;
   /** Milliseconds a session survives without a receiving connection. @default 5_000 */
   disconnectDelay?: number;
+  /**
+   * Bytes a connection may hold written but not yet read by a slow client; past that the
+   * session is closed with 1013 "Client too slow to receive". @default 16_777_216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
   /** Whether the websocket transports (`/websocket`, `/*\/*\/websocket`) are served. @default true */
   websocket?: boolean;
   /**
@@ -137,7 +142,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
   const { manager } = options;
   if (manager instanceof SessionManager) {
-    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'timers', 'onError'] as const) {
+    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'maxBufferedBytes', 'timers', 'onError'] as const) {
       if (options[option] !== undefined) {
         throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
       }
@@ -156,6 +161,7 @@ function resolveManager<S extends Session>(options: SockjsOptions<S>, name: stri
   if (options.store !== undefined) managerOptions.store = options.store;
   if (options.heartbeatDelay !== undefined) managerOptions.heartbeatDelay = options.heartbeatDelay;
   if (options.disconnectDelay !== undefined) managerOptions.disconnectDelay = options.disconnectDelay;
+  if (options.maxBufferedBytes !== undefined) managerOptions.maxBufferedBytes = options.maxBufferedBytes;
   if (options.timers !== undefined) managerOptions.timers = options.timers;
   if (options.onError !== undefined) managerOptions.onError = options.onError;
   return new ManagerClass(managerOptions) as unknown as SessionManager;

@@ -20,6 +20,8 @@ export const CloseCode = {
   GOING_AWAY: 1001,
   /** The session was evicted or expired by the server. */
   EXPIRED: 3001,
+  /** The client read too slowly: its connection's backlog passed maxBufferedBytes. */
+  TOO_SLOW: 1013,
   /** An incoming message was larger than maxMessageSize (websocket close code). */
   MESSAGE_TOO_BIG: 1009,
 } as const;
@@ -30,6 +32,7 @@ export const CloseReason = {
   INTERRUPTED: 'Connection interrupted',
   GOING_AWAY: 'Server is shutting down',
   EXPIRED: 'Session expired',
+  TOO_SLOW: 'Client too slow to receive',
 } as const;
 
 /** `a[...]` from messages that are each already JSON-encoded (see encodeMessage). */

@@ -21,6 +21,8 @@ export interface ChannelSettings {
   readonly timers: Timers;
   readonly heartbeatDelay: number;
   readonly disconnectDelay: number;
+  /** A receiver's backlog past this closes the session (a client too slow to read). */
+  readonly maxBufferedBytes: number;
   /** Time to live of store records (and receiver claims). */
   readonly recordTtl: number;
   readonly reportError: (error: unknown, context: string) => void;
@@ -43,6 +45,7 @@ export class SessionChannel implements SessionOutlet {
   #heartbeat: TimerHandle | undefined;
   #disconnect: TimerHandle | undefined;
   #removed = false;
+  #tooSlow = false;
   #unwatchIncoming: (() => unknown) | undefined;
   /** Client messages being delivered, in the order they arrived (see `receive`). */
   #incoming: Array<{ messages: unknown[] | undefined }> = [];
@@ -120,7 +123,7 @@ export class SessionChannel implements SessionOutlet {
     if (this.#batch.length) this.#flush();
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
-      if (!receiver.send(frame)) this.#detach();
+      if (!this.#send(receiver, frame)) this.#detach();
       return;
     }
     this.#deliver(encoded);
@@ -247,7 +250,7 @@ export class SessionChannel implements SessionOutlet {
     }
     const receiver = this.#receiver;
     if (receiver) {
-      if (!receiver.send(messageFrame(batch))) this.#detach();
+      if (!this.#send(receiver, messageFrame(batch))) this.#detach();
       return;
     }
     this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
@@ -263,7 +266,7 @@ export class SessionChannel implements SessionOutlet {
       return;
     }
     const all = queued.length ? queued.concat(waiting) : waiting;
-    if (all.length && !receiver.send(messageFrame(all))) {
+    if (all.length && !this.#send(receiver, messageFrame(all))) {
       this.#detach();
       return;
     }
@@ -281,6 +284,21 @@ export class SessionChannel implements SessionOutlet {
       return;
     }
     this.#armHeartbeat();
+  }
+
+  /**
+   * Writes a frame. A client that reads slower than the session sends would make the backlog
+   * grow without bound: past maxBufferedBytes the session closes (after this tick, not in the
+   * middle of a broadcast).
+   */
+  #send(receiver: Receiver, frame: string | Buffer): boolean {
+    const more = receiver.send(frame);
+    if (more && receiver.backlog > this.settings.maxBufferedBytes && !this.#tooSlow) {
+      this.#tooSlow = true;
+      log('session %s: client too slow, %d bytes waiting', this.session.id, receiver.backlog);
+      queueMicrotask(() => this.session.close(CloseCode.TOO_SLOW, CloseReason.TOO_SLOW));
+    }
+    return more;
   }
 
   #aborted(receiver: Receiver): void {

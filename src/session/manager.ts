@@ -35,6 +35,12 @@ export interface SessionManagerOptions<S extends Session = Session> {
   heartbeatDelay?: number;
   /** Milliseconds a session lives with no receiving connection. @default 5_000 */
   disconnectDelay?: number;
+  /**
+   * Bytes a receiving connection may hold written but not yet taken by a slow client; past
+   * that the session is closed with 1013, so one stalled reader cannot exhaust memory.
+   * @default 16_777_216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
   /** Clock for timers; for tests. @default system timers, unref()'d */
   timers?: Timers;
   /**
@@ -46,6 +52,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
 
 export const DEFAULT_HEARTBEAT_DELAY = 25_000;
 export const DEFAULT_DISCONNECT_DELAY = 5_000;
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Symbols for the transports' calls; not part of the public API. */
 export const kConnect = Symbol('koa-sockjs.connect');
@@ -96,6 +103,7 @@ export class SessionManager<S extends Session = Session> {
   readonly sessionClass: SessionClass<S>;
   readonly heartbeatDelay: number;
   readonly disconnectDelay: number;
+  readonly maxBufferedBytes: number;
   readonly timers: Timers;
 
   /** Local channels by store key. */
@@ -122,6 +130,10 @@ export class SessionManager<S extends Session = Session> {
     }
     this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
     this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY, false);
+    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (!Number.isInteger(this.maxBufferedBytes) || this.maxBufferedBytes <= 0) {
+      throw new SockjsOptionError('maxBufferedBytes', `must be a positive integer, got ${String(options.maxBufferedBytes)}`);
+    }
     this.timers = options.timers ?? systemTimers;
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
     this.store = options.store ?? new MemoryStore({ now: () => this.timers.now() });
@@ -135,6 +147,7 @@ export class SessionManager<S extends Session = Session> {
       timers: this.timers,
       heartbeatDelay: this.heartbeatDelay,
       disconnectDelay: this.disconnectDelay,
+      maxBufferedBytes: this.maxBufferedBytes,
       // A record outlives its session's own timers, so the store only reaps what a dead
       // process left behind.
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,

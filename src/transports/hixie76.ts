@@ -111,6 +111,11 @@ export class Hixie76Connection {
   readonly #parser: Hixie76Parser;
   readonly #handlers: Hixie76Handlers;
 
+  /** Bytes written but not yet sent. */
+  get backlog(): number {
+    return this.#socket.writableLength;
+  }
+
   constructor(socket: Socket, maxMessageSize: number, handlers: Hixie76Handlers) {
     this.#socket = socket;
     this.#handlers = handlers;
@@ -240,6 +245,10 @@ export class Hixie76Receiver implements Receiver {
     if (this.#ended) return;
     this.#ended = true;
     this.onAbort?.();
+  }
+
+  get backlog(): number {
+    return this.connection.backlog;
   }
 
   send(frame: string | Buffer): boolean {

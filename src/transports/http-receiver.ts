@@ -50,6 +50,10 @@ export class HttpReceiver implements Receiver {
     if (prelude) this.#res.write(prelude);
   }
 
+  get backlog(): number {
+    return this.#res.writableLength;
+  }
+
   send(frame: string | Buffer): boolean {
     if (this.#ended) return false;
     const chunk = this.#options.format(typeof frame === 'string' ? frame : frame.toString('utf8'));

@@ -37,6 +37,10 @@ export class RawWebsocketReceiver implements Receiver {
     });
   }
 
+  get backlog(): number {
+    return this.ws.bufferedAmount;
+  }
+
   send(frame: string | Buffer): boolean {
     if (this.#ended || this.ws.readyState !== WebSocket.OPEN) return false;
     const text = typeof frame === 'string' ? frame : frame.toString('utf8');

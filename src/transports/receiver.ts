@@ -18,4 +18,6 @@ export interface Receiver {
    * `end()` (an aborted poll, a dropped stream, a websocket closed by the client).
    */
   onAbort: (() => void) | undefined;
+  /** Bytes written but not yet taken by the client's connection (a slow reader's backlog). */
+  readonly backlog: number;
 }

@@ -20,6 +20,10 @@ export class WebsocketReceiver implements Receiver {
     });
   }
 
+  get backlog(): number {
+    return this.ws.bufferedAmount;
+  }
+
   send(frame: string | Buffer): boolean {
     if (this.#ended || this.ws.readyState !== WebSocket.OPEN) return false;
     if (typeof frame === 'string') this.ws.send(frame);

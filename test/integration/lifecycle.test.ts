@@ -283,3 +283,38 @@ describe('broadcast', () => {
     assert.equal((await post(`${url}/xhr`)).body, 'a["one","two","three"]\n');
   });
 });
+
+describe('slow clients', () => {
+  it('closes a session whose client stops reading once maxBufferedBytes wait', async () => {
+    let closedWith: string | undefined;
+    class Flood extends Session {
+      override onMessage(): void {
+        const chunk = 'x'.repeat(64 * 1024);
+        const pump = (): void => {
+          // A bounded loop: the test's own guard against a server that never gives up.
+          for (let i = 0; i < 16; i++) if (!this.send(chunk)) return;
+          if (this.heartbeats < 1_000_000) setImmediate(pump);
+        };
+        pump();
+      }
+      override onClose(): void {
+        closedWith = 'onClose';
+      }
+    }
+    const app = new Koa();
+    const route = sockjs({ prefix: '/flood', session: Flood, maxBufferedBytes: 1024 * 1024 });
+    app.use(route);
+    const server = await listen(app);
+    servers.push(server);
+    const client = new FrameClient(`${server.url}/flood/0/0/websocket`);
+    await client.waitFor(1);
+    client.ws.pause();
+    client.send('go');
+    await until(() => closedWith === 'onClose', 'the slow session to close', 20_000);
+    assert.equal(route.manager.activeSessions().length, 0);
+    // Once it reads again, the client finds the reason at the end of what was queued.
+    client.ws.resume();
+    await client.closed;
+    assert.equal(client.frames.at(-1), 'c[1013,"Client too slow to receive"]');
+  });
+});
