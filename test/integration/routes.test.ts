@@ -199,6 +199,7 @@ describe('options', () => {
       [{ heartbeatDelay: -1 }, 'heartbeatDelay'],
       [{ disconnectDelay: 0 }, 'disconnectDelay'],
       [{ maxMessageSize: 0 }, 'maxMessageSize'],
+      [{ maxBufferedBytes: -5 }, 'maxBufferedBytes'],
       [{ responseLimit: 1.5 }, 'responseLimit'],
       [{ websocket: 'yes' }, 'websocket'],
       [{ cors: 1 }, 'cors'],
