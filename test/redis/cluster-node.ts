@@ -53,7 +53,7 @@ const timing = {
   responseLimit: Number(env('RESPONSE_LIMIT', String(128 * 1024))),
 };
 const storeFor = (name: string): RedisStore =>
-  new RedisStore({ url: env('REDIS_URL'), keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')), commandTimeout: 1000 });
+  new RedisStore({ url: env('REDIS_URL'), keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')) });
 
 const routes: SockjsMiddleware[] = [
   sockjs({ name: 'echo', prefix: '/echo', session: Echo, store: storeFor('echo'), ...timing, onError: () => {} }),
