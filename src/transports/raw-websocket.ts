@@ -4,12 +4,12 @@
  * (protocol suite: RawWebsocket). A Session sees it like any other transport.
  */
 import type { Context } from 'koa';
-import { WebSocket, type WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { logger } from '../log.js';
 import type { RouteConfig } from '../options.js';
 import { kOpenWebsocket } from '../session/manager.js';
 import { pickSafeHeaders } from '../session/request-info.js';
-import type { Receiver } from './receiver.js';
+import { WebsocketReceiver } from './websocket-receiver.js';
 import { checkUpgradeHeaders, upgrade } from './websocket-upgrade.js';
 
 const log = logger('raw-websocket');
@@ -24,25 +24,13 @@ function isSendableCloseCode(code: unknown): code is number {
  * message per element (a string as its text, any other value as its JSON), `c[code,"reason"]`
  * becomes the websocket close, `o` and `h` are dropped.
  */
-export class RawWebsocketReceiver implements Receiver {
-  readonly transport = 'websocket-raw';
-  onAbort: (() => void) | undefined;
-  #ended = false;
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('close', () => {
-      if (this.#ended) return;
-      this.#ended = true;
-      this.onAbort?.();
-    });
+export class RawWebsocketReceiver extends WebsocketReceiver {
+  constructor(ws: WebSocket) {
+    super('websocket-raw', ws);
   }
 
-  get backlog(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  send(frame: string | Buffer): boolean {
-    if (this.#ended || this.ws.readyState !== WebSocket.OPEN) return false;
+  override send(frame: string | Buffer): boolean {
+    if (!this.writable) return false;
     const text = typeof frame === 'string' ? frame : frame.toString('utf8');
     if (text.charCodeAt(0) !== 97 /* a */) return true;
     // Our own frame, so it parses; the JSON escapes sockjs-client needs decode back to the text.
@@ -52,9 +40,9 @@ export class RawWebsocketReceiver implements Receiver {
     return true;
   }
 
-  end(frame?: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
+  override end(frame?: string): void {
+    if (this.ended) return;
+    this.ended = true;
     let code = 1000;
     let reason = '';
     if (frame !== undefined && frame.charCodeAt(0) === 99 /* c */) {

@@ -7,15 +7,16 @@ const AS_TEXT = { binary: false } as const;
 
 export class WebsocketReceiver implements Receiver {
   onAbort: (() => void) | undefined;
-  #ended = false;
+  /** True once the session layer ended the receiver or the client closed the websocket. */
+  protected ended = false;
 
   constructor(
     readonly transport: string,
     readonly ws: WebSocket,
   ) {
     ws.on('close', () => {
-      if (this.#ended) return;
-      this.#ended = true;
+      if (this.ended) return;
+      this.ended = true;
       this.onAbort?.();
     });
   }
@@ -24,16 +25,20 @@ export class WebsocketReceiver implements Receiver {
     return this.ws.bufferedAmount;
   }
 
+  protected get writable(): boolean {
+    return !this.ended && this.ws.readyState === WebSocket.OPEN;
+  }
+
   send(frame: string | Buffer): boolean {
-    if (this.#ended || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (!this.writable) return false;
     if (typeof frame === 'string') this.ws.send(frame);
     else this.ws.send(frame, AS_TEXT);
     return true;
   }
 
   end(frame?: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.ended) return;
+    this.ended = true;
     if (frame !== undefined && this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
     this.ws.close(1000);
   }

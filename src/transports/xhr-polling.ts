@@ -1,5 +1,6 @@
 /** xhr-polling: POST `/<server>/<session>/xhr`, one frame per response, newline-terminated. */
 import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
+import { xhrFrame } from './framing.js';
 import { connectReceiver } from './receive.js';
 import type { Transport } from './transport.js';
 
@@ -14,6 +15,6 @@ export const xhrPolling: Transport = {
     setNoCache(ctx);
     if (route.cors) setCors(ctx);
     setJsessionid(ctx, route.jsessionid);
-    await connectReceiver(tr, { transport: 'xhr-polling', streaming: false, responseLimit: 0, format: (frame) => frame + '\n' });
+    await connectReceiver(tr, { transport: 'xhr-polling', streaming: false, responseLimit: 0, format: xhrFrame });
   },
 };
