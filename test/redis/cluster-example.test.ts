@@ -9,8 +9,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { awaitMessages, clientEvent } from '../helpers/redis-cluster.js';
-import { TestClient } from '../helpers/sockjs-client.js';
+import { awaitMessages, clientEvent, TestClient } from '../helpers/redis-cluster.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

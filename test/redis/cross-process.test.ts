@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
+import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, TestClient, type ClusterNode } from '../helpers/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { TestClient } from '../helpers/sockjs-client.js';
 
 /** The last path segment of each transport's receiving request. */
 const RECEIVING = { 'xhr-polling': 'xhr', 'xhr-streaming': 'xhr_streaming', eventsource: 'eventsource', websocket: 'websocket' } as const;

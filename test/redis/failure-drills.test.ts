@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, type ClusterNode } from '../helpers/redis-cluster.js';
+import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, TestClient, type ClientClose, type ClusterNode } from '../helpers/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
-import { TestClient, type ClientClose } from '../helpers/sockjs-client.js';
 
 /** Short timings so a dead process is noticed within seconds (production defaults are longer). */
 const FAST = { nodeTtl: 1000, heartbeatDelay: 1000, disconnectDelay: 5000, responseLimit: 1024 };
