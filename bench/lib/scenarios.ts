@@ -148,10 +148,9 @@ export const SCENARIOS: ScenarioDef[] = [
       metric: 'rssPerSessionBytes',
       ratio: 0.6,
       blocker:
-        'websocket upgrades go through the HTTP request path, so each open websocket keeps its HTTP parser, ' +
-        'IncomingMessage, ServerResponse, Koa context and on-finished listeners (heap snapshot); upgradeHandler ' +
-        'avoids the parser but binds the ServerResponse to the socket, which keeps the rest; taking upgrades from ' +
-        'the \'upgrade\' event without binding it gave 0.60–0.63× in a scratch copy',
+        'what an open websocket keeps besides ws itself: its Session, SessionChannel, heartbeat timer and store ' +
+        'record; since 25838d5 upgrades come through the server\'s \'upgrade\' event, so no HTTP parser, ' +
+        'request, response or Koa context stays alive with the websocket (the request path kept them all)',
     },
   },
   {
@@ -206,8 +205,10 @@ export const SCENARIOS: ScenarioDef[] = [
       metric: 'sessionsPerSec',
       ratio: 1.5,
       blocker:
-        'the request-path upgrade again (a Koa context per handshake, an \'aborted\' error per close), then ws\'s ' +
-        'own close path; raw ws alone costs more CPU per session than 1.5× allows',
+        'the websocket handshake itself: raw ws (the floor under any ws-based server) is only about 1.05x ' +
+        'sockjs-node here, whose faye-websocket handshake is cheaper; the profile shows koa-sockjs\'s own code ' +
+        '(session, transports, store, middleware) and Koa at under 10 % of the server\'s time, the rest in Node\'s ' +
+        'sockets, HTTP parser and ws',
     },
   },
   {
