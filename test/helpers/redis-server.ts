@@ -63,6 +63,12 @@ export async function startRedisServer(): Promise<RedisServer> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'];
     const spawned = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = spawned;
+    // A test process that exits without stop() (cancelled, or process.exit) leaves no server behind.
+    const reap = (): void => {
+      spawned.kill('SIGKILL');
+    };
+    process.once('exit', reap);
+    spawned.once('exit', () => process.off('exit', reap));
     let output = '';
     spawned.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     spawned.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
