@@ -12,7 +12,7 @@ import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
 import type { SessionManager } from './session/manager.js';
-import { pickSafeHeaders } from './session/request-info.js';
+import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
 import { rawWebsocket } from './transports/raw-websocket.js';
@@ -90,7 +90,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       ctx,
       route,
       key: match[2]!,
-      request: { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url },
+      request: new ContextRequestInfo(ctx),
     });
   }
 

@@ -1,5 +1,6 @@
 /** What a session may know of the client, taken from the request that opened it. */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Context } from 'koa';
 
 export interface RequestInfo {
   /** Client address; honours Koa's `app.proxy` (X-Forwarded-For) like `ctx.ip`. */
@@ -37,4 +38,24 @@ export function pickSafeHeaders(headers: IncomingHttpHeaders): Record<string, st
     else if (Array.isArray(value)) picked[name] = value.join(', ');
   }
   return picked;
+}
+
+/**
+ * The RequestInfo of a Koa request, read only if a session is created from it: most requests
+ * (polls and sends of existing sessions) never need the client address or the headers.
+ */
+export class ContextRequestInfo implements RequestInfo {
+  constructor(readonly ctx: Context) {}
+
+  get remoteAddress(): string {
+    return this.ctx.ip;
+  }
+
+  get headers(): Readonly<Record<string, string>> {
+    return pickSafeHeaders(this.ctx.headers);
+  }
+
+  get url(): string {
+    return this.ctx.url;
+  }
 }
