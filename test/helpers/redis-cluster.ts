@@ -12,7 +12,7 @@ import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import SockJS from 'sockjs-client';
+import { TestClient as BaseTestClient } from './sockjs-client.js';
 
 const NODE_SCRIPT = fileURLToPath(new URL('../redis/cluster-node.ts', import.meta.url));
 
@@ -328,61 +328,15 @@ export function awaitMessages(client: TestClient, count: number, what: string, t
   return clientEvent(client, client.waitFor(count), what, timeoutMs);
 }
 
-export interface ClientClose {
-  code: number;
-  reason: string;
-}
+export type { ClientClose } from './sockjs-client.js';
 
 /**
- * The real sockjs-client in Node, forced onto one transport, with promises for what the tests
- * wait on. Unlike test/helpers/sockjs-client.ts it sets sockjs-client's connect `timeout`: the
- * default comes from the /info round trip (well under a second here), too short for a session
- * opened through a proxy, a child process and Redis on a loaded two-core machine.
+ * The real sockjs-client in Node (test/helpers/sockjs-client.ts) with a long connect `timeout`:
+ * the default comes from the /info round trip (well under a second here), too short for a
+ * session opened through a proxy, a child process and Redis on a loaded two-core machine.
  */
-export class TestClient {
-  readonly sock: WebSocket;
-  readonly received: unknown[] = [];
-  readonly opened: Promise<void>;
-  readonly closed: Promise<ClientClose>;
-  #waiters: Array<{ count: number; resolve: () => void }> = [];
-
+export class TestClient extends BaseTestClient {
   constructor(url: string, transport: string) {
-    this.sock = new SockJS(url, null, { transports: [transport], timeout: 10_000 }) as unknown as WebSocket;
-    this.opened = new Promise((resolve, reject) => {
-      this.sock.onopen = () => resolve();
-      this.sock.onerror = () => reject(new Error('sockjs-client error'));
-    });
-    this.opened.catch(() => undefined);
-    this.closed = new Promise((resolve) => {
-      this.sock.onclose = (event) => resolve({ code: event.code, reason: event.reason });
-    });
-    this.sock.onmessage = (event) => {
-      this.received.push(event.data);
-      this.#waiters = this.#waiters.filter((waiter) => {
-        if (this.received.length < waiter.count) return true;
-        waiter.resolve();
-        return false;
-      });
-    };
-  }
-
-  /** The transport sockjs-client really uses (it can fall back silently). */
-  get transport(): string | undefined {
-    return (this.sock as unknown as { transport?: string }).transport;
-  }
-
-  /** Resolves once `count` messages in total have arrived. */
-  waitFor(count: number): Promise<unknown[]> {
-    if (this.received.length >= count) return Promise.resolve(this.received);
-    return new Promise((resolve) => this.#waiters.push({ count, resolve: () => resolve(this.received) }));
-  }
-
-  send(data: string): void {
-    this.sock.send(data);
-  }
-
-  close(code?: number, reason?: string): Promise<ClientClose> {
-    this.sock.close(code, reason);
-    return this.closed;
+    super(url, transport, { timeout: 10_000 });
   }
 }

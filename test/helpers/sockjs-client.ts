@@ -13,12 +13,16 @@ export class TestClient {
   readonly closed: Promise<ClientClose>;
   #waiters: Array<{ count: number; resolve: () => void }> = [];
 
-  constructor(url: string, transport: string) {
-    this.sock = new SockJS(url, null, { transports: [transport] }) as unknown as WebSocket;
+  /** `timeout`: sockjs-client's connect timeout (by default derived from the /info round trip). */
+  constructor(url: string, transport: string, options: { timeout?: number } = {}) {
+    const clientOptions = options.timeout === undefined ? { transports: [transport] } : { transports: [transport], timeout: options.timeout };
+    this.sock = new SockJS(url, null, clientOptions) as unknown as WebSocket;
     this.opened = new Promise((resolve, reject) => {
       this.sock.onopen = () => resolve();
       this.sock.onerror = () => reject(new Error('sockjs-client error'));
     });
+    // A test that never awaits `opened` must not die of an unhandled rejection.
+    this.opened.catch(() => undefined);
     this.closed = new Promise((resolve) => {
       this.sock.onclose = (event) => resolve({ code: event.code, reason: event.reason });
     });
