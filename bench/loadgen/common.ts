@@ -198,3 +198,18 @@ export function openSessions(
     }
   });
 }
+
+/**
+ * The timed part of a scenario: warm up for `warmupSec`, then `begin()` resets the counters and
+ * the measured window runs for `durationSec`. Returns the window's real length in seconds.
+ */
+export async function measureWindow(control: Control, warmupSec: number, durationSec: number, begin: () => void): Promise<number> {
+  await sleep(warmupSec * 1000);
+  begin();
+  control.mark('start');
+  const t0 = performance.now();
+  await sleep(durationSec * 1000);
+  const t1 = performance.now();
+  control.mark('end');
+  return (t1 - t0) / 1000;
+}

@@ -4,7 +4,7 @@
  * next. Measures new sessions per second and the setup time of each.
  */
 import { LatencyHistogram } from '../../shared/stats.js';
-import { Failures, newSessionId, sessionHandlers, sleep, wsPath, type Control, type LoadParams, type ScenarioResult } from '../common.js';
+import { Failures, newSessionId, sessionHandlers, sleep, wsPath, type Control, type LoadParams, type ScenarioResult, measureWindow } from '../common.js';
 import { WsClient } from '../ws-client.js';
 
 /** A run with this many failed handshakes stops: the server is broken, not slow. */
@@ -55,15 +55,11 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
   );
 
   for (let i = 0; i < p.concurrency; i++) startOne();
-  await sleep(p.warmupSec * 1000);
-  histogram = new LatencyHistogram();
-  counted = 0;
-  measuring = true;
-  control.mark('start');
-  const t0 = performance.now();
-  await sleep(p.durationSec * 1000);
-  const t1 = performance.now();
-  control.mark('end');
+  const seconds = await measureWindow(control, p.warmupSec, p.durationSec, () => {
+    histogram = new LatencyHistogram();
+    counted = 0;
+    measuring = true;
+  });
   measuring = false;
   running = false;
   const sessions = counted;
@@ -76,7 +72,7 @@ export async function connSetup(p: LoadParams, control: Control): Promise<Scenar
     ok: !failures.any && sessions > 0,
     errors: sessions > 0 ? failures.summary() : [...failures.summary(), 'no session opened in the window'],
     metrics: {
-      sessionsPerSec: sessions / ((t1 - t0) / 1000),
+      sessionsPerSec: sessions / seconds,
       p50Ms: histogram.percentileMs(50),
       p99Ms: histogram.percentileMs(99),
     },

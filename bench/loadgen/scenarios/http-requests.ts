@@ -4,7 +4,7 @@
  * servers it measures what Koa itself costs per request.
  */
 import { LatencyHistogram } from '../../shared/stats.js';
-import { Failures, sleep, type Control, type LoadParams, type ScenarioResult } from '../common.js';
+import { Failures, type Control, type LoadParams, type ScenarioResult, measureWindow } from '../common.js';
 import { buildRequest, HttpConn, type ResponseHandler } from '../http-client.js';
 
 interface Counters {
@@ -69,15 +69,11 @@ export async function httpRequests(p: LoadParams, control: Control): Promise<Sce
   const counters: Counters = { running: true, measuring: false, counted: 0, histogram: new LatencyHistogram() };
   const loops = Array.from({ length: p.concurrency }, () => new RequestLoop(p.port, request, p.verify, counters, failures));
   for (const loop of loops) loop.next();
-  await sleep(p.warmupSec * 1000);
-  counters.histogram = new LatencyHistogram();
-  counters.counted = 0;
-  counters.measuring = true;
-  control.mark('start');
-  const t0 = performance.now();
-  await sleep(p.durationSec * 1000);
-  const t1 = performance.now();
-  control.mark('end');
+  const seconds = await measureWindow(control, p.warmupSec, p.durationSec, () => {
+    counters.histogram = new LatencyHistogram();
+    counters.counted = 0;
+    counters.measuring = true;
+  });
   counters.measuring = false;
   counters.running = false;
   const requests = counters.counted;
@@ -87,7 +83,7 @@ export async function httpRequests(p: LoadParams, control: Control): Promise<Sce
     ok: !failures.any && requests > 0,
     errors: requests > 0 ? failures.summary() : [...failures.summary(), 'no request completed in the window'],
     metrics: {
-      requestsPerSec: requests / ((t1 - t0) / 1000),
+      requestsPerSec: requests / seconds,
       p50Ms: counters.histogram.percentileMs(50),
       p99Ms: counters.histogram.percentileMs(99),
     },

@@ -5,20 +5,7 @@
  */
 import { echoMessage, ECHO_SEQ_OFFSET, SEQ_DIGITS } from '../../shared/messages.js';
 import { LatencyHistogram } from '../../shared/stats.js';
-import {
-  decodePayload,
-  encodePayload,
-  Failures,
-  messageOffset,
-  newSessionId,
-  openSessions,
-  sessionHandlers,
-  sleep,
-  wsPath,
-  type Control,
-  type LoadParams,
-  type ScenarioResult,
-} from '../common.js';
+import { decodePayload, encodePayload, Failures, messageOffset, newSessionId, openSessions, sessionHandlers, sleep, wsPath, type Control, type LoadParams, type ScenarioResult, measureWindow } from '../common.js';
 import { FrameTemplate, WsClient } from '../ws-client.js';
 
 export async function wsEcho(p: LoadParams, control: Control): Promise<ScenarioResult> {
@@ -93,15 +80,11 @@ export async function wsEcho(p: LoadParams, control: Control): Promise<ScenarioR
   running = true;
   const start = performance.now();
   for (const client of clients) sendBatch(client, inflight, start);
-  await sleep(p.warmupSec * 1000);
-  histogram = new LatencyHistogram();
-  counted = 0;
-  measuring = true;
-  control.mark('start');
-  const t0 = performance.now();
-  await sleep(p.durationSec * 1000);
-  const t1 = performance.now();
-  control.mark('end');
+  const seconds = await measureWindow(control, p.warmupSec, p.durationSec, () => {
+    histogram = new LatencyHistogram();
+    counted = 0;
+    measuring = true;
+  });
   measuring = false;
   running = false;
   const messages = counted;
@@ -117,7 +100,6 @@ export async function wsEcho(p: LoadParams, control: Control): Promise<ScenarioR
   finished = true;
   for (const client of clients) client.destroy();
 
-  const seconds = (t1 - t0) / 1000;
   return {
     ok: !failures.any && messages > 0,
     errors: messages > 0 ? failures.summary() : [...failures.summary(), 'no message echoed in the window'],

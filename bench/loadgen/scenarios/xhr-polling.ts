@@ -6,7 +6,7 @@
  */
 import { echoMessage } from '../../shared/messages.js';
 import { LatencyHistogram } from '../../shared/stats.js';
-import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, type ScenarioResult } from '../common.js';
+import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, type ScenarioResult, measureWindow } from '../common.js';
 import { buildRequest, HttpConn, LineSplitter, type ResponseHandler } from '../http-client.js';
 import { countMessages, decodeMessages, describe, FRAME_ARRAY, FRAME_CLOSE, FRAME_HEARTBEAT, FRAME_OPEN } from '../sockjs-frames.js';
 
@@ -182,15 +182,11 @@ export async function xhrPolling(p: LoadParams, control: Control): Promise<Scena
   if (!(await allOpen)) run.failures.add(`only ${run.opened} of ${p.sessions} sessions opened within 30 s`);
   else for (const s of sessions) s.sendNext();
 
-  await sleep(p.warmupSec * 1000);
-  run.histogram = new LatencyHistogram();
-  run.counted = 0;
-  run.measuring = true;
-  control.mark('start');
-  const t0 = performance.now();
-  await sleep(p.durationSec * 1000);
-  const t1 = performance.now();
-  control.mark('end');
+  const seconds = await measureWindow(control, p.warmupSec, p.durationSec, () => {
+    run.histogram = new LatencyHistogram();
+    run.counted = 0;
+    run.measuring = true;
+  });
   run.measuring = false;
   run.running = false;
   const messages = run.counted;
@@ -210,7 +206,7 @@ export async function xhrPolling(p: LoadParams, control: Control): Promise<Scena
     ok: !run.failures.any && messages > 0,
     errors: messages > 0 ? run.failures.summary() : [...run.failures.summary(), 'no message echoed in the window'],
     metrics: {
-      msgsPerSec: messages / ((t1 - t0) / 1000),
+      msgsPerSec: messages / seconds,
       p50Ms: run.histogram.percentileMs(50),
       p99Ms: run.histogram.percentileMs(99),
     },

@@ -6,7 +6,7 @@
  * same session, as sockjs-client does. Measures messages/s read back.
  */
 import { floodCommand, floodMessage } from '../../shared/messages.js';
-import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, type ScenarioResult } from '../common.js';
+import { Failures, newSessionId, sleep, xhrPath, type Control, type LoadParams, type ScenarioResult, measureWindow } from '../common.js';
 import { buildRequest, HttpConn, LineSplitter, type ResponseHandler } from '../http-client.js';
 import { countMessages, decodeMessages, describe, FRAME_ARRAY, FRAME_CLOSE, FRAME_HEARTBEAT, FRAME_OPEN } from '../sockjs-frames.js';
 
@@ -130,14 +130,10 @@ export async function xhrStreaming(p: LoadParams, control: Control): Promise<Sce
   onOpen = null;
   request();
 
-  await sleep(p.warmupSec * 1000);
-  counted = 0;
-  measuring = true;
-  control.mark('start');
-  const t0 = performance.now();
-  await sleep(p.durationSec * 1000);
-  const t1 = performance.now();
-  control.mark('end');
+  const seconds = await measureWindow(control, p.warmupSec, p.durationSec, () => {
+    counted = 0;
+    measuring = true;
+  });
   measuring = false;
   running = false;
   const messages = counted;
@@ -152,7 +148,7 @@ export async function xhrStreaming(p: LoadParams, control: Control): Promise<Sce
   return {
     ok: !failures.any && messages > 0,
     errors: messages > 0 ? failures.summary() : [...failures.summary(), 'no message received in the window'],
-    metrics: { msgsPerSec: messages / ((t1 - t0) / 1000) },
+    metrics: { msgsPerSec: messages / seconds },
     ops: messages,
     details: { messages, responses, received },
   };
