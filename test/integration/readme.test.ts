@@ -36,6 +36,10 @@ after(() => {
 });
 
 async function startBlock(index: number): Promise<string> {
+  return (await startBlockProcess(index)).base;
+}
+
+async function startBlockProcess(index: number): Promise<{ base: string; child: ChildProcess }> {
   const port = await freePort();
   const file = fileURLToPath(new URL(`./readme-example-${index}.tmp.ts`, import.meta.url));
   writeFileSync(file, runnable[index]!.replace('listen(8080)', 'listen(Number(process.env.PORT))'));
@@ -47,7 +51,7 @@ async function startBlock(index: number): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
       await request(`${base}/chat`);
-      return base;
+      return { base, child };
     } catch (error) {
       if (attempt > 200 || child.exitCode !== null) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -57,7 +61,7 @@ async function startBlock(index: number): Promise<string> {
 
 describe('README examples', () => {
   it('has the runnable examples this test expects', () => {
-    assert.equal(runnable.length, 2);
+    assert.equal(runnable.length, 3);
   });
 
   it('quick start: chat over sockjs-client and the /broadcast route', async () => {
@@ -81,5 +85,16 @@ describe('README examples', () => {
     const greeting = await new Promise<string>((resolve) => other.once('message', (data) => resolve(String(data))));
     assert.equal(greeting, 'hello from the other server');
     other.close();
+  });
+
+  it('shutting down: SIGTERM closes every session with a close frame and the process exits', async () => {
+    const { base, child } = await startBlockProcess(2);
+    const client = new FrameClient(`${base}/chat/0/0/websocket`);
+    assert.deepEqual(await client.waitFor(1), ['o']);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    await client.closed;
+    assert.deepEqual(client.frames, ['o', 'c[1001,"Server is shutting down"]']);
+    assert.equal(await exited, 0);
   });
 });
