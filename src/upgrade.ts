@@ -20,13 +20,24 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { logger } from './log.js';
 import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/websocket-upgrade.js';
+
+const log = logger('upgrade');
+
+function onUpgradeSocketError(error: Error): void {
+  log('upgrade request socket: %s', error.message);
+}
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export function upgradeHandler(app: Koa): UpgradeListener {
   const handle = app.callback();
   return function sockjsUpgrade(req, socket, head) {
+    // Node takes its own error listener off a socket it hands to 'upgrade' listeners: without
+    // one, a client resetting the connection while the app still works on it (auth, a slow
+    // middleware) would be an uncaught exception.
+    socket.on('error', onUpgradeSocketError);
     const request = req as UpgradableRequest;
     request[kUpgradeHead] = head;
     const res = new ServerResponse(req);
