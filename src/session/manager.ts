@@ -254,7 +254,16 @@ export class SessionManager<S extends Session = Session> {
     };
     subscribe(this.#broadcastTopic, (payload) => {
       const newline = payload.indexOf('\n');
-      if (payload.slice(0, newline) !== this.store.nodeId) this.#broadcastLocal(JSON.parse(payload.slice(newline + 1)) as string[]);
+      if (payload.slice(0, newline) === this.store.nodeId) return;
+      let messages: unknown;
+      try {
+        messages = JSON.parse(payload.slice(newline + 1));
+      } catch (error) {
+        messages = error;
+      }
+      // Whatever else publishes on a shared store's topic must not break this process.
+      if (Array.isArray(messages) && messages.every((message) => typeof message === 'string')) this.#broadcastLocal(messages);
+      else this.reportError(messages instanceof Error ? messages : new Error('malformed broadcast payload'), `broadcast received on ${this.#broadcastTopic}`);
     });
     subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
       const newline = payload.indexOf('\n');

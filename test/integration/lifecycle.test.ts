@@ -284,6 +284,24 @@ describe('broadcast', () => {
   });
 });
 
+describe('broadcasts from other processes', () => {
+  it('delivers well-formed ones and reports malformed ones without breaking', async () => {
+    const errors: string[] = [];
+    const store = new MemoryStore();
+    const { base } = await start({ store, onError: (error, context) => errors.push(`${context}: ${(error as Error).message}`) });
+    const client = new FrameClient(`${base}/0/0/websocket`);
+    await client.waitFor(1);
+    // What another process sharing the store publishes: `<its node id>\n<JSON array of encoded messages>`.
+    store.publish('broadcast:', 'other-node\n["\\"from afar\\"",{"not":"a string"}]');
+    store.publish('broadcast:', 'other-node\nnot json');
+    store.publish('broadcast:', 'other-node\n["\\"from afar\\""]');
+    assert.deepEqual(await client.waitFor(2), ['o', 'a["from afar"]']);
+    assert.equal(errors.length, 2);
+    assert.match(errors[0]!, /^broadcast received on broadcast:: malformed broadcast payload$/);
+    await client.close();
+  });
+});
+
 describe('slow clients', () => {
   it('closes a session whose client stops reading once maxBufferedBytes wait', async () => {
     let closedWith: string | undefined;
