@@ -52,6 +52,9 @@ export function upgradeHandler(app: Koa): UpgradeListener {
         (socket as Socket).destroySoon();
       });
       res.assignSocket(socket as Socket);
+    }).catch((error: unknown) => {
+      log('answering upgrade request %s: %O', req.url, error);
+      socket.destroy();
     });
   };
 }

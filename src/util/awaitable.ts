@@ -5,12 +5,19 @@ export function isPromiseLike<T>(value: Awaitable<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }
 
-/** Calls `next` with the value: now if it is ready, later if it is a promise. Errors go to `fail`. */
+/**
+ * Calls `next` with the value: now if it is ready, later if it is a promise. Errors, of the
+ * store or thrown by `next` itself, go to `fail` (never to an unhandled rejection).
+ */
 export function whenReady<T>(value: Awaitable<T>, next: (value: T) => void, fail: (error: unknown) => void): void {
   if (isPromiseLike(value)) {
-    value.then(next, fail);
+    value.then((ready) => settle(next, ready, fail), fail);
     return;
   }
+  settle(next, value, fail);
+}
+
+function settle<T>(next: (value: T) => void, value: T, fail: (error: unknown) => void): void {
   try {
     next(value);
   } catch (error) {
