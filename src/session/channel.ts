@@ -10,7 +10,7 @@ import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } fro
 import type { SessionStore } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
-import { isPromiseLike, whenReady } from '../util/awaitable.js';
+import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 
@@ -62,10 +62,6 @@ export class SessionChannel implements SessionOutlet {
     readonly forget: (channel: SessionChannel) => void,
   ) {}
 
-  get hasReceiver(): boolean {
-    return this.#receiver !== undefined;
-  }
-
   // ---- SessionOutlet: what the Session calls ----
 
   write(encoded: string): void {
@@ -112,8 +108,7 @@ export class SessionChannel implements SessionOutlet {
       this.settings.notifyRemoteReceiver?.(this.key);
     }
     this.#storeCall(this.settings.store.delete(this.key), 'delete');
-    this.forget(this);
-    this.session[kRemoved]();
+    this.#forgotten();
   }
 
   // ---- what the manager calls ----
@@ -221,11 +216,16 @@ export class SessionChannel implements SessionOutlet {
     this.#removed = true;
     this.#clearTimers();
     this.#unwatchIncoming?.();
-    this.forget(this);
-    this.session[kRemoved]();
+    this.#forgotten();
   }
 
   // ---- internals ----
+
+  /** The manager lets go of the session; onRemove runs. */
+  #forgotten(): void {
+    this.forget(this);
+    this.session[kRemoved]();
+  }
 
   /** Store answers come back in the order asked; deliver in that order, never overtaking. */
   #deliverIncoming(): void {
@@ -394,10 +394,6 @@ export class SessionChannel implements SessionOutlet {
   }
 
   #storeCall(result: unknown, what: string): void {
-    if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (error: unknown) =>
-        this.settings.reportError(error, `store ${what} for session ${this.session.id}`),
-      );
-    }
+    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for session ${this.session.id}`));
   }
 }

@@ -12,7 +12,7 @@ import { MemoryStore } from '../store/memory.js';
 import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
-import { isPromiseLike, whenReady } from '../util/awaitable.js';
+import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
@@ -517,7 +517,7 @@ export class SessionManager<S extends Session = Session> {
 
   async #claimAndAttach(key: string, receiver: Receiver, channel: SessionChannel): Promise<void> {
     const token = this.#newToken();
-    const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
+    const claimed = this.#claim(key, token);
     if (isPromiseLike(claimed) ? await claimed : claimed) channel.attach(receiver, token);
     else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
   }
@@ -575,8 +575,6 @@ export class SessionManager<S extends Session = Session> {
   }
 
   #storeCall(result: unknown, what: string): void {
-    if (isPromiseLike(result as Promise<unknown>)) {
-      (result as Promise<unknown>).then(undefined, (error: unknown) => this.reportError(error, `store ${what}`));
-    }
+    catchRejection(result, (error) => this.reportError(error, `store ${what}`));
   }
 }

@@ -9,7 +9,7 @@ import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } fro
 import type { SessionStore, Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
-import { isPromiseLike, whenReady } from '../util/awaitable.js';
+import { catchRejection, whenReady } from '../util/awaitable.js';
 import type { SessionChannel } from './channel.js';
 import { SessionState } from './state.js';
 
@@ -181,8 +181,6 @@ export class RemoteReceiver {
   }
 
   #storeCall(result: unknown, what: string): void {
-    if (isPromiseLike(result as Promise<unknown>)) {
-      (result as Promise<unknown>).then(undefined, (error: unknown) => this.settings.reportError(error, `store ${what} for remote session ${this.key}`));
-    }
+    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for remote session ${this.key}`));
   }
 }

@@ -17,6 +17,11 @@ export function whenReady<T>(value: Awaitable<T>, next: (value: T) => void, fail
   settle(next, value, fail);
 }
 
+/** Sends a rejection of `result`, if it is a promise, to `onError`; a sync result needs nothing. */
+export function catchRejection(result: unknown, onError: (error: unknown) => void): void {
+  if (isPromiseLike(result as Promise<unknown>)) (result as Promise<unknown>).then(undefined, onError);
+}
+
 function settle<T>(next: (value: T) => void, value: T, fail: (error: unknown) => void): void {
   try {
     next(value);
