@@ -2,9 +2,20 @@
  * Shared by the receiving HTTP transports (xhr, xhr_streaming, eventsource, htmlfile, jsonp):
  * hand the response to the session layer as a Receiver.
  */
+import type { Context } from 'koa';
+import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
+import type { RouteConfig } from '../options.js';
 import { kConnect } from '../session/manager.js';
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.js';
 import type { TransportRequest } from './transport.js';
+
+/** Headers of the xhr receiving responses (xhr, xhr_streaming): script, uncached, CORS, cookie. */
+export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {
+    ctx.set('Content-Type', 'application/javascript; charset=UTF-8');
+    setNoCache(ctx);
+    if (route.cors) setCors(ctx);
+    setJsessionid(ctx, route.jsessionid);
+}
 
 export async function connectReceiver(tr: TransportRequest, options: HttpReceiverOptions, prelude = ''): Promise<void> {
   const receiver = new HttpReceiver(tr.ctx, options);
