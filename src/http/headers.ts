@@ -14,18 +14,43 @@ export function setCacheForever(ctx: Context): void {
   ctx.set('Expires', new Date(Date.now() + ONE_YEAR_SECONDS * 1000).toUTCString());
 }
 
+/** The CORS response headers for one request, before any allow-list decides about the origin. */
+export interface CorsHeaders {
+  'Access-Control-Allow-Origin': string;
+  /** Present only with an echoed origin: browsers reject credentials alongside `*`. */
+  'Access-Control-Allow-Credentials'?: 'true';
+  'Access-Control-Allow-Headers'?: string;
+}
+
 /**
- * CORS for XHR transports: echo the Origin (a `null` origin, from file:// pages, gets `*`,
- * which is the only value browsers accept there), allow credentials so JSESSIONID flows, and
- * echo requested headers.
+ * The CORS headers for a request with this `Origin` and `Access-Control-Request-Headers`
+ * (each `''` when absent). Pure, so each rule is unit-tested on its own.
+ *
+ * - Any Origin, `null` included, is echoed with `Allow-Credentials: true`: sockjs-client 1.x
+ *   always sends credentials (for JSESSIONID), and the Fetch standard rejects a credentialed
+ *   response whose `Allow-Origin` is `*`. A page from `file://`, a sandboxed iframe or some
+ *   WebViews sends `Origin: null`; with `*` it cannot even fetch `/info` (sockjs-protocol,
+ *   `verify_cors` and `test_options_null_origin` at the current head).
+ * - No Origin (not a cross-origin browser request) gets `*` and no credentials header; so does
+ *   the never-valid `Origin: *`, which echoed would pair `*` with credentials.
+ * - Requested headers are echoed, so a client may send any header it needs.
+ */
+export function corsHeaders(origin: string, requestedHeaders: string): CorsHeaders {
+  const headers: CorsHeaders = origin && origin !== '*'
+    ? { 'Access-Control-Allow-Origin': origin, 'Access-Control-Allow-Credentials': 'true' }
+    : { 'Access-Control-Allow-Origin': '*' };
+  if (requestedHeaders) headers['Access-Control-Allow-Headers'] = requestedHeaders;
+  return headers;
+}
+
+/**
+ * Sets the CORS headers of {@link corsHeaders} on the response, and `Vary: Origin` in every
+ * case: the answer depends on the Origin, and preflights are cacheable for a year, so a shared
+ * cache must not hand the `*` answer to a request that has an Origin.
  */
 export function setCors(ctx: Context): void {
-  const origin = ctx.get('Origin');
-  ctx.set('Access-Control-Allow-Origin', origin && origin !== 'null' ? origin : '*');
-  ctx.set('Access-Control-Allow-Credentials', 'true');
-  const requested = ctx.get('Access-Control-Request-Headers');
-  if (requested) ctx.set('Access-Control-Allow-Headers', requested);
-  if (origin && origin !== 'null') ctx.vary('Origin');
+  ctx.set({ ...corsHeaders(ctx.get('Origin'), ctx.get('Access-Control-Request-Headers')) });
+  ctx.vary('Origin');
 }
 
 /** Answers a CORS preflight: 204, cacheable for a year. */

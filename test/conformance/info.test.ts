@@ -39,10 +39,11 @@ describe('info: <base_url>/info', () => {
   });
 
   it('test_options_null_origin', async () => {
-    const r = await OPTIONS(base + '/info', { headers: { Origin: 'null' } });
+    const r = await OPTIONS(base + '/info', { headers: { Origin: 'null', 'Access-Control-Request-Method': 'POST' } });
     assert.equal(r.status, 204);
     assert.equal(r.body, '');
-    assert.equal(r.headers['access-control-allow-origin'], '*');
+    assert.equal(r.headers['access-control-allow-origin'], 'null');
+    assert.equal(r.headers['access-control-allow-credentials'], 'true');
   });
 
   it('test_disabled_websocket', async () => {

@@ -195,7 +195,9 @@ describe('core HTTP endpoints', () => {
       assert.ok(reply.headers.expires);
       assert.ok(Number(reply.headers['access-control-max-age']) > 1_000_000);
       assert.equal(reply.headers['access-control-allow-methods'], 'OPTIONS, POST');
-      assert.equal(reply.headers['access-control-allow-origin'], origin && origin !== 'null' ? origin : '*');
+      assert.equal(reply.headers['access-control-allow-origin'], origin ?? '*');
+      assert.equal(reply.headers['access-control-allow-credentials'], origin ? 'true' : undefined);
+      assert.equal(reply.headers.vary, 'Origin');
       assert.equal(reply.body, '');
     }
   });
