@@ -55,7 +55,7 @@ export function createBroadcastApp(): Koa {
     const message = (await readText(ctx)).trim();
     if (!message) ctx.throw(400, 'empty announcement');
     const updates = ctx.sockjs('updates');
-    await updates.broadcast({ message, at: new Date().toISOString() });
+    updates.broadcast({ message, at: new Date().toISOString() });
     ctx.body = { sentTo: [...updates.activeSessions()].length };
   });
 

@@ -1,5 +1,6 @@
-// The chat from koa-sockjs's README, plus what it takes to try it in a browser: a page with a
-// nickname field and a transport picker, and the sockjs-client bundle served locally.
+// The chat from koa-sockjs's README, grown into one to try in a browser: the server knows each
+// person's nickname (join, leave and chat lines carry it), a page with a nickname field and a
+// transport picker, and the sockjs-client bundle served locally.
 //
 //   npm start                      # from the repository root: http://127.0.0.1:8080
 //   PORT=3000 npx tsx examples/chat/server.ts
@@ -10,16 +11,41 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Koa from 'koa';
 import { sockjs, Session } from 'koa-sockjs';
 
+/** Longest nickname, in characters; longer ones are cut. */
+const MAX_NICKNAME_LENGTH = 32;
+
+/**
+ * The nickname the page puts in the SockJS URL (`/chat?name=alice`). sockjs-client keeps the
+ * query string on every request it makes, so the opening request carries it whatever the
+ * transport.
+ */
+export function nicknameOf(url: string): string {
+  const name = new URL(url, 'http://localhost').searchParams.get('name') ?? '';
+  // Control characters and surrounding blanks would only garble the chat lines.
+  const clean = name.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, MAX_NICKNAME_LENGTH);
+  return clean || 'anonymous';
+}
+
 class ChatSession extends Session {
+  readonly nickname = nicknameOf(this.url);
+
   override onOpen() {
-    this.send('Hello');
-    this.manager.broadcast('Someone joined.');
+    this.send(`Hello ${this.nickname}`);
+    this.#sendToOthers(`${this.nickname} joined.`);
   }
   override onMessage(message: unknown) {
-    this.manager.broadcast(message);
+    // The server, not the page, puts the name in front: nobody can speak as someone else.
+    if (typeof message === 'string' && message.trim()) this.manager.broadcast(`${this.nickname}: ${message}`);
   }
   override onClose() {
-    this.manager.broadcast('Someone left.');
+    this.#sendToOthers(`${this.nickname} left.`);
+  }
+
+  /** Everyone but this session: nobody needs to be told that they joined. */
+  #sendToOthers(line: string) {
+    for (const session of this.manager.activeSessions()) {
+      if (session !== this) session.send(line);
+    }
   }
 }
 
@@ -53,9 +79,8 @@ export function createChatApp(): Koa {
   app.use(async (ctx, next) => {
     if (ctx.path !== '/broadcast') return next();
     const message = ctx.query.message;
-    if (typeof message === 'string' && message) {
-      for (const session of ctx.sockjs('chat-service').activeSessions()) session.send(message);
-    }
+    if (typeof message !== 'string' || !message) ctx.throw(400, 'Say what to send: /broadcast?message=...');
+    ctx.sockjs('chat-service').broadcast(message);
     ctx.body = 'Message has been sent';
   });
 

@@ -1,5 +1,5 @@
 // examples/chat in Chromium: two people in two browser contexts, on two different transports,
-// see each other's messages, the join and leave lines, and a push from the /broadcast route.
+// see each other's messages, who joins and leaves, and a push from the /broadcast route.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createChatApp } from '../../examples/chat/server.js';
@@ -32,37 +32,42 @@ describe('examples/chat in Chromium', () => {
       const bobLog = recordPageLog(bob);
 
       await joinChat(alice, chat.origin, 'alice', 'xhr-streaming');
-      await waitForLines(alice, ['Hello', 'Someone joined.']);
+      await waitForLines(alice, ['Hello alice']);
       assert.match(await alice.textContent('#status') ?? '', /Connected as alice using xhr-streaming/);
 
+      // Nobody is told that they joined themselves; the others learn who did.
       await joinChat(bob, chat.origin, 'bob', 'websocket');
-      await waitForLines(bob, ['Hello', 'Someone joined.']);
-      await waitForLines(alice, ['Hello', 'Someone joined.', 'Someone joined.']);
+      await waitForLines(bob, ['Hello bob']);
+      await waitForLines(alice, ['Hello alice', 'bob joined.']);
       assert.match(await bob.textContent('#status') ?? '', /Connected as bob using websocket/);
 
       await say(alice, 'hi bob');
-      await waitForLines(bob, ['Hello', 'Someone joined.', 'alice: hi bob']);
-      await waitForLines(alice, ['Hello', 'Someone joined.', 'Someone joined.', 'alice: hi bob']);
+      await waitForLines(bob, ['Hello bob', 'alice: hi bob']);
+      await waitForLines(alice, ['Hello alice', 'bob joined.', 'alice: hi bob']);
 
       await say(bob, 'hi alice 👋 </script>');
-      await waitForLines(alice, ['Hello', 'Someone joined.', 'Someone joined.', 'alice: hi bob', 'bob: hi alice 👋 </script>']);
-      await waitForLines(bob, ['Hello', 'Someone joined.', 'alice: hi bob', 'bob: hi alice 👋 </script>']);
+      await waitForLines(alice, ['Hello alice', 'bob joined.', 'alice: hi bob', 'bob: hi alice 👋 </script>']);
+      await waitForLines(bob, ['Hello bob', 'alice: hi bob', 'bob: hi alice 👋 </script>']);
 
       const response = await fetch(`${chat.origin}/broadcast?message=${encodeURIComponent('Server says hi')}`);
       assert.equal(await response.text(), 'Message has been sent');
-      await waitForLines(bob, ['Hello', 'Someone joined.', 'alice: hi bob', 'bob: hi alice 👋 </script>', 'Server says hi']);
+      await waitForLines(bob, ['Hello bob', 'alice: hi bob', 'bob: hi alice 👋 </script>', 'Server says hi']);
 
       await bob.click('#disconnect');
       await bob.waitForSelector('#status[data-state="closed"]');
       await waitForLines(alice, [
-        'Hello',
-        'Someone joined.',
-        'Someone joined.',
+        'Hello alice',
+        'bob joined.',
         'alice: hi bob',
         'bob: hi alice 👋 </script>',
         'Server says hi',
-        'Someone left.',
+        'bob left.',
       ]);
+      assert.deepEqual(
+        await alice.locator('#messages li.system').allTextContents(),
+        ['Hello alice', 'bob joined.', 'Server says hi', 'bob left.'],
+        'server lines are styled apart from what people say',
+      );
       await alice.click('#disconnect');
       await alice.waitForSelector('#status[data-state="closed"]');
       assert.deepEqual([...aliceLog, ...bobLog].filter((line) => line.startsWith('pageerror')), [], formatPageLog([...aliceLog, ...bobLog]));

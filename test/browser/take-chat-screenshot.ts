@@ -19,7 +19,7 @@ try {
   const bob = await (await browser.newContext()).newPage();
   await joinChat(alice, chat.origin, 'alice', 'websocket');
   await joinChat(bob, chat.origin, 'bob', 'xhr-streaming');
-  const lines = ['Hello', 'Someone joined.', 'Someone joined.'];
+  const lines = ['Hello alice', 'bob joined.'];
   await waitForLines(alice, lines);
   // One line at a time, so the order does not depend on which transport is faster.
   for (const [page, nickname, text] of [

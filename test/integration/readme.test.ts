@@ -73,6 +73,7 @@ describe('README examples', () => {
     assert.equal((await client.waitFor(3))[2], 'hi');
     assert.equal((await request(`${base}/broadcast?message=pushed`)).body, 'Message has been sent');
     assert.equal((await client.waitFor(4))[3], 'pushed');
+    assert.equal((await request(`${base}/broadcast`)).status, 400, 'a /broadcast without a message is refused');
     await client.close();
   });
 
