@@ -361,10 +361,18 @@ export class SessionManager<S extends Session = Session> {
     else this.#serveRemotely(key, receiver, token);
   }
 
-  /** Messages sent by the client (xhr_send, jsonp_send). False when there is no such session. */
+  /**
+   * Messages sent by the client (xhr_send, jsonp_send). False, and nothing reaches a hook, when
+   * there is no such session or it is no longer open: the transport answers 404 either way, so
+   * the client learns its messages were not taken (sockjs-protocol issue 73; docs/transports.md).
+   */
   async [kIncoming](key: string, messages: readonly unknown[]): Promise<boolean> {
     const local = this.#channels.get(key);
     if (local) {
+      if (local.session.state !== SessionState.OPEN) {
+        log('refused %d message(s) for closed session %s', messages.length, local.session.id);
+        return false;
+      }
       local.session.hits++;
       // After what the client sent earlier through other processes (the store's incoming mailbox).
       local.receive(messages);
@@ -374,8 +382,8 @@ export class SessionManager<S extends Session = Session> {
     const record = isPromiseLike(found) ? await found : found;
     if (!record) return false;
     if (record.state !== SessionState.OPEN) {
-      log('dropped %d message(s) for closed session %s', messages.length, record.id);
-      return true;
+      log('refused %d message(s) for closed session %s', messages.length, record.id);
+      return false;
     }
     const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {

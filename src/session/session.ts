@@ -145,13 +145,19 @@ export class Session {
     if (this.#state === SessionState.NEW) this.#state = SessionState.OPEN;
   }
 
-  /** @internal Delivers client messages to onMessage; dropped unless the session is open. */
+  /**
+   * @internal Delivers client messages to onMessage. Messages that find the session no longer
+   * open are dropped, also within one batch: a session that closes itself in onMessage gets no
+   * onMessage for the rest of what the client sent with that message (issue 10).
+   */
   [kReceive](messages: readonly unknown[]): void {
-    if (this.#state !== SessionState.OPEN) {
-      log('session %s: dropped %d message(s) received in state %s', this.id, messages.length, stateName(this.#state));
-      return;
+    for (let i = 0; i < messages.length; i++) {
+      if (this.#state !== SessionState.OPEN) {
+        this.#dropped(messages.length - i);
+        return;
+      }
+      this.#runHook('onMessage', messages[i]);
     }
-    for (const message of messages) this.#runHook('onMessage', message);
   }
 
   /** @internal The connection ended (client close, interruption, close frame sent): -> CLOSED. */
@@ -199,6 +205,11 @@ export class Session {
 
   /** Calls a hook; returns a promise only when the hook returned one. Never throws. */
   #invokeHook(name: HookName, message: unknown): Promise<void> | undefined {
+    // A message queued behind an async hook that closed the session is not delivered.
+    if (name === 'onMessage' && this.#state !== SessionState.OPEN) {
+      this.#dropped(1);
+      return undefined;
+    }
     let result: void | Promise<void>;
     try {
       result = name === 'onMessage' ? this.onMessage(message) : this[name]();
@@ -210,6 +221,10 @@ export class Session {
       return (result as Promise<void>).then(undefined, (error: unknown) => this.#hookFailed(name, error));
     }
     return undefined;
+  }
+
+  #dropped(count: number): void {
+    log('session %s: dropped %d message(s) received in state %s', this.id, count, stateName(this.#state));
   }
 
   #hookFailed(name: HookName, error: unknown): void {

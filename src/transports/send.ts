@@ -38,6 +38,7 @@ export async function deliverMessages(tr: TransportRequest, extract: PayloadExtr
   }
   const delivered = await route.manager[kIncoming](tr.key, decoded.messages);
   if (!delivered) {
+    // Unknown, or closed: either way the messages were not taken (docs/transports.md).
     respondText(ctx, 404, 'No such session.');
     return false;
   }
