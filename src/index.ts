@@ -8,6 +8,8 @@ export { Session, type SessionInit } from './session/session.js';
 export { SessionState } from './session/state.js';
 export { SessionManager, type SessionManagerOptions, type SessionClass } from './session/manager.js';
 export type { RequestInfo } from './session/request-info.js';
+export type { SockjsStats } from './metrics/route-metrics.js';
+export type { RefusalReason } from './metrics/names.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Awaitable, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
 export type { Timers, TimerHandle } from './timers.js';

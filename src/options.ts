@@ -2,6 +2,7 @@
  * The options of `sockjs()`: types, defaults (in one place) and validation. A wrong option
  * throws SockjsOptionError at startup, naming the option.
  */
+import type { MeterProvider } from '@opentelemetry/api';
 import { SockjsOptionError } from './errors.js';
 import type { JsessionidOption } from './http/headers.js';
 import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, type SessionClass } from './session/manager.js';
@@ -59,6 +60,12 @@ export interface SockjsOptions<S extends Session = Session> {
   timers?: Timers;
   /** Called when a hook throws or a store operation fails. @default console.error */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Where the route's OpenTelemetry instruments come from (README, "Metrics").
+   * @default the global MeterProvider when `sockjs()` is called: a no-op unless the application
+   *   registered an OpenTelemetry SDK before creating its routes
+   */
+  meterProvider?: MeterProvider;
 }
 
 export const DEFAULTS = {
@@ -142,7 +149,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
   const { manager } = options;
   if (manager instanceof SessionManager) {
-    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'maxBufferedBytes', 'timers', 'onError'] as const) {
+    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'maxBufferedBytes', 'timers', 'onError', 'meterProvider'] as const) {
       if (options[option] !== undefined) {
         throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
       }
@@ -164,5 +171,6 @@ function resolveManager<S extends Session>(options: SockjsOptions<S>, name: stri
   if (options.maxBufferedBytes !== undefined) managerOptions.maxBufferedBytes = options.maxBufferedBytes;
   if (options.timers !== undefined) managerOptions.timers = options.timers;
   if (options.onError !== undefined) managerOptions.onError = options.onError;
+  if (options.meterProvider !== undefined) managerOptions.meterProvider = options.meterProvider;
   return new ManagerClass(managerOptions) as unknown as SessionManager;
 }

@@ -6,6 +6,7 @@
  * heartbeat and disconnect timers.
  */
 import { logger } from '../log.js';
+import type { RouteMetrics, TransportMeter } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import type { SessionStore } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
@@ -28,6 +29,8 @@ export interface ChannelSettings {
   readonly reportError: (error: unknown, context: string) => void;
   /** Sends the manager's pending broadcasts; called before the session writes anything. */
   readonly flushBroadcast: () => void;
+  /** Where messages and bytes sent, and receivers attached, are counted. */
+  readonly metrics: RouteMetrics;
   /**
    * Shared stores: the session closed or went away while no receiving connection of this
    * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
@@ -47,6 +50,10 @@ export class SessionChannel implements SessionOutlet {
   #removed = false;
   #tooSlow = false;
   #unwatchIncoming: (() => unknown) | undefined;
+  /** The code of the close frame, once the session closed with one (for the metrics). */
+  closeCode: number | undefined;
+  /** When this process took the session (timers.now()), for the session duration metric. */
+  readonly heldSince: number;
   /** Client messages being delivered, in the order they arrived (see `receive`). */
   #incoming: Array<{ messages: unknown[] | undefined }> = [];
 
@@ -60,7 +67,11 @@ export class SessionChannel implements SessionOutlet {
     readonly persistent: boolean,
     readonly settings: ChannelSettings,
     readonly forget: (channel: SessionChannel) => void,
-  ) {}
+    /** The transport the session opened with, for its metrics. */
+    readonly meter: TransportMeter,
+  ) {
+    this.heldSince = settings.timers.now();
+  }
 
   // ---- SessionOutlet: what the Session calls ----
 
@@ -80,6 +91,7 @@ export class SessionChannel implements SessionOutlet {
 
   close(code: number, reason: string): void {
     this.flush();
+    this.closeCode = code;
     const frame = closeFrame(code, reason);
     this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
     const receiver = this.#receiver;
@@ -118,7 +130,7 @@ export class SessionChannel implements SessionOutlet {
     if (this.#batch.length) this.#flush();
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
-      if (!this.#send(receiver, frame)) this.#detach();
+      if (!this.#send(receiver, frame, encoded.length)) this.#detach();
       return;
     }
     this.#deliver(encoded);
@@ -133,6 +145,7 @@ export class SessionChannel implements SessionOutlet {
     this.#receiver = receiver;
     this.#token = token;
     this.session.transport = receiver.transport;
+    this.settings.metrics.receiverAttached(this.meter);
     receiver.onAbort = () => this.#aborted(receiver);
     if (!this.persistent) {
       // A websocket session has this one connection from birth: nothing can be queued for it
@@ -250,7 +263,7 @@ export class SessionChannel implements SessionOutlet {
     }
     const receiver = this.#receiver;
     if (receiver) {
-      if (!this.#send(receiver, messageFrame(batch))) this.#detach();
+      if (!this.#send(receiver, messageFrame(batch), batch.length)) this.#detach();
       return;
     }
     this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
@@ -266,7 +279,7 @@ export class SessionChannel implements SessionOutlet {
       return;
     }
     const all = queued.length ? queued.concat(waiting) : waiting;
-    if (all.length && !this.#send(receiver, messageFrame(all))) {
+    if (all.length && !this.#send(receiver, messageFrame(all), all.length)) {
       this.#detach();
       return;
     }
@@ -291,8 +304,9 @@ export class SessionChannel implements SessionOutlet {
    * grow without bound: past maxBufferedBytes the session closes (after this tick, not in the
    * middle of a broadcast).
    */
-  #send(receiver: Receiver, frame: string | Buffer): boolean {
+  #send(receiver: Receiver, frame: string | Buffer, messages: number): boolean {
     const more = receiver.send(frame);
+    this.settings.metrics.sent(this.meter, messages, typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
     if (more && receiver.backlog > this.settings.maxBufferedBytes && !this.#tooSlow) {
       this.#tooSlow = true;
       log('session %s: client too slow, %d bytes waiting', this.session.id, receiver.backlog);

@@ -4,8 +4,11 @@
  * the `manager` option.
  */
 import { randomUUID } from 'node:crypto';
+import type { MeterProvider } from '@opentelemetry/api';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
+import { meteredStore } from '../metrics/metered-store.js';
+import { RouteMetrics, type SockjsStats } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
 import { MemoryStore } from '../store/memory.js';
@@ -48,6 +51,12 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * @default logs to stderr (console.error)
    */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Where the route's OpenTelemetry instruments come from (README, "Metrics").
+   * @default the global MeterProvider when the manager is created: a no-op unless the
+   *   application registered an SDK before creating its routes
+   */
+  meterProvider?: MeterProvider;
 }
 
 export const DEFAULT_HEARTBEAT_DELAY = 25_000;
@@ -105,6 +114,11 @@ export class SessionManager<S extends Session = Session> {
   readonly disconnectDelay: number;
   readonly maxBufferedBytes: number;
   readonly timers: Timers;
+  /**
+   * The route's instruments: transports and middleware record refusals through
+   * `metrics.refused(reason)`. See `stats()` for a snapshot.
+   */
+  readonly metrics: RouteMetrics;
 
   /** Local channels by store key. */
   readonly #channels = new Map<string, SessionChannel>();
@@ -135,8 +149,10 @@ export class SessionManager<S extends Session = Session> {
       throw new SockjsOptionError('maxBufferedBytes', `must be a positive integer, got ${String(options.maxBufferedBytes)}`);
     }
     this.timers = options.timers ?? systemTimers;
+    this.metrics = new RouteMetrics(this.name, options.meterProvider);
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
-    this.store = options.store ?? new MemoryStore({ now: () => this.timers.now() });
+    // Every store operation is timed (latency and failures: README, "Metrics").
+    this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.metrics);
     this.#onError =
       options.onError ??
       ((error, context) => {
@@ -153,6 +169,7 @@ export class SessionManager<S extends Session = Session> {
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
       reportError: (error, context) => this.reportError(error, context),
       flushBroadcast: this.#flushBroadcast,
+      metrics: this.metrics,
       notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
     };
     this.store.onEvict((key, record) => this.#evicted(key, record));
@@ -173,6 +190,14 @@ export class SessionManager<S extends Session = Session> {
     const active: S[] = [];
     for (const session of this.#sessions.values()) if (session.state === SessionState.OPEN) active.push(session);
     return active;
+  }
+
+  /**
+   * A snapshot of this route's activity in this process (sessions, messages, bytes, store
+   * operations, refusals): the numbers of the OpenTelemetry metrics, for apps without an SDK.
+   */
+  stats(): SockjsStats {
+    return this.metrics.snapshot();
   }
 
   /** Every session record in the store: with a shared store, across all processes. */
@@ -327,6 +352,7 @@ export class SessionManager<S extends Session = Session> {
     if (isNew) {
       const channel = this.#createChannel(key, record.id, receiver.transport, request, true);
       const more = receiver.send(OPEN_FRAME);
+      this.metrics.sessionCreated(channel.meter);
       channel.session[kOpen]();
       if (!more) channel.idle();
       else if (channel.session.state === SessionState.OPEN) {
@@ -366,7 +392,7 @@ export class SessionManager<S extends Session = Session> {
    * there is no such session or it is no longer open: the transport answers 404 either way, so
    * the client learns its messages were not taken (sockjs-protocol issue 73; docs/transports.md).
    */
-  async [kIncoming](key: string, messages: readonly unknown[]): Promise<boolean> {
+  async [kIncoming](key: string, messages: readonly unknown[], bytes = 0): Promise<boolean> {
     const local = this.#channels.get(key);
     if (local) {
       if (local.session.state !== SessionState.OPEN) {
@@ -374,6 +400,7 @@ export class SessionManager<S extends Session = Session> {
         return false;
       }
       local.session.hits++;
+      this.metrics.received(local.meter, messages.length, bytes);
       // After what the client sent earlier through other processes (the store's incoming mailbox).
       local.receive(messages);
       return true;
@@ -385,6 +412,7 @@ export class SessionManager<S extends Session = Session> {
       log('refused %d message(s) for closed session %s', messages.length, record.id);
       return false;
     }
+    this.metrics.received(this.metrics.transport(record.transport), messages.length, bytes);
     const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {
       adopted.receive(messages);
@@ -399,7 +427,7 @@ export class SessionManager<S extends Session = Session> {
   }
 
   /** A new websocket session: it lives exactly as long as its connection. */
-  [kOpenWebsocket](receiver: Receiver, request: RequestInfo): { session: S; receive: (messages: readonly unknown[]) => void } {
+  [kOpenWebsocket](receiver: Receiver, request: RequestInfo): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
     const id = randomUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;
     const record: SessionRecord = { id, owner: this.store.nodeId, state: SessionState.OPEN, seenAt: this.timers.now(), transport: receiver.transport };
@@ -407,9 +435,18 @@ export class SessionManager<S extends Session = Session> {
     const channel = this.#createChannel(key, id, receiver.transport, request, false);
     channel.attach(receiver, id);
     receiver.send(OPEN_FRAME);
+    const { meter } = channel;
+    this.metrics.sessionCreated(meter);
     channel.session[kOpen]();
     const session = channel.session as S;
-    return { session, receive: (messages) => session[kReceive](messages) };
+    const metrics = this.metrics;
+    return {
+      session,
+      receive: (messages, bytes) => {
+        metrics.received(meter, messages.length, bytes);
+        session[kReceive](messages);
+      },
+    };
   }
 
   // ---- internals ----
@@ -515,7 +552,9 @@ export class SessionManager<S extends Session = Session> {
 
   #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean): SessionChannel {
     const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request });
-    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel);
+    const meter = this.metrics.transport(transport);
+    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
+    this.metrics.sessionHeld(meter);
     session[kAttachOutlet](channel);
     this.#channels.set(key, channel);
     this.#sessions.set(id, session);
@@ -572,12 +611,14 @@ export class SessionManager<S extends Session = Session> {
   #forget(channel: SessionChannel): void {
     if (this.#channels.get(channel.key) === channel) this.#channels.delete(channel.key);
     this.#sessions.delete(channel.session.id);
+    this.metrics.sessionEnded(channel.meter, channel.closeCode, (this.timers.now() - channel.heldSince) / 1000);
   }
 
   #evicted(key: string, record: SessionRecord): void {
     const channel = this.#channels.get(key);
     if (channel && channel.session.id === record.id) {
       log('session %s evicted by the store', record.id);
+      this.metrics.evicted();
       channel.evicted();
     }
   }

@@ -10,7 +10,7 @@ import type { RouteConfig } from '../options.js';
 import { kOpenWebsocket } from '../session/manager.js';
 import { pickSafeHeaders } from '../session/request-info.js';
 import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, upgrade } from './websocket-upgrade.js';
+import { checkUpgradeHeaders, isTooLarge, upgrade } from './websocket-upgrade.js';
 
 const log = logger('raw-websocket');
 
@@ -66,7 +66,10 @@ export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSoc
   ws.on('message', (data) => {
     session.hits++;
     // binaryType is 'nodebuffer': one Buffer; binary messages are taken as UTF-8 text too.
-    receive([(data as Buffer).toString('utf8')]);
+    receive([(data as Buffer).toString('utf8')], (data as Buffer).length);
   });
-  ws.on('error', (error) => log('session %s: %O', session.id, error));
+  ws.on('error', (error) => {
+    if (isTooLarge(error)) route.manager.metrics.refused('size');
+    log('session %s: %O', session.id, error);
+  });
 }

@@ -23,6 +23,7 @@ export async function deliverMessages(tr: TransportRequest, extract: PayloadExtr
     body = await readBody(ctx.req, route.maxMessageSize);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
+      route.manager.metrics.refused('size');
       respondText(ctx, 413, `Payload too large: the limit is ${route.maxMessageSize} bytes.`);
       ctx.set('Connection', 'close');
       return false;
@@ -36,7 +37,7 @@ export async function deliverMessages(tr: TransportRequest, extract: PayloadExtr
     respondText(ctx, 500, decoded.error);
     return false;
   }
-  const delivered = await route.manager[kIncoming](tr.key, decoded.messages);
+  const delivered = await route.manager[kIncoming](tr.key, decoded.messages, Buffer.byteLength(body));
   if (!delivered) {
     // Unknown, or closed: either way the messages were not taken (docs/transports.md).
     respondText(ctx, 404, 'No such session.');

@@ -47,6 +47,11 @@ export function checkUpgradeHeaders(ctx: Context): boolean {
   return true;
 }
 
+/** ws's error for a message over maxPayload (it closes the connection with 1009 by itself). */
+export function isTooLarge(error: Error): boolean {
+  return (error as Error & { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+}
+
 export function createWebsocketServer(maxMessageSize: number): WebSocketServer {
   return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: false, clientTracking: false });
 }

@@ -12,7 +12,7 @@ import type { Receiver } from './receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
 import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, kUpgradeHead, takeSocket, upgrade } from './websocket-upgrade.js';
+import { checkUpgradeHeaders, isTooLarge, kUpgradeHead, takeSocket, upgrade } from './websocket-upgrade.js';
 
 const log = logger('websocket');
 
@@ -20,9 +20,9 @@ const log = logger('websocket');
  * Opens the session of a websocket connection. Returns the function that takes each incoming
  * text message, and false when the connection must be dropped (broken JSON).
  */
-function openSession(tr: TransportRequest, receiver: Receiver): (text: string) => boolean {
+function openSession(tr: TransportRequest, receiver: Receiver): (text: string, bytes: number) => boolean {
   const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request);
-  return (text) => {
+  return (text, bytes) => {
     const messages = decodeWebsocketFrame(text);
     if (messages === undefined) {
       // Protocol: broken JSON ends the connection abruptly.
@@ -31,7 +31,7 @@ function openSession(tr: TransportRequest, receiver: Receiver): (text: string) =
     }
     if (messages.length) {
       session.hits++;
-      receive(messages);
+      receive(messages, bytes);
     }
     return true;
   };
@@ -41,10 +41,10 @@ async function serveHixie76(tr: TransportRequest): Promise<void> {
   const { ctx, route } = tr;
   const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
-  let take: ((text: string) => boolean) | undefined;
+  let take: ((text: string, bytes: number) => boolean) | undefined;
   const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {
     onMessage(text) {
-      if (take && !take(text)) connection.terminate();
+      if (take && !take(text, Buffer.byteLength(text))) connection.terminate();
     },
     onClose() {
       receiver?.closed();
@@ -73,9 +73,12 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       const take = openSession(tr, new WebsocketReceiver('websocket', ws));
       ws.on('message', (data) => {
         // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
-        if (!take((data as Buffer).toString('utf8'))) ws.terminate();
+        if (!take((data as Buffer).toString('utf8'), (data as Buffer).length)) ws.terminate();
       });
-      ws.on('error', (error) => log('websocket error: %O', error));
+      ws.on('error', (error) => {
+        if (isTooLarge(error)) tr.route.manager.metrics.refused('size');
+        log('websocket error: %O', error);
+      });
     },
   };
 }
