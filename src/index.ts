@@ -10,6 +10,7 @@ export { SessionManager, type SessionManagerOptions, type SessionClass } from '.
 export type { RequestInfo } from './session/request-info.js';
 export type { SockjsStats } from './metrics/route-metrics.js';
 export type { RefusalReason } from './metrics/names.js';
+export type { Recipients } from './session/rooms.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Awaitable, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
 export type { Timers, TimerHandle } from './timers.js';

@@ -12,6 +12,7 @@ import type { SessionStore } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
+import type { RoomMembership } from './rooms.js';
 import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 
@@ -31,6 +32,8 @@ export interface ChannelSettings {
   readonly flushBroadcast: () => void;
   /** Where messages and bytes sent, and receivers attached, are counted. */
   readonly metrics: RouteMetrics;
+  /** Room membership of the route's sessions. */
+  readonly rooms: RoomMembership;
   /**
    * Shared stores: the session closed or went away while no receiving connection of this
    * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
@@ -89,9 +92,23 @@ export class SessionChannel implements SessionOutlet {
     this.#flush();
   }
 
+  join(room: string): Promise<void> {
+    return this.settings.rooms.join(this, room);
+  }
+
+  leave(room: string): boolean {
+    return this.settings.rooms.leave(this, room);
+  }
+
+  get rooms(): ReadonlySet<string> {
+    return this.settings.rooms.roomsOf(this);
+  }
+
   close(code: number, reason: string): void {
     this.flush();
     this.closeCode = code;
+    // What was broadcast to its rooms before the close went out above; nothing more will.
+    this.settings.rooms.leaveAll(this);
     const frame = closeFrame(code, reason);
     this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
     const receiver = this.#receiver;
@@ -236,6 +253,7 @@ export class SessionChannel implements SessionOutlet {
 
   /** The manager lets go of the session; onRemove runs. */
   #forgotten(): void {
+    this.settings.rooms.leaveAll(this);
     this.forget(this);
     this.session[kRemoved]();
   }

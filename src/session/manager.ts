@@ -10,7 +10,6 @@ import { logger } from '../log.js';
 import { meteredStore } from '../metrics/metered-store.js';
 import { RouteMetrics, type SockjsStats } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
-import { encodeMessage } from '../protocol/json.js';
 import { MemoryStore } from '../store/memory.js';
 import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
@@ -19,6 +18,7 @@ import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
+import { RoomHub, roomList, type Recipients } from './rooms.js';
 import { Session, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
 import { SessionState } from './state.js';
 
@@ -130,8 +130,8 @@ export class SessionManager<S extends Session = Session> {
   readonly #onError: (error: unknown, context: string) => void;
   /** One function for every channel to leave by (not a closure per session). */
   readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
-  /** Messages broadcast in this tick, not yet sent (see broadcast()). */
-  #pendingBroadcast: string[] | undefined;
+  /** Rooms, and the broadcasts to everyone and to rooms. */
+  readonly #rooms: RoomHub;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
   #closed = false;
@@ -158,6 +158,7 @@ export class SessionManager<S extends Session = Session> {
       ((error, context) => {
         console.error(`koa-sockjs [${this.name}]: ${context}:`, error);
       });
+    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, reportError: (error, context) => this.reportError(error, context) });
     this.#channelSettings = {
       store: this.store,
       timers: this.timers,
@@ -168,7 +169,8 @@ export class SessionManager<S extends Session = Session> {
       // process left behind.
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
       reportError: (error, context) => this.reportError(error, context),
-      flushBroadcast: this.#flushBroadcast,
+      flushBroadcast: this.#rooms.flush,
+      rooms: this.#rooms,
       metrics: this.metrics,
       notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
     };
@@ -210,27 +212,31 @@ export class SessionManager<S extends Session = Session> {
    * encoded once and its bytes reused for every recipient.
    */
   broadcast(value: unknown): void {
-    const encoded = encodeMessage(value);
-    if (this.#pendingBroadcast) {
-      this.#pendingBroadcast.push(encoded);
-      return;
-    }
-    this.#pendingBroadcast = [encoded];
-    // Broadcasts of one tick leave together: one frame, one write per session, not one each.
-    queueMicrotask(this.#flushBroadcast);
+    this.#rooms.broadcast(undefined, value);
   }
 
   /**
-   * Sends the broadcasts of this tick. Runs before any session writes anything else (see
-   * SessionChannel.write), so every client sees broadcasts and direct sends in call order.
+   * The members of a room (or of several: each session counted once), to broadcast to them on
+   * every process sharing the store, or to list this process's. Sessions join with
+   * `session.join(room)`. Throws TypeError unless given a non-empty room name or an array of
+   * them.
    */
-  readonly #flushBroadcast = (): void => {
-    const pending = this.#pendingBroadcast;
-    if (!pending) return;
-    this.#pendingBroadcast = undefined;
-    this.#broadcastLocal(pending);
-    this.#storeCall(this.store.publish(this.#broadcastTopic, `${this.store.nodeId}\n${JSON.stringify(pending)}`), 'publish broadcast');
-  };
+  to(rooms: string | readonly string[]): Recipients<S> {
+    return this.#rooms.recipients<S>(roomList(rooms, 'to(rooms)'));
+  }
+
+  /** Same as `to()`: `manager.in(room).size`, `manager.in(room).sessions()`. */
+  in(rooms: string | readonly string[]): Recipients<S> {
+    return this.#rooms.recipients<S>(roomList(rooms, 'in(rooms)'));
+  }
+
+  /**
+   * Every session of the route but some sessions (a Session) and the members of some rooms (a
+   * room name): `manager.except(this).broadcast(value)` reaches everyone but the sender.
+   */
+  except(excluded: Session | string | Iterable<Session | string>): Recipients<S> {
+    return this.#rooms.recipients<S>(undefined).except(excluded);
+  }
 
   /** Expires every local session now: hooks fire, clients get a close frame, nothing is kept. */
   clear(): void {
@@ -251,6 +257,7 @@ export class SessionManager<S extends Session = Session> {
     // Connections served for sessions of other processes end without a frame: their clients
     // come back, and another process serves them.
     for (const remote of [...this.#remoteReceivers.values()]) remote.end();
+    this.#rooms.close();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
     for (const unsubscribe of subscriptions) await unsubscribe();
@@ -277,19 +284,8 @@ export class SessionManager<S extends Session = Session> {
       if (isPromiseLike(result)) pending.push(result.then((stop) => void this.#subscriptions.push(stop)));
       else this.#subscriptions.push(result);
     };
-    subscribe(this.#broadcastTopic, (payload) => {
-      const newline = payload.indexOf('\n');
-      if (payload.slice(0, newline) === this.store.nodeId) return;
-      let messages: unknown;
-      try {
-        messages = JSON.parse(payload.slice(newline + 1));
-      } catch (error) {
-        messages = error;
-      }
-      // Whatever else publishes on a shared store's topic must not break this process.
-      if (Array.isArray(messages) && messages.every((message) => typeof message === 'string')) this.#broadcastLocal(messages);
-      else this.reportError(messages instanceof Error ? messages : new Error('malformed broadcast payload'), `broadcast received on ${this.#broadcastTopic}`);
-    });
+    const broadcastTopic = this.#rooms.broadcastTopic;
+    subscribe(broadcastTopic, (payload) => this.#rooms.received(payload, broadcastTopic));
     subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
       const newline = payload.indexOf('\n');
       const kind = payload.slice(0, newline);
@@ -451,10 +447,6 @@ export class SessionManager<S extends Session = Session> {
 
   // ---- internals ----
 
-  get #broadcastTopic(): string {
-    return `broadcast:${this.name}`;
-  }
-
   #nodeTopic(nodeId: string): string {
     return `node:${nodeId}`;
   }
@@ -598,14 +590,6 @@ export class SessionManager<S extends Session = Session> {
         receiver.end(frame);
       },
     );
-  }
-
-  #broadcastLocal(encoded: string[]): void {
-    if (this.#channels.size === 0) return;
-    const frame = Buffer.from(messageFrame(encoded));
-    for (const channel of this.#channels.values()) {
-      if (channel.session.state === SessionState.OPEN) channel.sendShared(frame, encoded);
-    }
   }
 
   #forget(channel: SessionChannel): void {

@@ -10,9 +10,11 @@ import { CloseCode, CloseReason } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
 import type { SessionManager } from './manager.js';
 import type { RequestInfo } from './request-info.js';
+import { checkRoom } from './rooms.js';
 import { SessionState, assertTransition, stateName } from './state.js';
 
 const log = logger('session');
+const NO_ROOMS: ReadonlySet<string> = new Set();
 
 /** How the session layer reaches a session's connection; see SessionChannel. */
 export interface SessionOutlet {
@@ -24,6 +26,10 @@ export interface SessionOutlet {
   close(code: number, reason: string): void;
   /** Drops the session from its manager and store now. */
   remove(): void;
+  /** Room membership (see Session.join). */
+  join(room: string): Promise<void>;
+  leave(room: string): boolean;
+  readonly rooms: ReadonlySet<string>;
 }
 
 /** What the manager hands a new session. */
@@ -117,6 +123,35 @@ export class Session {
     this.#beginClose();
     this.#outlet?.close(code, reason);
     this[kEnded]();
+  }
+
+  /**
+   * Joins a room: broadcasts to it (`manager.to(room).broadcast(value)`), from this process or
+   * any other sharing the store, reach this session until it leaves or closes. Joining is local:
+   * with a shared store, only the first member of a room in this process subscribes this process
+   * to the room's topic. The promise resolves once broadcasts from other processes reach the
+   * session too (at once with MemoryStore or a room already subscribed); it never rejects (a
+   * store failure goes to `onError`, and the membership stays local). Does nothing unless the
+   * session is open. Throws TypeError unless `room` is a non-empty string.
+   *
+   * A session owned by a process that died and adopted by another (polling transports only)
+   * comes back in no room.
+   */
+  join(room: string): Promise<void> {
+    checkRoom(room);
+    if (this.#state !== SessionState.OPEN || !this.#outlet) return Promise.resolve();
+    return this.#outlet.join(room);
+  }
+
+  /** Leaves a room; true when the session was in it. Throws TypeError unless `room` is a non-empty string. */
+  leave(room: string): boolean {
+    checkRoom(room);
+    return this.#outlet?.leave(room) ?? false;
+  }
+
+  /** The rooms the session is in (none once it closes). A live view: do not change it. */
+  get rooms(): ReadonlySet<string> {
+    return this.#outlet?.rooms ?? NO_ROOMS;
   }
 
   /** Ends the session now, without waiting for disconnectDelay, and forgets it. */

@@ -1,0 +1,485 @@
+/**
+ * Rooms: named groups of sessions that a broadcast can target (`manager.to(room)`), and the
+ * broadcast machinery of a route, which sends to everyone and to rooms alike.
+ *
+ * Membership is local: a process knows which of its own sessions are in which room, and joining
+ * or leaving never asks the store. Across processes sharing a store, each process subscribes to
+ * the store topic of a room while it has at least one member of it, so a room broadcast reaches
+ * exactly the processes that have members (one SUBSCRIBE when a room gets its first member here,
+ * one UNSUBSCRIBE when it loses its last), and no process receives the traffic of rooms it has
+ * no members of.
+ *
+ * Order: every broadcast of a tick, to everyone or to rooms, leaves in call order, locally and on
+ * the store, and a store that delivers one publisher's messages in order (Redis pub/sub does:
+ * one connection publishes, one connection receives) keeps that order in every process. A
+ * message to several rooms is published once per room; a process subscribed to more than one of
+ * them delivers it on the first and recognises the rest by the sender's sequence number.
+ */
+import { logger } from '../log.js';
+import { messageFrame } from '../protocol/frames.js';
+import { encodeMessage } from '../protocol/json.js';
+import type { SessionStore, Unsubscribe } from '../store/store.js';
+import { catchRejection, isPromiseLike } from '../util/awaitable.js';
+import type { SessionChannel } from './channel.js';
+import type { Session } from './session.js';
+import { SessionState } from './state.js';
+
+const log = logger('rooms');
+
+/**
+ * Who a broadcast reaches: the members of some rooms, or every session of the route, minus the
+ * members of some rooms and some sessions. Returned by `manager.to()`, `manager.in()` and
+ * `manager.except()`; each call returns a new selection, so one can be kept and refined.
+ */
+export interface Recipients<S extends Session = Session> {
+  /** Adds the members of more rooms (a session in several of them still gets one copy). */
+  to(rooms: string | readonly string[]): Recipients<S>;
+  /** Same as `to()`; reads better before `sessions()` and `size`. */
+  in(rooms: string | readonly string[]): Recipients<S>;
+  /**
+   * Leaves out sessions (a Session) and the members of rooms (a room name), on every process.
+   * `manager.to(room).except(this)` sends to a room without echoing to the session that sends.
+   */
+  except(excluded: Session | string | Iterable<Session | string>): Recipients<S>;
+  /**
+   * Sends a value to every open session selected, on every process sharing the store; each
+   * session gets it once even when it is in several of the rooms. Encoded once: every
+   * recipient is written the same bytes. Throws MessageEncodingError for values JSON cannot
+   * carry (before anything is sent).
+   */
+  broadcast(value: unknown): void;
+  /** The open sessions selected that this process owns (other processes' are not listed). */
+  sessions(): S[];
+  /** How many open sessions selected this process owns. */
+  readonly size: number;
+}
+
+/** A broadcast's audience, as sent between processes. `rooms` undefined: the whole route. */
+interface Audience {
+  readonly rooms: readonly string[] | undefined;
+  readonly exceptRooms: readonly string[];
+  /** Server ids of excluded sessions. */
+  readonly exceptSessions: readonly string[];
+}
+
+const EVERYONE: Audience = { rooms: undefined, exceptRooms: [], exceptSessions: [] };
+
+/** What a session's channel asks of the rooms: membership. */
+export interface RoomMembership {
+  join(channel: SessionChannel, room: string): Promise<void>;
+  leave(channel: SessionChannel, room: string): boolean;
+  roomsOf(channel: SessionChannel): ReadonlySet<string>;
+  /** A session that closes or goes away leaves every room. */
+  leaveAll(channel: SessionChannel): void;
+}
+
+export interface RoomHubSettings {
+  readonly store: SessionStore;
+  /** Route name: topics are per route. */
+  readonly name: string;
+  /** Every local channel, by store key (the manager's own map, read here). */
+  readonly channels: ReadonlyMap<string, SessionChannel>;
+  readonly reportError: (error: unknown, context: string) => void;
+}
+
+/** A room's store subscription in this process. */
+interface RoomSubscription {
+  /** Resolves once broadcasts from other processes reach the room's members here. Never rejects. */
+  ready: Promise<void>;
+  stop: Unsubscribe | undefined;
+  /** False once the room has no members here: stop as soon as the subscription is in place. */
+  wanted: boolean;
+}
+
+interface PendingBroadcast {
+  readonly audience: Audience;
+  readonly encoded: string[];
+}
+
+/** The payload of a targeted broadcast on the store: `<nodeId>\n` then this, as JSON. */
+interface Envelope {
+  /** The sender's sequence number: a message published to several rooms is delivered once. */
+  s: number;
+  /** Rooms; absent: the whole route. */
+  r?: string[];
+  /** Excluded rooms. */
+  xr?: string[];
+  /** Excluded session ids. */
+  xs?: string[];
+  /** The JSON-encoded messages. */
+  m: string[];
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const NO_ROOMS: ReadonlySet<string> = new Set();
+/** Senders whose sequence numbers are remembered; the oldest is forgotten past this (dead processes). */
+const MAX_SENDERS = 1024;
+
+/** Throws a TypeError unless `room` is a room name: a non-empty string. */
+export function checkRoom(room: unknown, what = 'room'): string {
+  if (typeof room !== 'string' || room.length === 0) {
+    throw new TypeError(`koa-sockjs: ${what} must be a non-empty string, got ${typeof room === 'string' ? 'an empty string' : typeof room}`);
+  }
+  return room;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameAudience(a: Audience, b: Audience): boolean {
+  return a === b || (sameList(a.rooms, b.rooms) && sameList(a.exceptRooms, b.exceptRooms) && sameList(a.exceptSessions, b.exceptSessions));
+}
+
+/** The rooms and the broadcasts of one route in this process. */
+export class RoomHub implements RoomMembership {
+  /** Local members of each room. */
+  readonly #members = new Map<string, Set<SessionChannel>>();
+  /** Rooms of each local channel that is in any. */
+  readonly #rooms = new Map<SessionChannel, Set<string>>();
+  readonly #subscriptions = new Map<string, RoomSubscription>();
+  /** Broadcasts of this tick, not yet sent; consecutive ones to one audience share an entry. */
+  #pending: PendingBroadcast[] | undefined;
+  /** Sequence number of this process's last targeted broadcast. */
+  #sequence = 0;
+  /** The last sequence number delivered from each other process. */
+  readonly #delivered = new Map<string, number>();
+  readonly #settings: RoomHubSettings;
+  readonly #onPayload = (payload: string): void => this.received(payload, 'a room topic');
+
+  constructor(settings: RoomHubSettings) {
+    this.#settings = settings;
+  }
+
+  /** The topic of broadcasts to the whole route. */
+  get broadcastTopic(): string {
+    return `broadcast:${this.#settings.name}`;
+  }
+
+  /** The topic of one room; the route name is escaped so no two (route, room) pairs share one. */
+  roomTopic(room: string): string {
+    return `room:${encodeURIComponent(this.#settings.name)}:${room}`;
+  }
+
+  // ---- membership ----
+
+  join(channel: SessionChannel, room: string): Promise<void> {
+    if (channel.session.state !== SessionState.OPEN) return RESOLVED;
+    let rooms = this.#rooms.get(channel);
+    if (!rooms) this.#rooms.set(channel, (rooms = new Set()));
+    if (!rooms.has(room)) {
+      rooms.add(room);
+      let members = this.#members.get(room);
+      if (!members) this.#members.set(room, (members = new Set()));
+      members.add(channel);
+    }
+    return this.#subscribe(room);
+  }
+
+  leave(channel: SessionChannel, room: string): boolean {
+    const rooms = this.#rooms.get(channel);
+    if (!rooms?.delete(room)) return false;
+    if (rooms.size === 0) this.#rooms.delete(channel);
+    this.#removeMember(channel, room);
+    return true;
+  }
+
+  roomsOf(channel: SessionChannel): ReadonlySet<string> {
+    return this.#rooms.get(channel) ?? NO_ROOMS;
+  }
+
+  leaveAll(channel: SessionChannel): void {
+    const rooms = this.#rooms.get(channel);
+    if (!rooms) return;
+    this.#rooms.delete(channel);
+    for (const room of rooms) this.#removeMember(channel, room);
+  }
+
+  /** A selection of recipients, for the manager's `to()`, `in()` and `except()`. */
+  recipients<S extends Session>(rooms: readonly string[] | undefined, exceptRooms: readonly string[] = [], exceptSessions: readonly string[] = []): Recipients<S> {
+    return new Selection<S>(this, { rooms, exceptRooms, exceptSessions });
+  }
+
+  // ---- broadcasting ----
+
+  /** Queues a broadcast; the broadcasts of one tick leave together, in order (see flush). */
+  broadcast(audience: Audience | undefined, value: unknown): void {
+    const encoded = encodeMessage(value);
+    const target = audience ?? EVERYONE;
+    const pending = this.#pending;
+    if (pending) {
+      const last = pending[pending.length - 1]!;
+      if (sameAudience(last.audience, target)) last.encoded.push(encoded);
+      else pending.push({ audience: target, encoded: [encoded] });
+      return;
+    }
+    this.#pending = [{ audience: target, encoded: [encoded] }];
+    // Broadcasts of one tick leave together: one frame, one write per session, not one each.
+    queueMicrotask(this.flush);
+  }
+
+  /**
+   * Sends the broadcasts of this tick. Runs before any session writes anything else (see
+   * SessionChannel.write), so every client sees broadcasts and direct sends in call order.
+   */
+  readonly flush = (): void => {
+    const pending = this.#pending;
+    if (!pending) return;
+    this.#pending = undefined;
+    for (const { audience, encoded } of pending) {
+      this.#deliver(audience, encoded);
+      this.#publish(audience, encoded);
+    }
+  };
+
+  /** A payload published by a process sharing the store, on the route's topic or a room's. */
+  received(payload: string, topic: string): void {
+    const newline = payload.indexOf('\n');
+    const sender = payload.slice(0, newline);
+    if (sender === this.#settings.store.nodeId) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(payload.slice(newline + 1));
+    } catch (error) {
+      this.#settings.reportError(error, `broadcast received on ${topic}`);
+      return;
+    }
+    // Whatever else publishes on a shared store's topic must not break this process.
+    if (isStringArray(message)) {
+      this.#deliver(EVERYONE, message);
+      return;
+    }
+    const envelope = message as Partial<Envelope> | null;
+    if (
+      envelope === null ||
+      typeof envelope !== 'object' ||
+      !Number.isSafeInteger(envelope.s) ||
+      !isStringArray(envelope.m) ||
+      !(envelope.r === undefined || isStringArray(envelope.r)) ||
+      !(envelope.xr === undefined || isStringArray(envelope.xr)) ||
+      !(envelope.xs === undefined || isStringArray(envelope.xs))
+    ) {
+      this.#settings.reportError(new Error('malformed broadcast payload'), `broadcast received on ${topic}`);
+      return;
+    }
+    // One sender's messages arrive in the order sent, on every topic: a number seen already is
+    // the same message published to another of its rooms.
+    const last = this.#delivered.get(sender);
+    if (last !== undefined && envelope.s! <= last) return;
+    this.#delivered.delete(sender);
+    this.#delivered.set(sender, envelope.s!);
+    if (this.#delivered.size > MAX_SENDERS) this.#delivered.delete(this.#delivered.keys().next().value!);
+    this.#deliver({ rooms: envelope.r, exceptRooms: envelope.xr ?? [], exceptSessions: envelope.xs ?? [] }, envelope.m);
+  }
+
+  /** Local open sessions an audience selects, each once. */
+  forEachRecipient(audience: Audience, visit: (channel: SessionChannel) => void): void {
+    const excluded = this.#excluded(audience);
+    const exceptIds = audience.exceptSessions.length ? new Set(audience.exceptSessions) : undefined;
+    const consider = (channel: SessionChannel): void => {
+      if (channel.session.state !== SessionState.OPEN) return;
+      if (excluded?.has(channel) || exceptIds?.has(channel.session.id)) return;
+      visit(channel);
+    };
+    const { rooms } = audience;
+    if (rooms === undefined) {
+      for (const channel of this.#settings.channels.values()) consider(channel);
+    } else if (rooms.length === 1) {
+      const members = this.#members.get(rooms[0]!);
+      if (members) for (const channel of members) consider(channel);
+    } else {
+      const seen = new Set<SessionChannel>();
+      for (const room of rooms) {
+        const members = this.#members.get(room);
+        if (!members) continue;
+        for (const channel of members) {
+          if (seen.has(channel)) continue;
+          seen.add(channel);
+          consider(channel);
+        }
+      }
+    }
+  }
+
+  /** Stops every room subscription (the route is closing). */
+  close(): void {
+    for (const room of [...this.#subscriptions.keys()]) this.#unsubscribe(room);
+  }
+
+  // ---- internals ----
+
+  #removeMember(channel: SessionChannel, room: string): void {
+    const members = this.#members.get(room);
+    if (!members) return;
+    members.delete(channel);
+    if (members.size > 0) return;
+    this.#members.delete(room);
+    this.#unsubscribe(room);
+  }
+
+  /** Members of the excluded rooms, when there are any. */
+  #excluded(audience: Audience): Set<SessionChannel> | undefined {
+    if (audience.exceptRooms.length === 0) return undefined;
+    const excluded = new Set<SessionChannel>();
+    for (const room of audience.exceptRooms) {
+      const members = this.#members.get(room);
+      if (members) for (const channel of members) excluded.add(channel);
+    }
+    return excluded;
+  }
+
+  /** Writes one frame, built once, to every local recipient. */
+  #deliver(audience: Audience, encoded: string[]): void {
+    if (this.#settings.channels.size === 0) return;
+    let frame: Buffer | undefined;
+    this.forEachRecipient(audience, (channel) => {
+      frame ??= Buffer.from(messageFrame(encoded));
+      channel.sendShared(frame, encoded);
+    });
+  }
+
+  #publish(audience: Audience, encoded: string[]): void {
+    const { store } = this.#settings;
+    const plain = audience.exceptRooms.length === 0 && audience.exceptSessions.length === 0;
+    if (audience.rooms === undefined && plain) {
+      this.#storeCall(store.publish(this.broadcastTopic, `${store.nodeId}\n${JSON.stringify(encoded)}`), 'publish broadcast');
+      return;
+    }
+    if (audience.rooms?.length === 0) return;
+    const envelope: Envelope = { s: ++this.#sequence, m: encoded };
+    if (audience.rooms !== undefined) envelope.r = [...audience.rooms];
+    if (audience.exceptRooms.length) envelope.xr = [...audience.exceptRooms];
+    if (audience.exceptSessions.length) envelope.xs = [...audience.exceptSessions];
+    const payload = `${store.nodeId}\n${JSON.stringify(envelope)}`;
+    if (audience.rooms === undefined) {
+      this.#storeCall(store.publish(this.broadcastTopic, payload), 'publish broadcast');
+      return;
+    }
+    for (const room of new Set(audience.rooms)) this.#storeCall(store.publish(this.roomTopic(room), payload), `publish to room ${room}`);
+  }
+
+  /** Subscribes to a room's topic if this process is not yet; resolves when it is. */
+  #subscribe(room: string): Promise<void> {
+    const existing = this.#subscriptions.get(room);
+    if (existing) return existing.ready;
+    const subscription: RoomSubscription = { ready: RESOLVED, stop: undefined, wanted: true };
+    this.#subscriptions.set(room, subscription);
+    const failed = (error: unknown): void => {
+      // The members stay members here; the next join to the room tries the store again.
+      if (this.#subscriptions.get(room) === subscription) this.#subscriptions.delete(room);
+      this.#settings.reportError(error, `store subscribe to room ${room}`);
+    };
+    let result: ReturnType<SessionStore['subscribe']>;
+    try {
+      result = this.#settings.store.subscribe(this.roomTopic(room), this.#onPayload);
+    } catch (error) {
+      failed(error);
+      return RESOLVED;
+    }
+    if (!isPromiseLike(result)) {
+      subscription.stop = result;
+      return RESOLVED;
+    }
+    subscription.ready = result.then((stop) => {
+      subscription.stop = stop;
+      if (!subscription.wanted) this.#stop(room, stop);
+    }, failed);
+    return subscription.ready;
+  }
+
+  #unsubscribe(room: string): void {
+    const subscription = this.#subscriptions.get(room);
+    if (!subscription) return;
+    this.#subscriptions.delete(room);
+    subscription.wanted = false;
+    if (subscription.stop) this.#stop(room, subscription.stop);
+  }
+
+  #stop(room: string, stop: Unsubscribe): void {
+    log('no member of room %s left here: unsubscribing', room);
+    try {
+      this.#storeCall(stop(), `unsubscribe from room ${room}`);
+    } catch (error) {
+      this.#settings.reportError(error, `store unsubscribe from room ${room}`);
+    }
+  }
+
+  #storeCall(result: unknown, what: string): void {
+    catchRejection(result, (error) => this.#settings.reportError(error, `store ${what}`));
+  }
+}
+
+/** One selection of recipients; immutable, every refinement is a new one. */
+class Selection<S extends Session> implements Recipients<S> {
+  constructor(
+    readonly hub: RoomHub,
+    readonly audience: Audience,
+  ) {}
+
+  to(rooms: string | readonly string[]): Recipients<S> {
+    const added = roomList(rooms, 'to(rooms)');
+    // Adding rooms to "everyone" is still everyone.
+    const current = this.audience.rooms;
+    const merged = current === undefined ? undefined : [...current, ...added.filter((room) => !current.includes(room))];
+    return new Selection<S>(this.hub, { ...this.audience, rooms: merged });
+  }
+
+  in(rooms: string | readonly string[]): Recipients<S> {
+    return this.to(rooms);
+  }
+
+  except(excluded: Session | string | Iterable<Session | string>): Recipients<S> {
+    const rooms = [...this.audience.exceptRooms];
+    const sessions = [...this.audience.exceptSessions];
+    const items: Iterable<Session | string> = typeof excluded === 'string' || !isIterable(excluded) ? [excluded] : excluded;
+    for (const item of items) {
+      if (typeof item === 'string') {
+        if (!rooms.includes(checkRoom(item, 'except(): a room'))) rooms.push(item);
+      } else if (item !== null && typeof item === 'object' && typeof (item as Session).id === 'string') {
+        if (!sessions.includes(item.id)) sessions.push(item.id);
+      } else {
+        throw new TypeError(`koa-sockjs: except() takes sessions and room names, got ${item === null ? 'null' : typeof item}`);
+      }
+    }
+    return new Selection<S>(this.hub, { rooms: this.audience.rooms, exceptRooms: rooms, exceptSessions: sessions });
+  }
+
+  broadcast(value: unknown): void {
+    this.hub.broadcast(this.audience, value);
+  }
+
+  sessions(): S[] {
+    const found: S[] = [];
+    this.hub.forEachRecipient(this.audience, (channel) => found.push(channel.session as S));
+    return found;
+  }
+
+  get size(): number {
+    let count = 0;
+    this.hub.forEachRecipient(this.audience, () => count++);
+    return count;
+  }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+}
+
+/** One room or several, checked, without repeats. */
+export function roomList(rooms: string | readonly string[], what: string): string[] {
+  if (typeof rooms === 'string') return [checkRoom(rooms, `${what}: a room`)];
+  if (!Array.isArray(rooms)) throw new TypeError(`koa-sockjs: ${what} takes a room name or an array of them, got ${rooms === null ? 'null' : typeof rooms}`);
+  const list: string[] = [];
+  for (const room of rooms as readonly unknown[]) {
+    const name = checkRoom(room, `${what}: a room`);
+    if (!list.includes(name)) list.push(name);
+  }
+  return list;
+}
