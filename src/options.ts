@@ -48,7 +48,14 @@ export interface SockjsOptions<S extends Session = Session> {
   maxMessageSize?: number;
   /** Bytes a streaming response carries before it is closed (client reconnects). @default 131_072 */
   responseLimit?: number;
-  /** URL of the sockjs-client script the iframe page loads. @default the sockjs-client 1.x CDN URL */
+  /**
+   * URL of the sockjs-client script the iframe page (`/iframe.html`) loads. sockjs-client
+   * refuses an iframe running another version than the page ("Incompatible SockJS!"), so this
+   * must name the exact version the application's pages load: for another version, or to serve
+   * the script yourself (e.g. from `node_modules/sockjs-client/dist`), set it (README: "The
+   * iframe and sockjs-client"). A URL without quotes, angle brackets or whitespace.
+   * @default 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js'
+   */
   sockjsUrl?: string;
   /** Set a JSESSIONID cookie for sticky load balancers: true, or a function that sets it. @default false */
   jsessionid?: JsessionidOption;
@@ -76,7 +83,7 @@ export const DEFAULTS = {
   websocket: true,
   maxMessageSize: 1024 * 1024,
   responseLimit: 128 * 1024,
-  sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1/dist/sockjs.min.js',
+  sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
   jsessionid: false,
   cors: true,
 } as const;

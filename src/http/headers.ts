@@ -3,9 +3,25 @@ import type { Context } from 'koa';
 
 const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 
-/** Private data fetched with GET must never be cached (protocol: verify_not_cached). */
+/**
+ * Private data fetched with GET must never be cached, and no proxy may transform it: a
+ * compressing proxy or CDN would buffer the newline-delimited frames of a stream until it has a
+ * block worth compressing (protocol: verify_not_cached, `no-transform` since sockjs-protocol
+ * pull request 93; RFC 9111, 5.2.2.6).
+ */
 export function setNoCache(ctx: Context): void {
-  ctx.set('Cache-Control', 'no-store, no-cache, must-revalidate, max-age=0');
+  ctx.set('Cache-Control', 'no-store, no-cache, no-transform, must-revalidate, max-age=0');
+}
+
+/**
+ * Streaming responses (xhr_streaming, eventsource, htmlfile) must reach the client frame by
+ * frame. nginx buffers proxied responses by default (`proxy_buffering on`) and passes a stream
+ * on only when a buffer fills or the response ends, which stalls every frame behind it;
+ * `X-Accel-Buffering: no` turns that off for this one response, with no nginx configuration.
+ * Polling answers are complete when written, so buffering cannot hold them back.
+ */
+export function setNoBuffering(ctx: Context): void {
+  ctx.set('X-Accel-Buffering', 'no');
 }
 
 /** Strongly cacheable: one year (protocol: OPTIONS responses and the iframe page). */

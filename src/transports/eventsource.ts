@@ -15,7 +15,9 @@ export const eventsource: Transport = {
   preflight: false,
   async handle(tr) {
     const { ctx, route } = tr;
-    ctx.set('Content-Type', 'text/event-stream; charset=UTF-8');
+    // Exactly this type (sockjs-protocol HEAD, EventSource.test_transport): an event stream is
+    // always UTF-8 by definition (WHATWG HTML, 9.2.5), so a charset parameter says nothing.
+    ctx.set('Content-Type', 'text/event-stream');
     // Fetched with GET: no cache may keep it (protocol suite: verify_not_cached).
     setNoCache(ctx);
     // sockjs-client 1.x opens EventSource across origins directly, which browsers allow only

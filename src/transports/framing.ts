@@ -1,7 +1,8 @@
 /**
  * How each HTTP transport wraps a SockJS frame (`o`, `h`, `a[...]`, `c[...]`) for the wire, and
  * the preludes the streaming ones send first. Pure functions; the exact strings are the protocol
- * suite's (sockjs-protocol-0.3.3.py), and test/unit/framing.test.ts pins them.
+ * suite's (sockjs-protocol.py at the revision docs/transports.md names), and
+ * test/unit/framing.test.ts pins them.
  */
 
 /** xhr and xhr_streaming: one frame per line. */
@@ -34,10 +35,13 @@ export const EVENTSOURCE_PRELUDE = '\r\n';
 
 /**
  * jsonp: the frame as a JSON string argument to the client's callback. The callback name is
- * checked by `readCallback` before it gets here.
+ * checked by `readCallback` before it gets here. The leading empty JavaScript comment (slash,
+ * two stars, slash) keeps the body from starting with bytes the client chose: that is what let
+ * a crafted callback make the response a Flash file (Rosetta Flash, CVE-2014-4671). The current
+ * sockjs-protocol suite expects it on every JSONP body.
  */
 export function jsonpFrame(callback: string, frame: string): string {
-  return `${callback}(${JSON.stringify(frame)});\r\n`;
+  return `/**/${callback}(${JSON.stringify(frame)});\r\n`;
 }
 
 /**
@@ -74,8 +78,10 @@ export function htmlfilePrelude(callback: string): string {
 
 /**
  * The iframe page (protocol suite: IframePage.iframe_body): loads sockjs-client from `sockjsUrl`
- * on the server's origin, which then talks to the server for the parent page. `sockjsUrl` is
- * validated by the options (no quotes, angle brackets or spaces).
+ * on the server's origin, which then talks to the server for the parent page. This is the
+ * sockjs-client 1.x page: the script first, then `SockJS.bootstrap_iframe()` (0.3.x clients
+ * called back through `_sockjs_onload` instead). `sockjsUrl` is validated by the options (no
+ * quotes, angle brackets or spaces).
  */
 export function iframePage(sockjsUrl: string): string {
   return `<!DOCTYPE html>
@@ -83,11 +89,11 @@ export function iframePage(sockjsUrl: string): string {
 <head>
   <meta http-equiv="X-UA-Compatible" content="IE=edge" />
   <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+  <script src="${sockjsUrl}"></script>
   <script>
     document.domain = document.domain;
-    _sockjs_onload = function(){SockJS.bootstrap_iframe();};
+    SockJS.bootstrap_iframe();
   </script>
-  <script src="${sockjsUrl}"></script>
 </head>
 <body>
   <h2>Don't panic!</h2>

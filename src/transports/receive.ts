@@ -3,7 +3,7 @@
  * hand the response to the session layer as a Receiver.
  */
 import type { Context } from 'koa';
-import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
+import { setCors, setJsessionid, setNoBuffering, setNoCache } from '../http/headers.js';
 import type { RouteConfig } from '../options.js';
 import { kConnect } from '../session/manager.js';
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.js';
@@ -18,6 +18,7 @@ export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {
 }
 
 export async function connectReceiver(tr: TransportRequest, options: HttpReceiverOptions, prelude = ''): Promise<void> {
+  if (options.streaming) setNoBuffering(tr.ctx);
   const receiver = new HttpReceiver(tr.ctx, options);
   if (options.streaming) receiver.begin(prelude);
   await tr.route.manager[kConnect](tr.key, receiver, tr.request);

@@ -17,7 +17,7 @@ describe('eventsource: /*/*/eventsource', () => {
     const url = base + sessionPart();
     const r = await StreamingResponse.open('GET', url + '/eventsource');
     assert.equal(r.status, 200);
-    assert.equal(r.header('content-type')!.replace(/ /g, ''), 'text/event-stream;charset=UTF-8');
+    assert.equal(r.header('content-type')!.replace(/ /g, ''), 'text/event-stream');
     verifyNotCached(r.head);
     assert.equal(await r.read(), '\r\n');
     assert.equal(await r.read(), 'data: o\r\n\r\n');

@@ -119,7 +119,7 @@ describe('handling close', () => {
     r1.abort();
     await untilClosed('/echo', url);
     const r = await startRequest('GET', url + '/jsonp?c=x').response;
-    assert.equal(r.body, 'x("c[1002,\\"Connection interrupted\\"]");\r\n');
+    assert.equal(r.body, '/**/x("c[1002,\\"Connection interrupted\\"]");\r\n');
   });
 
   it('the close frame is served until the session expires, then the session is new again', async () => {

@@ -120,6 +120,7 @@ describe('websocket hixie-76', () => {
     const ws = await Hixie76Client.open(base + sessionPart() + '/websocket');
     assert.equal(await ws.recv(), 'o');
     ws.send('');
+    ws.send('[]');
     ws.send('["a"]');
     assert.equal(await ws.recv(), 'a["a"]');
     ws.close();

@@ -53,6 +53,14 @@ describe('htmlfile: /*/*/htmlfile', () => {
     assert.ok(r.body.includes('"callback" parameter required'));
   });
 
+  it('test_invalid_callback', async () => {
+    for (const callback of ['%20', '*', 'abc(', 'abc%28']) {
+      const r = await GET(base + '/a/a/htmlfile?c=' + callback);
+      assert.equal(r.status, 500, callback);
+      assert.ok(r.body.includes('invalid "callback" parameter'), callback);
+    }
+  });
+
   it('test_response_limit', async () => {
     const url = base + sessionPart();
     const r = await StreamingResponse.open('GET', url + '/htmlfile?c=callback');

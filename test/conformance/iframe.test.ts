@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GET, POST, startServer, type ConformanceServer, type HttpResult } from './helpers.js';
 
-/** The suite's iframe_body regex, verbatim. */
+/** The suite's iframe_body regex, verbatim: the sockjs-client 1.x page, script first. */
 const IFRAME_BODY = new RegExp(
   String.raw`
 ^<!DOCTYPE html>
@@ -11,11 +11,11 @@ const IFRAME_BODY = new RegExp(
 <head>
   <meta http-equiv="X-UA-Compatible" content="IE=edge" />
   <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+  <script src="(?<sockjs_url>[^"]*)"></script>
   <script>
     document.domain = document.domain;
-    _sockjs_onload = function\(\){SockJS.bootstrap_iframe\(\);};
+    SockJS.bootstrap_iframe\(\);
   </script>
-  <script src="(?<sockjs_url>[^"]*)"></script>
 </head>
 <body>
   <h2>Don't panic!</h2>

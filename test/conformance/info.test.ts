@@ -14,12 +14,12 @@ describe('info: <base_url>/info', () => {
   after(() => server.close());
 
   it('test_basic', async () => {
-    const r = await GET(base + '/info');
+    const r = await GET(base + '/info', { headers: { Origin: 'test' } });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type']!.replace(/ /g, ''), 'application/json;charset=UTF-8');
     verifyNoCookie(r);
     verifyNotCached(r);
-    verifyCors(r);
+    verifyCors(r, 'test');
     const data = JSON.parse(r.body) as Record<string, unknown>;
     assert.equal(data['websocket'], true);
     assert.ok(data['cookie_needed'] === true || data['cookie_needed'] === false);
@@ -52,7 +52,9 @@ describe('info: <base_url>/info', () => {
     assert.equal((JSON.parse(r.body) as { websocket: boolean }).websocket, false);
   });
 
-  it('echoes the Origin on GET', async () => {
+  it('echoes the Origin on GET; without one, * and no credentials', async () => {
     verifyCors(await GET(base + '/info', { headers: { Origin: 'http://example.com' } }), 'http://example.com');
+    verifyCors(await GET(base + '/info', { headers: { Origin: 'null' } }), 'null');
+    verifyCors(await GET(base + '/info'));
   });
 });

@@ -61,7 +61,7 @@ describe('JSESSIONID cookie', () => {
     let r = await GET(url + '/jsonp?c=%63allback');
     assert.equal(r.status, 200);
     verifyCookie(r);
-    assert.equal(r.body, 'callback("o");\r\n');
+    assert.equal(r.body, '/**/callback("o");\r\n');
 
     r = await POST(url + '/jsonp_send', { body: 'd=%5B%22x%22%5D', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
     assert.equal(r.body, 'ok');

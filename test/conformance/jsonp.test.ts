@@ -21,7 +21,7 @@ describe('jsonp-polling: /*/*/jsonp, /*/*/jsonp_send', () => {
     assert.equal(r.status, 200);
     verifyContentType(r, 'application/javascript;charset=UTF-8');
     verifyNotCached(r);
-    assert.equal(r.body, 'callback("o");\r\n');
+    assert.equal(r.body, '/**/callback("o");\r\n');
 
     r = await POST(url + '/jsonp_send', { body: 'd=%5B%22x%22%5D', headers: FORM });
     assert.equal(r.body, 'ok');
@@ -31,7 +31,7 @@ describe('jsonp-polling: /*/*/jsonp, /*/*/jsonp_send', () => {
 
     r = await GET(url + '/jsonp?c=%63allback');
     assert.equal(r.status, 200);
-    assert.equal(r.body, 'callback("a[\\"x\\"]");\r\n');
+    assert.equal(r.body, '/**/callback("a[\\"x\\"]");\r\n');
   });
 
   it('test_no_callback', async () => {
@@ -40,10 +40,18 @@ describe('jsonp-polling: /*/*/jsonp, /*/*/jsonp_send', () => {
     assert.ok(r.body.includes('"callback" parameter required'));
   });
 
+  it('test_invalid_callback', async () => {
+    for (const callback of ['%20', '*', 'abc(', 'abc%28']) {
+      const r = await GET(base + '/a/a/jsonp?c=' + callback);
+      assert.equal(r.status, 500, callback);
+      assert.ok(r.body.includes('invalid "callback" parameter'), callback);
+    }
+  });
+
   it('test_invalid_json', async () => {
     const url = base + sessionPart();
     let r = await GET(url + '/jsonp?c=x');
-    assert.equal(r.body, 'x("o");\r\n');
+    assert.equal(r.body, '/**/x("o");\r\n');
 
     r = await POST(url + '/jsonp_send', { body: 'd=%5B%22x', headers: FORM });
     assert.equal(r.status, 500);
@@ -60,30 +68,43 @@ describe('jsonp-polling: /*/*/jsonp, /*/*/jsonp_send', () => {
 
     r = await GET(url + '/jsonp?c=x');
     assert.equal(r.status, 200);
-    assert.equal(r.body, 'x("a[\\"b\\"]");\r\n');
+    assert.equal(r.body, '/**/x("a[\\"b\\"]");\r\n');
   });
 
   it('test_content_types: form-encoded `d`, or the raw body', async () => {
     const url = base + sessionPart();
     let r = await GET(url + '/jsonp?c=x');
-    assert.equal(r.body, 'x("o");\r\n');
+    assert.equal(r.body, '/**/x("o");\r\n');
     r = await POST(url + '/jsonp_send', { body: 'd=%5B%22abc%22%5D', headers: FORM });
     assert.equal(r.body, 'ok');
     r = await POST(url + '/jsonp_send', { body: '["%61bc"]', headers: { 'Content-Type': 'text/plain' } });
     assert.equal(r.body, 'ok');
     r = await GET(url + '/jsonp?c=x');
     assert.equal(r.status, 200);
-    assert.equal(r.body, 'x("a[\\"abc\\",\\"%61bc\\"]");\r\n');
+    assert.equal(r.body, '/**/x("a[\\"abc\\",\\"%61bc\\"]");\r\n');
   });
 
   it('test_close', async () => {
     const url = server.url + '/close' + sessionPart();
     let r = await GET(url + '/jsonp?c=x');
-    assert.equal(r.body, 'x("o");\r\n');
+    assert.equal(r.body, '/**/x("o");\r\n');
     for (let i = 0; i < 2; i++) {
       r = await GET(url + '/jsonp?c=x');
-      assert.equal(r.body, 'x("c[3000,\\"Go away!\\"]");\r\n');
+      assert.equal(r.body, '/**/x("c[3000,\\"Go away!\\"]");\r\n');
     }
+  });
+
+  it('test_sending_empty_frame: d=[] is accepted and delivers nothing', async () => {
+    const url = base + sessionPart();
+    let r = await GET(url + '/jsonp?c=x');
+    assert.equal(r.body, '/**/x("o");\r\n');
+    r = await POST(url + '/jsonp_send', { body: 'd=%5B%5D', headers: FORM });
+    assert.equal(r.body, 'ok');
+    r = await POST(url + '/jsonp_send', { body: 'd=%5B%22x%22%5D', headers: FORM });
+    assert.equal(r.body, 'ok');
+    r = await GET(url + '/jsonp?c=x');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, '/**/x("a[\\"x\\"]");\r\n');
   });
 
   it('bad callbacks are refused before a session is made', async () => {

@@ -34,7 +34,7 @@ export function verifyCors(r: { headers: Record<string, string | undefined> }, o
 }
 
 export function verifyNotCached(r: { headers: Record<string, string | undefined> }): void {
-  assert.equal(r.headers['cache-control'], 'no-store, no-cache, must-revalidate, max-age=0');
+  assert.equal(r.headers['cache-control'], 'no-store, no-cache, no-transform, must-revalidate, max-age=0');
   assert.equal(r.headers['expires'], undefined);
   assert.equal(r.headers['last-modified'], undefined);
 }

@@ -13,13 +13,13 @@ describe('websocket HTTP errors', () => {
   });
   after(() => server.close());
 
-  it('test_httpMethod: a plain GET is 400 "Can \\"Upgrade\\" only to \\"WebSocket\\"."', async () => {
+  it('test_httpMethod: a plain GET is 400 (the body is ours: the current suite no longer asks for one)', async () => {
     const r = await GET(base + '/0/0/websocket');
     assert.equal(r.status, 400);
     assert.ok(r.body.includes('Can "Upgrade" only to "WebSocket".'));
   });
 
-  it('test_invalidConnectionHeader: Connection: close is 400', async () => {
+  it('test_invalidConnectionHeader: Connection: close is 400, saying why', async () => {
     const r = await GET(base + '/0/0/websocket', { headers: { Upgrade: 'WebSocket', Connection: 'close' } });
     assert.equal(r.status, 400);
     assert.ok(r.body.includes('"Connection" must be "Upgrade".'));

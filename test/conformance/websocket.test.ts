@@ -1,5 +1,6 @@
-// Protocol suite: WebsocketHixie76 (the parts any websocket client runs; the raw hixie-76
-// handshake and framing are in hixie76.test.ts) and WebsocketHybi10.
+// Protocol suite: Websocket (RFC 6455, Sec-WebSocket-Version 13; its hixie-76 test_haproxy is in
+// hixie76.test.ts), then what the current suite no longer asks but we keep: hybi-07/08
+// (Sec-WebSocket-Version 7 and 8), as the 0.3.3 suite's WebsocketHybi10 tested them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sessionPart, startServer, until, WsClient, type ConformanceServer } from './helpers.js';
@@ -16,12 +17,21 @@ describe('websocket: /*/*/websocket', () => {
   });
   after(() => server.close());
 
-  for (const protocolVersion of [8, 13]) {
-    describe(`hybi (Sec-WebSocket-Version ${protocolVersion})`, () => {
-      it('test_transport: open frame, empty frames ignored, echo', async () => {
+  for (const protocolVersion of [13, 8]) {
+    describe(`Sec-WebSocket-Version ${protocolVersion}${protocolVersion === 13 ? '' : ' (hybi-08, beyond the current suite)'}`, () => {
+      it('test_transport: open frame, echo', async () => {
+        const ws = await WsClient.open(base + sessionPart() + '/websocket', { protocolVersion });
+        assert.equal(await ws.recv(), 'o');
+        ws.send('["a"]');
+        assert.equal(await ws.recv(), 'a["a"]');
+        await ws.close();
+      });
+
+      it('test_empty_frame: empty messages and frames with no messages are ignored', async () => {
         const ws = await WsClient.open(base + sessionPart() + '/websocket', { protocolVersion });
         assert.equal(await ws.recv(), 'o');
         ws.send('');
+        ws.send('[]');
         ws.send('["a"]');
         assert.equal(await ws.recv(), 'a["a"]');
         await ws.close();
@@ -67,8 +77,8 @@ describe('websocket: /*/*/websocket', () => {
     await ws3.close();
   });
 
-  it('test_headersSanity: versions 7, 8 and 13 get a proper 101', async () => {
-    for (const version of ['7', '8', '13']) {
+  it('test_headersSanity: version 13 (and, beyond the current suite, 7 and 8) gets a proper 101', async () => {
+    for (const version of ['13', '7', '8']) {
       const up = await rawUpgrade(base + sessionPart() + '/websocket', {
         Upgrade: 'websocket',
         Connection: 'Upgrade',
@@ -88,7 +98,7 @@ describe('websocket: /*/*/websocket', () => {
     }
   });
 
-  it('test_firefox_602_connection_header: "Connection: keep-alive, Upgrade" is accepted', async () => {
+  it('0.3.3 suite test_firefox_602_connection_header: "Connection: keep-alive, Upgrade" is accepted', async () => {
     const up = await rawUpgrade(base + sessionPart() + '/websocket', {
       Upgrade: 'websocket',
       Connection: 'keep-alive, Upgrade',

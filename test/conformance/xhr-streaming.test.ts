@@ -19,10 +19,10 @@ describe('xhr-streaming: /*/*/xhr_streaming', () => {
 
   it('test_transport: 2 KiB prelude, open frame, messages', async () => {
     const url = base + sessionPart();
-    const r = await StreamingResponse.open('POST', url + '/xhr_streaming');
+    const r = await StreamingResponse.open('POST', url + '/xhr_streaming', { Origin: 'test' });
     assert.equal(r.status, 200);
     assert.equal(r.header('content-type')!.replace(/ /g, ''), 'application/javascript;charset=UTF-8');
-    verifyCors(r.head);
+    verifyCors(r.head, 'test');
     verifyNotCached(r.head);
     assert.equal(await r.read(), 'h'.repeat(2048) + '\n');
     assert.equal(await r.read(), 'o\n');

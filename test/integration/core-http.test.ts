@@ -74,7 +74,7 @@ describe('core HTTP endpoints', () => {
     const first = await request(`${base}/echo/info`, { headers: { Origin: 'http://example.test' } });
     assert.equal(first.status, 200);
     assert.equal(first.headers['content-type'], 'application/json; charset=UTF-8');
-    assert.equal(first.headers['cache-control'], 'no-store, no-cache, must-revalidate, max-age=0');
+    assert.equal(first.headers['cache-control'], 'no-store, no-cache, no-transform, must-revalidate, max-age=0');
     assert.equal(first.headers['access-control-allow-origin'], 'http://example.test');
     assert.equal(first.headers['access-control-allow-credentials'], 'true');
     const body = JSON.parse(first.body) as { websocket: boolean; cookie_needed: boolean; origins: string[]; entropy: number };
@@ -92,7 +92,7 @@ describe('core HTTP endpoints', () => {
     assert.equal(opened.status, 200);
     assert.equal(opened.body, 'o\n');
     assert.equal(opened.headers['content-type'], 'application/javascript; charset=UTF-8');
-    assert.equal(opened.headers['cache-control'], 'no-store, no-cache, must-revalidate, max-age=0');
+    assert.equal(opened.headers['cache-control'], 'no-store, no-cache, no-transform, must-revalidate, max-age=0');
     assert.equal(opened.headers['access-control-allow-origin'], '*');
     const sent = await post(`${url}/xhr_send`, '["a", {"b": [1, 2]}]');
     assert.equal(sent.status, 204);

@@ -36,10 +36,18 @@ describe('transport framing', () => {
     assert.equal(decodeURI(eventsourceFrame('a["%E0%A4%A"]').slice(6, -4)), 'a["%E0%A4%A"]');
   });
 
-  it('jsonp: the frame as a JSON string argument', () => {
-    assert.equal(jsonpFrame('callback', 'o'), 'callback("o");\r\n');
-    assert.equal(jsonpFrame('x', 'a["x"]'), 'x("a[\\"x\\"]");\r\n');
-    assert.equal(jsonpFrame('_jp.abc', 'c[3000,"Go away!"]'), '_jp.abc("c[3000,\\"Go away!\\"]");\r\n');
+  it('jsonp: /**/, then the frame as a JSON string argument', () => {
+    assert.equal(jsonpFrame('callback', 'o'), '/**/callback("o");\r\n');
+    assert.equal(jsonpFrame('x', 'a["x"]'), '/**/x("a[\\"x\\"]");\r\n');
+    assert.equal(jsonpFrame('_jp.abc', 'c[3000,"Go away!"]'), '/**/_jp.abc("c[3000,\\"Go away!\\"]");\r\n');
+  });
+
+  it('jsonp: the body never starts with the client-chosen name (Rosetta Flash, CVE-2014-4671)', () => {
+    for (const callback of ['CWS', 'FWS', 'ZWS', 'x', '_jp.a1']) {
+      const body = jsonpFrame(callback, 'o');
+      assert.ok(body.startsWith('/**/'), callback);
+      assert.ok(!body.startsWith(callback), callback);
+    }
   });
 
   it('htmlfile: a script block per frame, with < escaped', () => {
@@ -61,12 +69,26 @@ describe('transport framing', () => {
     }
   });
 
-  it('iframe page: loads the given client script', () => {
-    const page = iframePage('/sockjs.js');
-    assert.ok(page.startsWith('<!DOCTYPE html>\n<html>\n<head>\n'));
-    assert.ok(page.includes('  <script src="/sockjs.js"></script>\n'));
-    assert.ok(page.includes('_sockjs_onload = function(){SockJS.bootstrap_iframe();};'));
-    assert.ok(page.endsWith('</body>\n</html>'));
+  it('iframe page: the sockjs-client 1.x page, loading the given client script', () => {
+    assert.equal(
+      iframePage('/sockjs.js'),
+      `<!DOCTYPE html>
+<html>
+<head>
+  <meta http-equiv="X-UA-Compatible" content="IE=edge" />
+  <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+  <script src="/sockjs.js"></script>
+  <script>
+    document.domain = document.domain;
+    SockJS.bootstrap_iframe();
+  </script>
+</head>
+<body>
+  <h2>Don't panic!</h2>
+  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>
+</body>
+</html>`,
+    );
   });
 });
 
