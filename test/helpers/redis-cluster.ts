@@ -47,6 +47,9 @@ export class ClusterNode {
       if (message.type === 'hook') {
         this.hooks.push(message as HookEvent);
         this.events.emit('hook', message);
+      } else if (message.type !== 'ready') {
+        // Other reports (say, `sent` after a stream of room broadcasts) under their own type.
+        this.events.emit(message.type, message);
       }
     });
   }

@@ -10,6 +10,13 @@
  * process); GET /broadcast?route=<name>&message=<text> broadcasts from a plain Koa route, as
  * `ctx.sockjs(name).broadcast()`; GET /count?route=<name> answers the cluster-wide count and
  * this process's active sessions.
+ *
+ * /rooms: a session obeys its client's commands (JSON text) `{ join }`, `{ leave }` (answering `{ joined }`
+ * once the join is effective on every process, `{ left }`) and `{ to, except?, say }` (a room
+ * broadcast; `except: 'me'` leaves the sender out). GET /rooms-broadcast?rooms=a,b&tag=t&count=n
+ * &every=ms&mix=1 broadcasts `t-0` .. `t-(n-1)` to those rooms (one every `every` ms, or all in
+ * one tick; with mix=1 every other one goes to everyone through broadcast()), answering at once;
+ * a `{ type: 'sent', tag }` report follows the last.
  */
 import Koa from 'koa';
 import { Session, sockjs, type SockjsMiddleware } from '../../src/index.js';
@@ -47,6 +54,46 @@ class Chat extends Session {
   }
 }
 
+class Rooms extends Session {
+  override onOpen(): void {
+    report({ type: 'hook', hook: 'onOpen', route: 'rooms', id: this.id });
+  }
+  override onMessage(message: unknown): void {
+    // sockjs-client sends strings: commands come JSON-encoded.
+    const command = JSON.parse(String(message)) as { join?: string; leave?: string; to?: string[]; except?: string; say?: unknown };
+    if (command.join !== undefined) {
+      const room = command.join;
+      void this.join(room).then(() => this.send({ joined: room }));
+    } else if (command.leave !== undefined) {
+      this.send({ left: command.leave, was: this.leave(command.leave) });
+    } else if (command.to !== undefined) {
+      const target = this.manager.to(command.to);
+      (command.except === 'me' ? target.except(this) : target).broadcast(command.say);
+    }
+  }
+}
+
+/** A stream of room broadcasts, paced by a timer so a test can kill a process in the middle. */
+function roomBroadcasts(route: string, rooms: string[], tag: string, count: number, every: number, mix: boolean): void {
+  const manager = routes.find((candidate) => candidate.manager.name === route)!.manager;
+  const send = (i: number): void => {
+    if (mix && i % 2 === 1) manager.broadcast(`${tag}-${i}`);
+    else manager.to(rooms).broadcast(`${tag}-${i}`);
+  };
+  if (every === 0) {
+    for (let i = 0; i < count; i++) send(i);
+    report({ type: 'sent', tag });
+    return;
+  }
+  let i = 0;
+  const next = (): void => {
+    send(i++);
+    if (i < count) setTimeout(next, every);
+    else report({ type: 'sent', tag });
+  };
+  next();
+}
+
 const timing = {
   heartbeatDelay: Number(env('HEARTBEAT_DELAY', '25000')),
   disconnectDelay: Number(env('DISCONNECT_DELAY', '5000')),
@@ -58,6 +105,7 @@ const storeFor = (name: string): RedisStore =>
 const routes: SockjsMiddleware[] = [
   sockjs({ name: 'echo', prefix: '/echo', session: Echo, store: storeFor('echo'), ...timing, onError: () => {} }),
   sockjs({ name: 'chat', prefix: '/chat', session: Chat, store: storeFor('chat'), ...timing, onError: () => {} }),
+  sockjs({ name: 'rooms', prefix: '/rooms', session: Rooms, store: storeFor('rooms'), ...timing, onError: () => {} }),
 ];
 
 const app = new Koa();
@@ -65,6 +113,10 @@ app.use(async function routesOutsideSockjs(ctx, next) {
   const route = typeof ctx.query.route === 'string' ? ctx.query.route : 'echo';
   if (ctx.path === '/broadcast') {
     ctx.sockjs(route).broadcast(String(ctx.query.message));
+    ctx.body = 'ok';
+  } else if (ctx.path === '/rooms-broadcast') {
+    const rooms = String(ctx.query.rooms ?? '').split(',').filter(Boolean);
+    roomBroadcasts(route === 'echo' ? 'rooms' : route, rooms, String(ctx.query.tag), Number(ctx.query.count ?? 1), Number(ctx.query.every ?? 0), ctx.query.mix === '1');
     ctx.body = 'ok';
   } else if (ctx.path === '/count') {
     const manager = ctx.sockjs(route);
