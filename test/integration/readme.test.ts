@@ -61,7 +61,7 @@ async function startBlockProcess(index: number): Promise<{ base: string; child: 
 
 describe('README examples', () => {
   it('has the runnable examples this test expects', () => {
-    assert.equal(runnable.length, 3);
+    assert.equal(runnable.length, 4);
   });
 
   it('quick start: chat over sockjs-client and the /broadcast route', async () => {
@@ -97,5 +97,17 @@ describe('README examples', () => {
     await client.closed;
     assert.deepEqual(client.frames, ['o', 'c[1001,"Server is shutting down"]']);
     assert.equal(await exited, 0);
+  });
+
+  it("the iframe and sockjs-client: the page loads the app's installed sockjs-client, under its version", async () => {
+    const base = await startBlock(3);
+    const installed = fileURLToPath(new URL('../../node_modules/sockjs-client/', import.meta.url));
+    const { version } = JSON.parse(readFileSync(installed + 'package.json', 'utf8')) as { version: string };
+    const page = await request(`${base}/chat/iframe.html`);
+    assert.ok(page.body.includes(`<script src="/sockjs-client-${version}.min.js"></script>`), page.body);
+    const script = await request(`${base}/sockjs-client-${version}.min.js`);
+    assert.equal(script.status, 200);
+    assert.equal(script.headers['content-type'], 'application/javascript; charset=UTF-8');
+    assert.equal(script.body, readFileSync(installed + 'dist/sockjs.min.js', 'utf8'));
   });
 });
