@@ -5,7 +5,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import { SockjsOptionError } from './errors.js';
 import type { JsessionidOption } from './http/headers.js';
-import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, type SessionClass } from './session/manager.js';
+import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, isSessionManager, isSessionManagerClass, type SessionClass } from './session/manager.js';
 import { Session } from './session/session.js';
 import type { SessionStore } from './store/store.js';
 import type { Timers } from './timers.js';
@@ -155,7 +155,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
 
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
   const { manager } = options;
-  if (manager instanceof SessionManager) {
+  if (isSessionManager(manager)) {
     for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'maxBufferedBytes', 'timers', 'onError', 'meterProvider'] as const) {
       if (options[option] !== undefined) {
         throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
@@ -166,7 +166,7 @@ function resolveManager<S extends Session>(options: SockjsOptions<S>, name: stri
     }
     return manager as unknown as SessionManager;
   }
-  if (manager !== undefined && (typeof manager !== 'function' || !(manager.prototype instanceof SessionManager || manager === SessionManager))) {
+  if (manager !== undefined && !isSessionManagerClass(manager)) {
     throw new SockjsOptionError('manager', 'must be SessionManager, a class extending it, or an instance of one');
   }
   const ManagerClass = manager ?? SessionManager;

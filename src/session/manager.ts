@@ -19,7 +19,7 @@ import { SessionChannel, type ChannelSettings } from './channel.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
-import { Session, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
+import { Session, isSessionClass, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
 import { SessionState } from './state.js';
 
 const log = logger('manager');
@@ -63,10 +63,12 @@ export const DEFAULT_HEARTBEAT_DELAY = 25_000;
 export const DEFAULT_DISCONNECT_DELAY = 5_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
-/** Symbols for the transports' calls; not part of the public API. */
-export const kConnect = Symbol('koa-sockjs.connect');
-export const kIncoming = Symbol('koa-sockjs.incoming');
-export const kOpenWebsocket = Symbol('koa-sockjs.openWebsocket');
+/** Symbols for the transports' calls; not part of the public API. Registered: see kOpen. */
+export const kConnect = Symbol.for('koa-sockjs@1.connect');
+export const kIncoming = Symbol.for('koa-sockjs@1.incoming');
+export const kOpenWebsocket = Symbol.for('koa-sockjs@1.openWebsocket');
+/** On SessionManager.prototype: marks it and its subclasses from any copy of koa-sockjs. */
+const kManagerBrand = Symbol.for('koa-sockjs@1.SessionManager');
 
 /** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
 const WEBSOCKET_KEY_PREFIX = 'ws/';
@@ -139,7 +141,7 @@ export class SessionManager<S extends Session = Session> {
   constructor(options: SessionManagerOptions<S> = {}) {
     this.name = options.name ?? '';
     this.sessionClass = options.session ?? (Session as SessionClass<S>);
-    if (typeof this.sessionClass !== 'function' || !(this.sessionClass.prototype instanceof Session || this.sessionClass === Session)) {
+    if (!isSessionClass(this.sessionClass)) {
       throw new SockjsOptionError('session', 'must be Session or a class extending it');
     }
     this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
@@ -610,4 +612,16 @@ export class SessionManager<S extends Session = Session> {
   #storeCall(result: unknown, what: string): void {
     catchRejection(result, (error) => this.reportError(error, `store ${what}`));
   }
+}
+
+Object.defineProperty(SessionManager.prototype, kManagerBrand, { value: true });
+
+/** True for a SessionManager (or subclass) instance from this or any other copy of koa-sockjs. */
+export function isSessionManager(value: unknown): value is SessionManager {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kManagerBrand] === true;
+}
+
+/** True for SessionManager and classes extending it, from this or any other copy of koa-sockjs. */
+export function isSessionManagerClass(value: unknown): boolean {
+  return typeof value === 'function' && (value.prototype as Record<symbol, unknown> | undefined)?.[kManagerBrand] === true;
 }

@@ -42,13 +42,21 @@ export interface SessionInit {
 
 type HookName = 'onOpen' | 'onMessage' | 'onClose' | 'onClosed' | 'onRemove';
 
-/** Symbols for the session layer's own calls; not part of the public API. */
-export const kOpen = Symbol('koa-sockjs.open');
-export const kAttachOutlet = Symbol('koa-sockjs.attachOutlet');
-export const kReceive = Symbol('koa-sockjs.receive');
-export const kResume = Symbol('koa-sockjs.resume');
-export const kEnded = Symbol('koa-sockjs.ended');
-export const kRemoved = Symbol('koa-sockjs.removed');
+/**
+ * Symbols for the session layer's own calls; not part of the public API. They are registered
+ * (`Symbol.for`) so that two copies of koa-sockjs in one process — the ESM and the CommonJS
+ * build, loaded by different dependencies — can drive each other's sessions. The `@1` is the
+ * version of this internal protocol: copies that do not share it refuse each other's classes
+ * (see isSessionClass) instead of failing later.
+ */
+export const kOpen = Symbol.for('koa-sockjs@1.open');
+export const kAttachOutlet = Symbol.for('koa-sockjs@1.attachOutlet');
+export const kReceive = Symbol.for('koa-sockjs@1.receive');
+export const kResume = Symbol.for('koa-sockjs@1.resume');
+export const kEnded = Symbol.for('koa-sockjs@1.ended');
+export const kRemoved = Symbol.for('koa-sockjs@1.removed');
+/** On Session.prototype: marks Session and its subclasses from any copy of koa-sockjs. */
+const kSessionBrand = Symbol.for('koa-sockjs@1.Session');
 
 export class Session {
   /** Server-made id, unique per session. The client's URL session id is never exposed. */
@@ -266,4 +274,16 @@ export class Session {
     log('session %s: %s threw: %O', this.id, name, error);
     this.manager.reportError(error, `${name} of session ${this.id}`);
   }
+}
+
+// On the prototype, not a static member: the published declarations stay free of it, and
+// every subclass inherits it.
+Object.defineProperty(Session.prototype, kSessionBrand, { value: true });
+
+/**
+ * True for Session and classes extending it, from this or any other copy of koa-sockjs
+ * (`instanceof` knows only its own copy's Session).
+ */
+export function isSessionClass(value: unknown): boolean {
+  return typeof value === 'function' && (value.prototype as Record<symbol, unknown> | undefined)?.[kSessionBrand] === true;
 }
