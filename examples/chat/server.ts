@@ -1,6 +1,7 @@
 // The chat from koa-sockjs's README, grown into one to try in a browser: the server knows each
-// person's nickname (join, leave and chat lines carry it), a page with a nickname field and a
-// transport picker, and the sockjs-client bundle served locally.
+// person's nickname (join, leave and chat lines carry it), channels (rooms: everyone starts in
+// #general, `/join name` and `/leave name`), a page with a nickname field, a transport picker
+// and channel buttons, and the sockjs-client bundle served locally.
 //
 //   npm start                      # from the repository root: http://127.0.0.1:8080
 //   PORT=3000 npx tsx examples/chat/server.ts
@@ -13,6 +14,12 @@ import { sockjs, Session } from 'koa-sockjs';
 
 /** Longest nickname, in characters; longer ones are cut. */
 const MAX_NICKNAME_LENGTH = 32;
+
+/** The channel every session starts in. */
+export const GENERAL = 'general';
+
+/** Channel names: letters, digits, `-` and `_`, up to 32 of them. */
+const CHANNEL_NAME = /^[\p{L}\p{N}_-]{1,32}$/u;
 
 /**
  * The nickname the page puts in the SockJS URL (`/chat?name=alice`). sockjs-client keeps the
@@ -28,24 +35,67 @@ export function nicknameOf(url: string): string {
 
 class ChatSession extends Session {
   readonly nickname = nicknameOf(this.url);
+  /** Where what this person says goes: the channel they joined last. */
+  channel: string | undefined = GENERAL;
 
-  override onOpen() {
+  override async onOpen() {
+    await this.join(GENERAL);
     this.send(`Hello ${this.nickname}`);
-    this.#sendToOthers(`${this.nickname} joined.`);
-  }
-  override onMessage(message: unknown) {
-    // The server, not the page, puts the name in front: nobody can speak as someone else.
-    if (typeof message === 'string' && message.trim()) this.manager.broadcast(`${this.nickname}: ${message}`);
-  }
-  override onClose() {
-    this.#sendToOthers(`${this.nickname} left.`);
+    // Everyone but this session, on every process: nobody needs to be told that they joined.
+    this.manager.except(this).broadcast(`${this.nickname} joined.`);
   }
 
-  /** Everyone but this session: nobody needs to be told that they joined. */
-  #sendToOthers(line: string) {
-    for (const session of this.manager.activeSessions()) {
-      if (session !== this) session.send(line);
+  override async onMessage(message: unknown) {
+    if (typeof message !== 'string' || !message.trim()) return;
+    if (message.startsWith('/')) return this.#command(message);
+    if (this.channel === undefined) {
+      this.send('You are in no channel: /join one first.');
+      return;
     }
+    // The server, not the page, puts the name in front: nobody can speak as someone else.
+    this.manager.to(this.channel).broadcast(`#${this.channel} ${this.nickname}: ${message}`);
+  }
+
+  override onClose() {
+    // A closing session receives nothing more: this reaches everyone else.
+    this.manager.broadcast(`${this.nickname} left.`);
+  }
+
+  /** `/join <channel>` and `/leave <channel>`; anything else starting with `/` gets the list. */
+  async #command(line: string) {
+    const [verb, ...rest] = line.slice(1).trim().split(/\s+/);
+    const name = rest.join(' ');
+    if ((verb === 'join' || verb === 'leave') && !CHANNEL_NAME.test(name)) {
+      this.send('A channel name is letters, digits, - and _ (at most 32).');
+    } else if (verb === 'join') {
+      await this.#joinChannel(name);
+    } else if (verb === 'leave') {
+      this.#leaveChannel(name);
+    } else {
+      this.send('Commands: /join <channel>, /leave <channel>.');
+    }
+  }
+
+  async #joinChannel(name: string) {
+    this.channel = name;
+    if (this.rooms.has(name)) {
+      this.send(`You are in #${name}.`);
+      return;
+    }
+    // Resolves once messages to the channel from every process reach this session.
+    await this.join(name);
+    this.manager.to(name).except(this).broadcast(`${this.nickname} joined #${name}.`);
+    this.send(`You joined #${name}.`);
+  }
+
+  #leaveChannel(name: string) {
+    if (!this.leave(name)) {
+      this.send(`You are not in #${name}.`);
+      return;
+    }
+    if (this.channel === name) this.channel = [...this.rooms].at(-1);
+    this.manager.to(name).broadcast(`${this.nickname} left #${name}.`);
+    this.send(`You left #${name}.${this.channel === undefined ? '' : ` You are in #${this.channel}.`}`);
   }
 }
 
@@ -75,12 +125,16 @@ export function createChatApp(): Koa {
 
   app.use(sockjs({ name: 'chat-service', prefix: '/chat', session: ChatSession, sockjsUrl: '/sockjs.min.js' }));
 
-  // Any Koa route can reach the sessions: GET /broadcast?message=hi
+  // Any Koa route can reach the sessions: GET /broadcast?message=hi, or one channel's members
+  // with &channel=general.
   app.use(async (ctx, next) => {
     if (ctx.path !== '/broadcast') return next();
-    const message = ctx.query.message;
+    const { message, channel } = ctx.query;
     if (typeof message !== 'string' || !message) ctx.throw(400, 'Say what to send: /broadcast?message=...');
-    ctx.sockjs('chat-service').broadcast(message);
+    if (channel !== undefined && (typeof channel !== 'string' || !CHANNEL_NAME.test(channel))) ctx.throw(400, 'channel= takes one channel name');
+    const chat = ctx.sockjs('chat-service');
+    if (channel === undefined) chat.broadcast(message);
+    else chat.to(channel).broadcast(`#${channel} ${message}`);
     ctx.body = 'Message has been sent';
   });
 

@@ -18,6 +18,12 @@ export async function say(page: Page, text: string): Promise<void> {
   await page.click('#send');
 }
 
+/** Joins a channel with the page's Join button. */
+export async function joinChannel(page: Page, channel: string): Promise<void> {
+  await page.fill('#channel', channel);
+  await page.click('#join');
+}
+
 export function chatLines(page: Page): Promise<string[]> {
   return page.locator('#messages li').allTextContents();
 }

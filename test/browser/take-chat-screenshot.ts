@@ -28,7 +28,7 @@ try {
     [alice, 'alice', 'Same chat either way.'],
   ] as const) {
     await say(page, text);
-    lines.push(`${nickname}: ${text}`);
+    lines.push(`#general ${nickname}: ${text}`);
     await waitForLines(alice, lines);
   }
   await fetch(`${chat.origin}/broadcast?message=${encodeURIComponent('(pushed by GET /broadcast) Deploy finished')}`);
