@@ -61,7 +61,7 @@ async function startBlockProcess(index: number): Promise<{ base: string; child: 
 
 describe('README examples', () => {
   it('has the runnable examples this test expects', () => {
-    assert.equal(runnable.length, 4);
+    assert.equal(runnable.length, 5);
   });
 
   it('quick start: chat over sockjs-client and the /broadcast route', async () => {
@@ -109,5 +109,32 @@ describe('README examples', () => {
     assert.equal(script.status, 200);
     assert.equal(script.headers['content-type'], 'application/javascript; charset=UTF-8');
     assert.equal(script.body, readFileSync(installed + 'dist/sockjs.min.js', 'utf8'));
+  });
+
+  it('rooms: a user\'s tabs and the lobby, /notify to one user, /online counting the lobby', async () => {
+    const base = await startBlock(runnable.findIndex((block) => block.includes('class Member extends Session')));
+    const connect = async (user: string): Promise<TestClient> => {
+      const client = new TestClient(`${base}/chat?user=${user}`, 'websocket');
+      await client.opened;
+      return client;
+    };
+    const [aliceTab1, aliceTab2, bob] = [await connect('alice'), await connect('alice'), await connect('bob')];
+    const online = async (): Promise<unknown> => JSON.parse((await request(`${base}/online`)).body);
+    // onOpen joins asynchronously: wait until all three are in the lobby.
+    for (let attempt = 0; JSON.stringify(await online()) !== '{"lobby":3}'; attempt++) {
+      assert.ok(attempt < 100, 'all three sessions join the lobby');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    aliceTab1.send('hi');
+    assert.deepEqual(await bob.waitFor(1), ['alice: hi']);
+    assert.deepEqual(await aliceTab2.waitFor(1), ['alice: hi'], 'her other tab, once though it shares two rooms');
+    assert.equal((await request(`${base}/notify?user=alice&message=ping`)).body, 'sent');
+    assert.deepEqual(await aliceTab1.waitFor(1), ['ping']);
+    assert.deepEqual(await aliceTab2.waitFor(2), ['alice: hi', 'ping']);
+    bob.send('bye');
+    assert.deepEqual(await aliceTab1.waitFor(2), ['ping', 'bob: bye']);
+    assert.deepEqual(await aliceTab2.waitFor(3), ['alice: hi', 'ping', 'bob: bye']);
+    assert.deepEqual(bob.received, ['alice: hi'], 'bob got neither ping nor his own line');
+    for (const client of [aliceTab1, aliceTab2, bob]) await client.close();
   });
 });
