@@ -17,7 +17,13 @@ if (!Number.isInteger(nodes) || nodes < 1) throw new TypeError(`NODES must be a 
 
 const children: ChildProcess[] = [];
 
-function startProcess(index: number): Promise<number> {
+interface Started {
+  pid: number;
+  port: number;
+}
+
+/** Resolves once the process is connected to Redis and listening; rejects if it exits first. */
+function startProcess(index: number): Promise<Started> {
   // Each process on the port after the proxy's (or any free one when PORT=0).
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER_FILE], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -25,9 +31,10 @@ function startProcess(index: number): Promise<number> {
   });
   children.push(child);
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`chat process ${index} exited (${code}); is Redis running at ${redisUrl}?`)));
-    child.on('message', (message: { type?: string; port?: number }) => {
-      if (message.type === 'ready') resolve(message.port!);
+    // The process has already said why (no Redis, port taken) on the shared stderr.
+    child.once('exit', (code) => reject(new Error(`chat process ${index + 1} (pid ${child.pid}) exited with code ${code} before it was ready`)));
+    child.on('message', (message: { type?: string; pid?: number; port?: number }) => {
+      if (message.type === 'ready') resolve({ pid: message.pid!, port: message.port! });
     });
   });
 }
@@ -37,11 +44,17 @@ function stopAll(): void {
 }
 
 try {
-  const ports = await Promise.all(Array.from({ length: nodes }, (_, i) => startProcess(i)));
-  const proxy = createRoundRobinProxy(ports, host);
+  const started = await Promise.all(Array.from({ length: nodes }, (_, i) => startProcess(i)));
+  const proxy = createRoundRobinProxy(started.map((process) => process.port), host);
+  proxy.on('error', (error: NodeJS.ErrnoException) => {
+    console.error(`The proxy cannot listen on port ${port}: ${error.code === 'EADDRINUSE' ? 'it is taken (set PORT)' : error.message}`);
+    stopAll();
+    process.exitCode = 1;
+  });
   proxy.listen(port, host, () => {
     const address = proxy.address() as AddressInfo;
-    console.log(`Cluster running at http://${host}:${address.port}/ (chat processes on ports ${ports.join(', ')}, Redis at ${redisUrl})`);
+    const processes = started.map(({ pid, port }) => `pid ${pid} on port ${port}`).join(', ');
+    console.log(`Cluster running at http://${host}:${address.port}/ (proxy pid ${process.pid}; chat processes: ${processes}; Redis at ${redisUrl})`);
   });
   const shutdown = (): void => {
     proxy.close();
@@ -51,7 +64,7 @@ try {
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 } catch (error) {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(`The cluster did not start: ${error instanceof Error ? error.message : String(error)}`);
   stopAll();
   process.exitCode = 1;
 }

@@ -32,13 +32,16 @@ class ChatSession extends Session {
 export interface ClusterApp {
   app: Koa;
   chat: SockjsMiddleware;
+  /** The route's store: `await store.ready()` before serving, to fail early without Redis. */
+  store: RedisStore;
 }
 
 export function createClusterApp(redisUrl: string): ClusterApp {
   const app = new Koa();
   // Every process of the cluster must use the same keyPrefix for a route (the default is fine
   // when a Redis serves one app).
-  const chat = sockjs({ name: 'chat', prefix: '/chat', session: ChatSession, sockjsUrl: '/sockjs.min.js', store: new RedisStore({ url: redisUrl, keyPrefix: 'koa-sockjs-cluster-example:chat:' }) });
+  const store = new RedisStore({ url: redisUrl, keyPrefix: 'koa-sockjs-cluster-example:chat:' });
+  const chat = sockjs({ name: 'chat', prefix: '/chat', session: ChatSession, sockjsUrl: '/sockjs.min.js', store });
 
   app.use(async function servePage(ctx, next) {
     if (ctx.method !== 'GET') return next();
@@ -57,16 +60,34 @@ export function createClusterApp(redisUrl: string): ClusterApp {
     }
   });
   app.use(chat);
-  return { app, chat };
+  return { app, chat, store };
 }
 
-// Started directly: listen on PORT, and tell a parent (cluster.ts) the port.
+// Started directly: wait for Redis, listen on PORT, say so, and tell a parent (cluster.ts).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { app, chat } = createClusterApp(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const server = app.listen(Number(process.env.PORT ?? 8081), process.env.HOST ?? '127.0.0.1', () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const { app, chat, store } = createClusterApp(redisUrl);
+  try {
+    // Without this, a process started with no Redis would listen and answer 503 to every
+    // session request; better to refuse to start, and say why.
+    await store.ready();
+  } catch (error) {
+    console.error(
+      `Chat process ${process.pid}: no Redis at ${redisUrl} (${error instanceof Error ? error.message : String(error)}).\n` +
+        `Start one that writes nothing to disk: redis-server --port 6379 --save '' --appendonly no`,
+    );
+    await chat.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const port = Number(process.env.PORT ?? 8081);
+  const server = app.listen(port, process.env.HOST ?? '127.0.0.1', () => {
     const { address, port } = server.address() as AddressInfo;
-    if (process.send) process.send({ type: 'ready', port });
-    else console.log(`Chat process ${process.pid} at http://${address}:${port}/`);
+    console.log(`Chat process ${process.pid} listening on http://${address}:${port}/ (Redis at ${redisUrl})`);
+    process.send?.({ type: 'ready', pid: process.pid, port });
+  });
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    console.error(`Chat process ${process.pid}: cannot listen on port ${port}: ${error.code === 'EADDRINUSE' ? 'it is taken (set PORT)' : error.message}`);
+    void chat.close().finally(() => process.exit(1));
   });
   const stop = () => {
     // Closing the route deregisters this process from Redis: its sessions' clients are told to

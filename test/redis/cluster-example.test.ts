@@ -41,6 +41,11 @@ describe('examples/cluster', () => {
         child.once('exit', () => reject(new Error(`the example exited: ${output}`)));
       });
 
+      // Each process says who it is and where it listens; the proxy lists them all.
+      const listening = [...output.matchAll(/^Chat process (\d+) listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(Redis at redis:/gm)];
+      assert.equal(listening.length, 2, output);
+      for (const [, pid, port] of listening) assert.match(output, new RegExp(`Cluster running at .*pid ${pid} on port ${port}`));
+
       const page = await fetch(`${url}/`);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /koa-sockjs cluster chat/);

@@ -2,14 +2,18 @@
  * The SockJS conformance test server: the services every SockJS test suite expects
  * (sockjs-protocol's suite, sockjs-client's tests), as sockjs-node's own test server offers them.
  *
- *   npm run test-server -- --port 8081 [--host 127.0.0.1] [--sockjs-url URL] [--redis URL]
+ *   npm run test-server -- --port 8081 [--host 127.0.0.1] [--sockjs-url URL]
+ *                          [--redis URL [--redis-prefix PREFIX]]
  *
  * `--redis redis://host:port` gives every route a RedisStore (koa-sockjs/redis) on that Redis,
- * under a fresh key prefix, so the whole protocol suite can run on it.
+ * so the whole protocol suite can run on it. Its keys go under `--redis-prefix` (default
+ * `koa-sockjs-test-server:`), plus the route's name: every test server started with the same
+ * Redis and prefix shares the sessions, so two of them behind a round-robin balancer (or a
+ * client that alternates between their ports) serve one session. A different prefix keeps a
+ * server apart.
  *
  * Tests start it in-process: `await startConformanceServer({ port: 0 })`.
  */
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -141,6 +145,9 @@ export async function startConformanceServer(
   };
 }
 
+/** Fixed, so that test servers pointed at one Redis share their sessions (see the top). */
+export const DEFAULT_REDIS_PREFIX = 'koa-sockjs-test-server:';
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'sockjs-url': { type: 'string' },
       redis: { type: 'string' },
+      'redis-prefix': { type: 'string', default: DEFAULT_REDIS_PREFIX },
     },
   });
   const port = Number(values.port);
@@ -157,13 +165,13 @@ async function main(): Promise<void> {
   if (redisUrl !== undefined) {
     // Loaded only when asked for, as an application would.
     const { RedisStore } = await import('../../src/store/redis.js');
-    const namespace = `koa-sockjs-conformance:${randomUUID()}:`;
+    const namespace = values['redis-prefix']!;
     options.store = (route) => new RedisStore({ url: redisUrl, keyPrefix: `${namespace}${route}:` });
   }
   const running = await startConformanceServer({ port, host: values.host!, ...options });
   console.log(`SockJS conformance server listening on ${running.url}`);
   console.log(`services: ${[...running.routes.keys()].join(' ')}`);
-  if (redisUrl !== undefined) console.log(`session store: Redis at ${redisUrl}`);
+  if (redisUrl !== undefined) console.log(`session store: Redis at ${redisUrl}, keys under ${values['redis-prefix']}`);
   const stop = (signal: string): void => {
     console.log(`${signal}: closing`);
     // Nothing else holds the event loop: once the server is closed, the process ends.
