@@ -129,10 +129,10 @@ describe('bad input', () => {
     assert.equal((await POST(url + '/xhr')).body, 'a["\\ufffd\\ufffd"]\n');
   });
 
-  it('messages to a closed session are dropped without an error', async () => {
+  it('messages to a closed session get 404, as for an unknown session, and reach no hook', async () => {
     const url = server.url + '/close' + sessionPart();
     assert.equal((await POST(url + '/xhr')).body, 'o\n');
-    assert.equal((await POST(url + '/xhr_send', { body: '["late"]' })).status, 204);
+    assert.equal((await POST(url + '/xhr_send', { body: '["late"]' })).status, 404);
     assert.equal((await POST(url + '/xhr')).body, 'c[3000,"Go away!"]\n');
   });
 
