@@ -8,7 +8,8 @@
 # directory (nothing of it is kept in this repository). Needs a python3 with ws4py,
 # websocket-client and unittest2: on Debian `apt-get install python3-ws4py python3-websocket
 # python3-unittest2`. Set PYTHON to pick the interpreter (default /usr/bin/python3 when present).
-# Extra arguments for unittest (e.g. a test name) go in SUITE_ARGS.
+# Extra arguments for unittest (e.g. a test name) go in SUITE_ARGS, extra arguments for the
+# server in SERVER_ARGS (e.g. `--redis redis://127.0.0.1:6379` to run every route on Redis).
 # Exit status: 0 when every test of both files passed.
 set -euo pipefail
 
@@ -33,7 +34,8 @@ echo "sockjs-protocol revision: $(git --git-dir="$gitdir" rev-parse "$revision")
 "$python" "$here/scripts/sockjs-protocol-py3.py" "$work/upstream" "$work/py3"
 
 # Port 0: the server picks a free port and prints its URL.
-(cd "$here" && exec node_modules/.bin/tsx test/server/conformance-server.ts --port 0) > "$work/server.log" 2>&1 &
+# shellcheck disable=SC2086
+(cd "$here" && exec node_modules/.bin/tsx test/server/conformance-server.ts --port 0 ${SERVER_ARGS:-}) > "$work/server.log" 2>&1 &
 server_pid=$!
 url=
 for _ in $(seq 1 100); do
