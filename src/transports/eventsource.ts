@@ -21,7 +21,7 @@ export const eventsource: Transport = {
     // Fetched with GET: no cache may keep it (protocol suite: verify_not_cached).
     setNoCache(ctx);
     // sockjs-client 1.x opens EventSource across origins directly, which browsers allow only
-    // with CORS headers (the 0.3.3 suite does not ask for them, Chromium does).
+    // with CORS headers (the protocol suite does not ask for them, Chromium does).
     if (route.cors) setCors(ctx);
     setJsessionid(ctx, route.jsessionid);
     await connectReceiver(tr, { transport: 'eventsource', streaming: true, responseLimit: route.responseLimit, format: eventsourceFrame }, EVENTSOURCE_PRELUDE);
