@@ -56,7 +56,7 @@ describe('docs/migrating-from-sockjs-node.md: the migrated echo example', () => 
   let port: number;
 
   before(async () => {
-    assert.ok(AFTER?.includes("app.listen(9999, '0.0.0.0')"), 'the guide has the After block with its listen line');
+    if (!AFTER?.includes("app.listen(9999, '0.0.0.0')")) assert.fail('the guide has no After block with its listen line');
     mkdirSync(DIR, { recursive: true });
     const file = `${DIR}server.ts`;
     writeFileSync(file, AFTER.replace("app.listen(9999, '0.0.0.0')", "app.listen(Number(process.env.PORT), '127.0.0.1')"));
