@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { quietClientErrors } from '../http/client-gone.js';
+import { stopHttpParsing } from '../http/stop-http-parsing.js';
 
 const NO_HEAD = Buffer.alloc(0);
 /** Set on a request that arrived through the server's 'upgrade' event (see upgradeHandler). */
@@ -27,6 +28,9 @@ export function takeSocket(ctx: Context): UpgradableRequest {
   req[kSocketTaken] = true;
   // The socket now lives as long as the websocket; its client may drop it any time.
   quietClientErrors(req.socket);
+  // Taken on the request path, its bytes would still go to Node's HTTP parser, and the server
+  // would time the websocket out as a stalled request.
+  if (req[kUpgradeHead] === undefined) stopHttpParsing(req.socket);
   return req;
 }
 
