@@ -22,11 +22,15 @@ const log = logger('websocket');
  */
 function openSession(tr: TransportRequest, receiver: Receiver): (text: string, bytes: number) => boolean {
   const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request);
+  let broken = false;
   return (text, bytes) => {
+    // Frames that came in the same chunk as a broken one are parsed after it: drop them too.
+    if (broken) return false;
     const messages = decodeWebsocketFrame(text);
     if (messages === undefined) {
       // Protocol: broken JSON ends the connection abruptly.
       log('session %s: broken JSON, terminating', session.id);
+      broken = true;
       return false;
     }
     if (messages.length) {
