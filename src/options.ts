@@ -34,6 +34,12 @@ export interface SockjsOptions<S extends Session = Session> {
   /** Milliseconds a session survives without a receiving connection. @default 5_000 */
   disconnectDelay?: number;
   /**
+   * Milliseconds a websocket peer has to answer the protocol ping sent with every heartbeat;
+   * past that the connection is dropped and the session ends as interrupted (1002). 0 sends no
+   * pings. @default heartbeatDelay (a dead peer is noticed within twice heartbeatDelay)
+   */
+  pingTimeout?: number;
+  /**
    * Bytes a connection may hold written but not yet read by a slow client; past that the
    * session is closed with 1013 "Client too slow to receive". @default 16_777_216 (16 MiB)
    */
@@ -156,7 +162,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
   const { manager } = options;
   if (isSessionManager(manager)) {
-    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'maxBufferedBytes', 'timers', 'onError', 'meterProvider'] as const) {
+    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'pingTimeout', 'maxBufferedBytes', 'timers', 'onError', 'meterProvider'] as const) {
       if (options[option] !== undefined) {
         throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
       }
@@ -175,6 +181,7 @@ function resolveManager<S extends Session>(options: SockjsOptions<S>, name: stri
   if (options.store !== undefined) managerOptions.store = options.store;
   if (options.heartbeatDelay !== undefined) managerOptions.heartbeatDelay = options.heartbeatDelay;
   if (options.disconnectDelay !== undefined) managerOptions.disconnectDelay = options.disconnectDelay;
+  if (options.pingTimeout !== undefined) managerOptions.pingTimeout = options.pingTimeout;
   if (options.maxBufferedBytes !== undefined) managerOptions.maxBufferedBytes = options.maxBufferedBytes;
   if (options.timers !== undefined) managerOptions.timers = options.timers;
   if (options.onError !== undefined) managerOptions.onError = options.onError;

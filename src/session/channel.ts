@@ -22,6 +22,8 @@ export interface ChannelSettings {
   readonly store: SessionStore;
   readonly timers: Timers;
   readonly heartbeatDelay: number;
+  /** Websocket receivers are pinged with every heartbeat and dropped without a pong this soon; 0: no pings. */
+  readonly pingTimeout: number;
   readonly disconnectDelay: number;
   /** A receiver's backlog past this closes the session (a client too slow to read). */
   readonly maxBufferedBytes: number;
@@ -147,7 +149,7 @@ export class SessionChannel implements SessionOutlet {
     if (this.#batch.length) this.#flush();
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
-      if (!this.#send(receiver, frame, encoded.length)) this.#detach();
+      if (!this.#send(receiver, frame, encoded.length)) this.#receiverDone();
       return;
     }
     this.#deliver(encoded);
@@ -281,7 +283,7 @@ export class SessionChannel implements SessionOutlet {
     }
     const receiver = this.#receiver;
     if (receiver) {
-      if (!this.#send(receiver, messageFrame(batch), batch.length)) this.#detach();
+      if (!this.#send(receiver, messageFrame(batch), batch.length)) this.#receiverDone();
       return;
     }
     this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
@@ -298,7 +300,7 @@ export class SessionChannel implements SessionOutlet {
     }
     const all = queued.length ? queued.concat(waiting) : waiting;
     if (all.length && !this.#send(receiver, messageFrame(all), all.length)) {
-      this.#detach();
+      this.#receiverDone();
       return;
     }
     if (this.session.state >= SessionState.CLOSING) {
@@ -333,6 +335,16 @@ export class SessionChannel implements SessionOutlet {
     return more;
   }
 
+  /**
+   * The receiver took its last frame: a poll answered, a stream at its limit, or a websocket
+   * already closing. A websocket session has no other connection to wait for, and the 'close'
+   * still to come would find nobody listening: it ends now, as interrupted.
+   */
+  #receiverDone(): void {
+    this.#detach();
+    if (!this.persistent) this.interrupted();
+  }
+
   #aborted(receiver: Receiver): void {
     if (this.#receiver !== receiver) return;
     this.#detach();
@@ -362,8 +374,14 @@ export class SessionChannel implements SessionOutlet {
       if (!receiver || this.#attaching) return;
       this.session.heartbeats++;
       this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
-      if (receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
-      else this.#detach();
+      if (!receiver.send(HEARTBEAT_FRAME)) {
+        this.#receiverDone();
+        return;
+      }
+      // The 'h' frame only tells the client the server lives; a ping asks the client to prove
+      // it does, so a dead peer or a half-open connection is dropped, not kept for ever.
+      if (this.settings.pingTimeout > 0) receiver.ping?.(timers, this.settings.pingTimeout);
+      this.#armHeartbeat();
     }, heartbeatDelay);
   }
 

@@ -39,6 +39,14 @@ export interface SessionManagerOptions<S extends Session = Session> {
   /** Milliseconds a session lives with no receiving connection. @default 5_000 */
   disconnectDelay?: number;
   /**
+   * Websocket connections get a protocol ping (RFC 6455, 5.5.2) with every heartbeat; a peer
+   * that has not answered with a pong within this many milliseconds is dropped, and its session
+   * ends as interrupted (1002). With the default, a dead peer or a half-open TCP connection is
+   * noticed within twice `heartbeatDelay`. 0 sends no pings.
+   * @default heartbeatDelay
+   */
+  pingTimeout?: number;
+  /**
    * Bytes a receiving connection may hold written but not yet taken by a slow client; past
    * that the session is closed with 1013, so one stalled reader cannot exhaust memory.
    * @default 16_777_216 (16 MiB)
@@ -114,6 +122,8 @@ export class SessionManager<S extends Session = Session> {
   readonly sessionClass: SessionClass<S>;
   readonly heartbeatDelay: number;
   readonly disconnectDelay: number;
+  /** Milliseconds a websocket peer has to answer a ping; 0 when no pings are sent. */
+  readonly pingTimeout: number;
   readonly maxBufferedBytes: number;
   readonly timers: Timers;
   /**
@@ -146,6 +156,7 @@ export class SessionManager<S extends Session = Session> {
     }
     this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
     this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY, false);
+    this.pingTimeout = checkDelay('pingTimeout', options.pingTimeout ?? this.heartbeatDelay, true);
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     if (!Number.isInteger(this.maxBufferedBytes) || this.maxBufferedBytes <= 0) {
       throw new SockjsOptionError('maxBufferedBytes', `must be a positive integer, got ${String(options.maxBufferedBytes)}`);
@@ -165,6 +176,7 @@ export class SessionManager<S extends Session = Session> {
       store: this.store,
       timers: this.timers,
       heartbeatDelay: this.heartbeatDelay,
+      pingTimeout: this.pingTimeout,
       disconnectDelay: this.disconnectDelay,
       maxBufferedBytes: this.maxBufferedBytes,
       // A record outlives its session's own timers, so the store only reaps what a dead

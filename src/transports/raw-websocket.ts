@@ -43,6 +43,7 @@ export class RawWebsocketReceiver extends WebsocketReceiver {
   override end(frame?: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.stopPinging();
     let code = 1000;
     let reason = '';
     if (frame !== undefined && frame.charCodeAt(0) === 99 /* c */) {

@@ -2,6 +2,7 @@
  * The connection a session writes its frames to: a websocket, a streaming response, or one
  * polling response. Transports implement it; the session layer drives it.
  */
+import type { Timers } from '../timers.js';
 
 export interface Receiver {
   /** The transport name, e.g. `websocket`, `xhr-streaming`. */
@@ -20,4 +21,10 @@ export interface Receiver {
   onAbort: (() => void) | undefined;
   /** Bytes written but not yet taken by the client's connection (a slow reader's backlog). */
   readonly backlog: number;
+  /**
+   * Connections with a liveness check of their own (websockets: RFC 6455 ping and pong): asks
+   * the peer to answer, and drops the connection (then `onAbort`) when no answer comes within
+   * `timeoutMs` of `timers`' clock. Called with every heartbeat.
+   */
+  ping?(timers: Timers, timeoutMs: number): void;
 }

@@ -1,6 +1,10 @@
 /** Receiver over a websocket connection (ws). Frames go out as text messages. */
 import { WebSocket } from 'ws';
+import { logger } from '../log.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from './receiver.js';
+
+const log = logger('websocket');
 
 /** Shared send options: a Buffer frame (a broadcast) still goes out as a text message. */
 const AS_TEXT = { binary: false } as const;
@@ -9,16 +13,49 @@ export class WebsocketReceiver implements Receiver {
   onAbort: (() => void) | undefined;
   /** True once the session layer ended the receiver or the client closed the websocket. */
   protected ended = false;
+  /** The deadline of the ping waiting for its pong, if any (see `ping`). */
+  #pongDue: { timers: Timers; handle: TimerHandle } | undefined;
 
   constructor(
     readonly transport: string,
     readonly ws: WebSocket,
   ) {
     ws.on('close', () => {
+      this.stopPinging();
       if (this.ended) return;
       this.ended = true;
       this.onAbort?.();
     });
+    ws.on('pong', () => this.stopPinging());
+  }
+
+  /**
+   * Sends ws's ping; without a pong within `timeoutMs` the peer is taken for dead (gone without
+   * a FIN, or a half-open connection nothing is read from) and the socket is destroyed: ws then
+   * emits 'close', and the session ends as interrupted. One ping waits for its pong at a time.
+   */
+  ping(timers: Timers, timeoutMs: number): void {
+    if (this.#pongDue || !this.writable) return;
+    const handle = timers.setTimeout(() => {
+      this.#pongDue = undefined;
+      log('no pong within %d ms: dropping the connection', timeoutMs);
+      this.ws.terminate();
+      // Now, not on ws's 'close' (a tick later): a heartbeat due at the same moment would find
+      // the socket closing and detach the session from it before the close could be reported.
+      if (this.ended) return;
+      this.ended = true;
+      this.onAbort?.();
+    }, timeoutMs);
+    this.#pongDue = { timers, handle };
+    this.ws.ping();
+  }
+
+  /** No pong is awaited any more: the connection is ending. */
+  protected stopPinging(): void {
+    const due = this.#pongDue;
+    if (!due) return;
+    this.#pongDue = undefined;
+    due.timers.clearTimeout(due.handle);
   }
 
   get backlog(): number {
@@ -39,6 +76,7 @@ export class WebsocketReceiver implements Receiver {
   end(frame?: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.stopPinging();
     if (frame !== undefined && this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
     this.ws.close(1000);
   }
