@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadParams } from './loadgen/common.js';
 import { chartSvg } from './lib/chart.js';
+import { Balancer } from './lib/balancer.js';
 import { canPin, RedisProcess, REPO_ROOT, runLoadgen, ServerProcess } from './lib/processes.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
 import {
@@ -41,13 +42,16 @@ import { SCENARIOS, selectScenarios, variants as allVariants, variantsFor, type 
 
 const HELP = `Usage: npm run bench -- [options]
   --quick              short durations, 1 round, results to a temp folder (unless --out)
-  --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-16, broadcast, broadcast-5000,
-                       idle-memory, xhr-polling, xhr-streaming, conn-setup, koa-cost
+  --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-1, paced-broadcast,
+                       paced-broadcast-1000, conn-setup, xhr-polling, idle-memory, idle-xhr-streaming,
+                       idle-eventsource, redis-scale, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
+                       koa-cost (a load-generator name such as idle-receivers selects all that use it)
   --rounds N           interleaved rounds (default 3, --quick 1)
-  --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws, and koa-sockjs-upgrade
-                       in idle-memory and conn-setup); also koa-sockjs-upgrade, koa-sockjs-redis
-  --redis              add koa-sockjs with the Redis store: on a private redis-server the bench starts
-                       (pinned with the servers), or on --redis-url
+  --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws and each scenario's extras:
+                       socket.io, koa-sockjs-redis); also koa-sockjs-upgrade. redis-scale always runs
+                       redis-1-process and redis-2-processes
+  --redis              add koa-sockjs with the Redis store to every scenario; Redis variants run on a
+                       private redis-server the bench starts (not pinned), or on --redis-url
   --duration S         override the measured seconds of the timed scenarios
   --set K=V,...        override load parameters (sessions, inflight, warmupSec, messages, bursts,
                        concurrency, window, batch) for the selected scenarios
@@ -157,6 +161,7 @@ const FLAG: Record<string, string> = {
   concurrency: '--concurrency',
   window: '--window',
   batch: '--batch',
+  transport: '--transport',
 };
 
 function paramsOf(def: ScenarioDef, opts: Options): Partial<LoadParams> {
@@ -173,6 +178,9 @@ function loadArgs(params: Partial<LoadParams>): string[] {
   }
   return args;
 }
+
+/** The bench's own redis-server, whose CPU counts for the Redis variants; null when none or external. */
+let redisPid: number | null = null;
 
 function headline(def: ScenarioDef, r: RunRecord): string {
   if (!r.ok) return `FAILED: ${r.errors.slice(0, 2).join('; ')}`;
@@ -200,13 +208,23 @@ async function runOne(def: ScenarioDef, variant: Variant, round: number, params:
     clientSaturated: false,
     seconds: 0,
   };
-  let server: ServerProcess | null = null;
+  const servers: ServerProcess[] = [];
+  let balancer: Balancer | null = null;
+  const pin = opts.pin && def.pin !== false;
   try {
-    server = await ServerProcess.start({ script: variant.script, args: variant.args, cpu: opts.pin ? opts.serverCpu : null, nodeArgs });
-    const args = ['--scenario', def.load, '--port', String(server.port), '--protocol', variant.protocol, ...loadArgs(params)];
+    for (let i = 0; i < (variant.processes ?? 1); i++) {
+      servers.push(await ServerProcess.start({ script: variant.script, args: variant.args, cpu: pin ? opts.serverCpu : null, nodeArgs }));
+    }
+    const first = servers[0]!;
+    if (variant.balancer === true) balancer = await Balancer.start(servers.map((s) => s.port));
+    // Server CPU: every server process, and the redis-server the variant depends on.
+    const pids = [...servers.map((s) => s.pid), ...(variant.redis === true && redisPid !== null ? [redisPid] : [])];
+    const target = { pid: first.pid, pids, mem: () => first.mem() };
+    const port = balancer?.port ?? first.port;
+    const args = ['--scenario', def.load, '--port', String(port), '--protocol', variant.protocol, ...loadArgs(params)];
     if (opts.verify) args.push('--verify');
     const budget = ((params.warmupSec ?? 2) + (params.durationSec ?? 10)) * 1000 + 240_000;
-    const { result, serverCpu, serverCpuMs } = await runLoadgen(server, args, opts.pin ? opts.clientCpu : null, budget);
+    const { result, serverCpu, serverCpuMs } = await runLoadgen(target, args, pin ? opts.clientCpu : null, budget);
     record.ok = result.ok;
     record.errors = result.errors;
     record.metrics = result.metrics;
@@ -220,7 +238,8 @@ async function runOne(def: ScenarioDef, variant: Variant, round: number, params:
   } catch (error) {
     record.errors = [(error as Error).message];
   } finally {
-    await server?.stop();
+    await balancer?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
   }
   record.seconds = (performance.now() - started) / 1000;
   return record;
@@ -321,10 +340,14 @@ async function main(): Promise<void> {
     return;
   }
   let redis: RedisProcess | null = null;
-  const needsRedis = [...(opts.variants ?? []), ...opts.addVariants].includes('koa-sockjs-redis') && opts.rerender === null;
+  const known = allVariants('');
+  const needsRedis =
+    opts.rerender === null && opts.scenarios.some((def) => variantsFor(def, opts.variants, opts.addVariants).some((id) => known[id]?.redis === true));
   if (needsRedis && opts.redisUrl === null) {
-    redis = await RedisProcess.start(opts.pin ? opts.serverCpu : null);
-    console.log(`started redis-server at ${redis.url} for the Redis store variant`);
+    // Not pinned: a shared service, and the scale-out scenario runs its servers unpinned too.
+    redis = await RedisProcess.start(null);
+    redisPid = redis.pid;
+    console.log(`started redis-server at ${redis.url} for the Redis store variants`);
   }
   try {
     await run(opts, allVariants(redis?.url ?? opts.redisUrl ?? ''));

@@ -1,14 +1,19 @@
 /**
- * A hand-written SVG bar chart of the ratios to sockjs-node (one group per
- * scenario's headline metric), with the line at 1× and each target marked.
+ * A hand-written SVG bar chart of ratios (one group per scenario: its target's
+ * metric against what the target compares with, else its headline metric against
+ * sockjs-node), with the line at 1× and each target marked.
  */
 import type { Results, ScenarioSummary } from './report.js';
+import { targetMetric } from './scenarios.js';
 
 const COLORS: Record<string, string> = {
   'koa-sockjs': '#2b6cb0',
   'koa-sockjs-upgrade': '#63b3ed',
   'koa-sockjs-redis': '#805ad5',
+  'redis-2-processes': '#805ad5',
   ws: '#a0aec0',
+  'socket.io': '#38a169',
+  'sockjs-node': '#1a202c',
   'bare-koa': '#dd6b20',
 };
 
@@ -32,22 +37,37 @@ interface Group {
   better: 'higher' | 'lower';
 }
 
+/**
+ * One group per scenario: the target's metric as a ratio to the variant the target compares
+ * with (sockjs-node, raw ws, or one Redis process), or the headline metric against the baseline.
+ * Scenarios whose target is an absolute limit are drawn against that limit (1× = the limit).
+ */
 function groups(scenarios: ScenarioSummary[]): Group[] {
   const out: Group[] = [];
   for (const s of scenarios) {
-    const metric = s.metrics.find((m) => m.key === s.target?.metric) ?? s.metrics[0]!;
+    const t = s.target;
+    const metric = t !== null ? targetMetric(s, t.metric) : s.metrics[0]!;
+    const value = (id: string): number | undefined => {
+      const v = s.variants.find((x) => x.variant === id);
+      if (v === undefined) return undefined;
+      return metric.key === 'serverUsPerOp' ? (v.serverUsPerOp ?? undefined) : v.medians[metric.key];
+    };
+    const absolute = t?.absolute === true;
+    const reference = absolute ? null : (t?.against ?? s.baseline);
     const rows: Row[] = [];
-    for (const [variant, ratios] of Object.entries(s.ratios)) {
-      const ratio = ratios[metric.key];
+    for (const v of s.variants) {
+      if (v.variant === reference) continue;
+      const mine = value(v.variant);
+      const ratio = mine === undefined ? undefined : absolute ? mine / t!.ratio : mine / (value(reference!) ?? Number.NaN);
       if (ratio === undefined || !Number.isFinite(ratio)) continue;
-      rows.push({ label: s.variants.find((v) => v.variant === variant)?.label ?? variant, variant, ratio });
+      rows.push({ label: v.label, variant: v.variant, ratio });
     }
     if (rows.length === 0) continue;
-    const base = s.variants.find((v) => v.variant === s.baseline)?.label ?? s.baseline;
+    const base = absolute ? `the limit of ${t!.ratio.toLocaleString('en-US')}` : (s.variants.find((v) => v.variant === reference)?.label ?? reference);
     out.push({
-      title: `${s.title}: ${metric.label} vs ${base}${metric.better === 'lower' ? ' (lower is better)' : ''}`,
+      title: `${s.title}: ${metric.label} vs ${base}${metric.better === 'lower' ? ' (lower is better)' : ''}${s.coalescing !== undefined ? ' — coalescing helps' : ''}`,
       rows,
-      target: s.target?.ratio ?? null,
+      target: t === null ? null : absolute ? 1 : t.ratio,
       better: metric.better,
     });
   }
@@ -123,12 +143,12 @@ export function chartSvg(results: Results): string {
     '.grid{stroke:#e2e8f0;stroke-width:1}.one{stroke:#1a202c;stroke-width:1.5}.target{stroke:#e53e3e;stroke-width:2;stroke-dasharray:4 3}',
     '.targetText{font-size:11px;fill:#e53e3e}.title{font-size:16px;font-weight:bold;fill:#1a202c}.note{font-size:11px;fill:#4a5568}</style>',
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="16" y="24" class="title">koa-sockjs vs sockjs-node (= 1×): medians of ${meta.rounds} interleaved round(s)${meta.quick ? ' — quick run' : ''}</text>`,
+    `<text x="16" y="24" class="title">koa-sockjs against sockjs-node, raw ws and Socket.IO: medians of ${meta.rounds} interleaved round(s)${meta.quick ? ' — quick run' : ''}</text>`,
     `<text x="16" y="42" class="note">${esc(`${meta.date}, ${meta.machine}, Node ${meta.node}`)}</text>`,
     ...ticks,
     ...targets,
     ...parts,
-    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets of issue 4. Bars: koa-sockjs (blue; light blue with upgradeHandler), raw ws (grey), bare Koa app vs bare http handler (orange, 1× = bare http).</text>`,
+    `<text x="16" y="${height - 10}" class="note">Red dashed lines: the targets (issues 4 and 17). Bars: koa-sockjs (blue; light blue with upgradeHandler; purple on Redis), sockjs-node (black), raw ws (grey), Socket.IO (green), bare Koa app (orange).</text>`,
     '</svg>',
     '',
   ].join('\n');

@@ -157,7 +157,22 @@ export interface LoadgenRun {
 export interface LoadTarget {
   /** Process whose CPU is sampled at the load generator's marks; null when unknown. */
   readonly pid: number | null;
+  /** Several processes whose CPU is summed instead (a scaled-out server and its redis-server). */
+  readonly pids?: readonly number[];
   mem(): Promise<ServerMem | null>;
+}
+
+/** The CPU time the target's processes have used so far, summed; null when any is unknown. */
+function targetCpuMs(server: LoadTarget): number | null {
+  const pids = server.pids ?? (server.pid === null ? [] : [server.pid]);
+  if (pids.length === 0) return null;
+  let total = 0;
+  for (const pid of pids) {
+    const ms = cpuTimeMs(pid);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
 }
 
 /**
@@ -188,7 +203,7 @@ export function runLoadgen(server: LoadTarget, args: string[], cpu: number | nul
     child.on('message', (message: { type?: string; phase?: string; id?: number; result?: LoadResult }) => {
       if (message.type === 'mark') {
         const now = performance.now();
-        const cpuMs = server.pid === null ? null : cpuTimeMs(server.pid);
+        const cpuMs = targetCpuMs(server);
         if (message.phase === 'start') {
           startCpu = cpuMs;
           startAt = now;
@@ -222,6 +237,10 @@ export class RedisProcess {
   private constructor(child: ChildProcess, port: number) {
     this.child = child;
     this.url = `redis://127.0.0.1:${port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
   }
 
   /** Starts redis-server (no persistence), pinned to `cpu` like the server it serves. */

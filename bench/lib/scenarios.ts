@@ -1,7 +1,8 @@
 /**
  * What `npm run bench` measures: the server variants and the scenarios, with
  * their parameters (full run and `--quick`), their metrics and the targets of
- * issue 4 (ratios of koa-sockjs to sockjs-node in the same run).
+ * issues 4 and 17 (ratios of koa-sockjs to sockjs-node or raw ws in the same run,
+ * or absolute limits).
  */
 import type { LoadParams, Protocol } from '../loadgen/common.js';
 import type { LoadScenario } from '../loadgen/main.js';
@@ -12,6 +13,12 @@ export interface Variant {
   script: string;
   args: string[];
   protocol: Protocol;
+  /** Server processes to start (default 1); more than one run behind the bench's round-robin balancer. */
+  processes?: number;
+  /** Put the bench's round-robin TCP balancer in front, even of one process (so 1 and 2 pay the same hop). */
+  balancer?: boolean;
+  /** Uses the bench's redis-server; its CPU over the window counts as server CPU. */
+  redis?: boolean;
 }
 
 export function variants(redisUrl: string): Record<string, Variant> {
@@ -24,6 +31,29 @@ export function variants(redisUrl: string): Record<string, Variant> {
       script: 'bench/servers/koa-sockjs.ts',
       args: ['--store', 'redis', '--redis-url', redisUrl],
       protocol: 'sockjs',
+      redis: true,
+    },
+    // Scaling out (issue 17): one or two processes sharing sessions through Redis, behind the
+    // bench's round-robin balancer (bench/lib/balancer.ts), so any request may reach either process.
+    'redis-1-process': {
+      id: 'redis-1-process',
+      label: 'koa-sockjs on Redis, 1 process',
+      script: 'bench/servers/koa-sockjs.ts',
+      args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-scale:'],
+      protocol: 'sockjs',
+      processes: 1,
+      balancer: true,
+      redis: true,
+    },
+    'redis-2-processes': {
+      id: 'redis-2-processes',
+      label: 'koa-sockjs on Redis, 2 processes',
+      script: 'bench/servers/koa-sockjs.ts',
+      args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-scale:'],
+      protocol: 'sockjs',
+      processes: 2,
+      balancer: true,
+      redis: true,
     },
     // Websocket upgrades from the server's 'upgrade' event (`upgradeHandler(app)`), not the request path.
     'koa-sockjs-upgrade': {
@@ -35,6 +65,7 @@ export function variants(redisUrl: string): Record<string, Variant> {
     },
     'sockjs-node': { id: 'sockjs-node', label: 'sockjs-node 0.3.24', script: 'bench/servers/sockjs-node.ts', args: [], protocol: 'sockjs' },
     ws: { id: 'ws', label: 'raw ws', script: 'bench/servers/ws.ts', args: [], protocol: 'raw' },
+    'socket.io': { id: 'socket.io', label: 'Socket.IO 4 (websocket)', script: 'bench/servers/socketio.ts', args: [], protocol: 'socketio' },
     'bare-http': { id: 'bare-http', label: 'bare http handler', script: 'bench/servers/bare-http.ts', args: [], protocol: 'raw' },
     'bare-koa': { id: 'bare-koa', label: 'bare Koa app', script: 'bench/servers/bare-koa.ts', args: [], protocol: 'raw' },
   };
@@ -49,9 +80,21 @@ export interface MetricDef {
 }
 
 export interface Target {
+  /** A metric key of the scenario, or `serverUsPerOp` (server CPU time per operation; lower is better). */
   metric: string;
-  /** koa-sockjs / sockjs-node must be >= (higher is better) or <= (lower is better) this. */
+  /**
+   * `subject / against` must be >= (higher is better) or <= (lower is better) this; with
+   * `absolute`, the subject's own value must be.
+   */
   ratio: number;
+  /** The variant held to the target (default koa-sockjs). */
+  subject?: string;
+  /** The variant it is compared with (default the scenario's baseline). */
+  against?: string;
+  /** Compare the subject's value itself with `ratio` (a limit in the metric's unit), not a ratio. */
+  absolute?: boolean;
+  /** Which issue set the target (shown with it). */
+  issue?: number;
   /**
    * What the profile showed stands in the way, printed with the results when the target is not
    * met. Written by hand from docs/bench/PROFILE.md: update both together.
@@ -60,7 +103,7 @@ export interface Target {
 }
 
 /** Which servers a scenario runs against: websocket ones get raw ws as the floor. */
-export type VariantGroup = 'websocket' | 'sockjs' | 'http';
+export type VariantGroup = 'websocket' | 'sockjs' | 'http' | 'scale';
 
 export interface ScenarioDef {
   id: string;
@@ -77,32 +120,49 @@ export interface ScenarioDef {
   target?: Target;
   /** Variants this scenario runs by default besides koa-sockjs, sockjs-node and ws. */
   extraVariants?: string[];
+  /** The only variants this scenario runs (whatever --variants says). */
+  onlyVariants?: string[];
+  /** false: never pin processes to cores in this scenario (more processes than cores to pin to). */
+  pin?: boolean;
+  /**
+   * Why koa-sockjs's numbers in this scenario come from coalescing (several messages of one tick
+   * leaving as one frame and one write), if they do. Shown on the results page, so the rows
+   * coalescing cannot flatter stay apart from those it can.
+   */
+  coalescing?: string;
+}
+
+const CPU: MetricDef = { key: 'serverUsPerOp', label: 'server µs/op', better: 'lower', digits: 1 };
+
+/** The metric definition of a target's metric: the scenario's own, or server CPU per operation. */
+export function targetMetric(def: { metrics: MetricDef[] }, key: string): MetricDef {
+  return key === CPU.key ? CPU : def.metrics.find((m) => m.key === key)!;
 }
 
 const MSGS: MetricDef = { key: 'msgsPerSec', label: 'messages/s', better: 'higher', digits: 0 };
 const P50: MetricDef = { key: 'p50Ms', label: 'p50 RTT ms', better: 'lower', digits: 2 };
 const P99: MetricDef = { key: 'p99Ms', label: 'p99 RTT ms', better: 'lower', digits: 2 };
 
-function wsEcho(inflight: number, target?: Target): ScenarioDef {
+function wsEcho(inflight: number, extra: Partial<ScenarioDef> = {}): ScenarioDef {
   return {
     id: `ws-echo-${inflight}`,
     title: `websocket echo, ${inflight} in flight`,
     load: 'ws-echo',
     group: 'websocket',
     baseline: 'sockjs-node',
-    params: { sessions: 100, inflight, durationSec: 10, warmupSec: 2, concurrency: 100 },
+    params: { sessions: 100, inflight, durationSec: 8, warmupSec: 2, concurrency: 100 },
     quick: { sessions: 100, inflight, durationSec: 2, warmupSec: 1, concurrency: 100 },
     describe: (p) =>
       `${p.sessions} sessions, ${p.inflight} message(s) in flight each, 64-byte messages, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
     metrics: [MSGS, P50, P99],
-    ...(target ? { target } : {}),
+    ...extra,
   };
 }
 
 function broadcast(sessions: number, quickSessions: number, target?: Target): ScenarioDef {
   return {
     id: `broadcast-${sessions}`,
-    title: `broadcast fan-out, ${sessions.toLocaleString('en-US')} sessions`,
+    title: `broadcast burst, ${sessions.toLocaleString('en-US')} sessions`,
     load: 'broadcast',
     group: 'websocket',
     baseline: 'sockjs-node',
@@ -114,28 +174,143 @@ function broadcast(sessions: number, quickSessions: number, target?: Target): Sc
       { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', digits: 0 },
       { key: 'completionMs', label: 'all delivered ms', better: 'lower', digits: 1 },
     ],
+    coalescing:
+      `the ${50} messages of a burst reach the server in one read, so koa-sockjs sends them to each session as one \`a[...]\` frame ` +
+      'and one write: one syscall per session per burst where sockjs-node, Socket.IO and raw ws make one per session per message',
     ...(target ? { target } : {}),
   };
 }
 
+function pacedBroadcast(sessions: number, quickSessions: number, extraVariants: string[]): ScenarioDef {
+  return {
+    id: `paced-broadcast-${sessions}`,
+    title: `paced broadcast, ${sessions.toLocaleString('en-US')} sessions`,
+    load: 'paced-broadcast',
+    group: 'websocket',
+    baseline: 'sockjs-node',
+    extraVariants,
+    params: { sessions, durationSec: 5, warmupSec: 1, concurrency: 200 },
+    quick: { sessions: quickSessions, durationSec: 2, warmupSec: 0.5, concurrency: 200 },
+    describe: (p) =>
+      `${p.sessions} websocket sessions; one sender sends a 64-byte message, the next only once every session has the previous ` +
+      `(nothing can coalesce), ${p.durationSec} s measured after ${p.warmupSec} s warm-up; fan-out latency = sender's write until the last session has it`,
+    metrics: [
+      { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', digits: 0 },
+      { key: 'p50Ms', label: 'p50 fan-out ms', better: 'lower', digits: 2 },
+      { key: 'p99Ms', label: 'p99 fan-out ms', better: 'lower', digits: 2 },
+    ],
+    target: {
+      metric: 'serverUsPerOp',
+      against: 'ws',
+      ratio: 1,
+      issue: 17,
+      blocker:
+        'see PROFILE.md (paced broadcast): every delivery is one websocket frame and one write syscall per session, as in raw ws; ' +
+        'what koa-sockjs adds per recipient is the session lookup and its channel state',
+    },
+  };
+}
+
+function idleReceivers(transport: 'xhr_streaming' | 'eventsource', title: string): ScenarioDef {
+  return {
+    id: `idle-${transport.replace('_', '-')}`,
+    title: `idle memory per ${title} receiver`,
+    load: 'idle-receivers',
+    group: 'sockjs',
+    baseline: 'sockjs-node',
+    params: { sessions: 2000, concurrency: 100, transport },
+    quick: { sessions: 500, concurrency: 100, transport },
+    describe: (p) =>
+      `server RSS growth (after GC) from 0 to ${p.sessions} sessions each held open by an idle ${transport} response, divided by ${p.sessions}`,
+    metrics: [
+      { key: 'rssPerSessionBytes', label: 'RSS bytes/session', better: 'lower', digits: 0 },
+      { key: 'heapPerSessionBytes', label: 'heap bytes/session', better: 'lower', digits: 0 },
+    ],
+    target: {
+      metric: 'rssPerSessionBytes',
+      absolute: true,
+      ratio: 10 * 1024,
+      issue: 17,
+      blocker:
+        'what an open HTTP response keeps alive: Node\'s IncomingMessage and ServerResponse, the HTTP parser, the Koa context and ' +
+        'its on-finished listeners, besides the session itself (see PROFILE.md, idle receivers)',
+    },
+  };
+}
+
+/**
+ * Every scenario, in the order of the results page: first those whose numbers coalescing cannot
+ * flatter (one message in flight, paced broadcast, connection setup, polling, memory, Redis),
+ * then those where several messages of one tick leave as one frame.
+ */
 export const SCENARIOS: ScenarioDef[] = [
-  wsEcho(1),
-  wsEcho(16, { metric: 'msgsPerSec', ratio: 1.3 }),
-  broadcast(1000, 1000),
-  broadcast(5000, 2000, {
-    metric: 'deliveriesPerSec',
-    ratio: 2,
-    blocker:
-      'the write syscall per session per message: before 67e9201 it was about 60 % of the server\'s time, ' +
-      'because each broadcast was written at once instead of leaving with the other messages of its tick as one frame; ' +
-      'check that broadcasts of one tick still leave as one frame per session',
+  wsEcho(1, {
+    extraVariants: ['socket.io'],
+    target: {
+      metric: 'serverUsPerOp',
+      against: 'ws',
+      ratio: 1.15,
+      issue: 17,
+      blocker:
+        'see PROFILE.md (websocket echo, 1 in flight): raw ws sends the message it got; koa-sockjs also parses the ' +
+        'SockJS array, runs the session hook, and JSON-encodes and frames the answer',
+    },
   }),
+  pacedBroadcast(1000, 500, ['socket.io', 'koa-sockjs-redis']),
+  pacedBroadcast(5000, 1000, ['socket.io']),
+  {
+    id: 'conn-setup',
+    title: 'websocket connection setup',
+    load: 'conn-setup',
+    group: 'websocket',
+    extraVariants: ['socket.io'],
+    baseline: 'sockjs-node',
+    params: { concurrency: 50, durationSec: 5, warmupSec: 1 },
+    quick: { concurrency: 50, durationSec: 2, warmupSec: 1 },
+    describe: (p) =>
+      `${p.concurrency} loops each open a websocket session (connect, upgrade, SockJS \`o\` / Socket.IO CONNECT), close it and open the next, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
+    metrics: [
+      { key: 'sessionsPerSec', label: 'sessions/s', better: 'higher', digits: 0 },
+      { key: 'p50Ms', label: 'p50 setup ms', better: 'lower', digits: 2 },
+      { key: 'p99Ms', label: 'p99 setup ms', better: 'lower', digits: 2 },
+    ],
+    target: {
+      metric: 'serverUsPerOp',
+      against: 'ws',
+      ratio: 1.2,
+      issue: 17,
+      blocker:
+        'see PROFILE.md (connection setup): besides ws\'s handshake, each session costs a Koa context and the middleware chain, ' +
+        'a session id, the session and its store record, and the first frame',
+    },
+  },
+  {
+    id: 'xhr-polling',
+    title: 'xhr-polling echo',
+    load: 'xhr-polling',
+    group: 'sockjs',
+    baseline: 'sockjs-node',
+    extraVariants: ['koa-sockjs-redis'],
+    params: { sessions: 50, durationSec: 6, warmupSec: 2 },
+    quick: { sessions: 50, durationSec: 2, warmupSec: 1 },
+    describe: (p) =>
+      `${p.sessions} sessions, each a long-poll connection (POST xhr) and a send connection (POST xhr_send), one 64-byte message in flight per session, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
+    metrics: [MSGS, P50, P99],
+    target: {
+      metric: 'msgsPerSec',
+      ratio: 1.1,
+      issue: 17,
+      blocker:
+        'Koa itself: an echo is two requests, and two requests through a bare Koa app already use most of the ' +
+        'CPU the target allows (see "Koa\'s own cost" below); koa-sockjs\'s own work per message is below sockjs-node\'s',
+    },
+  },
   {
     id: 'idle-memory',
     title: 'idle memory per websocket session',
     load: 'idle-memory',
     group: 'websocket',
-    extraVariants: ['koa-sockjs-upgrade'],
+    extraVariants: ['socket.io'],
     baseline: 'sockjs-node',
     params: { sessions: 5000, concurrency: 200 },
     quick: { sessions: 2000, concurrency: 200 },
@@ -146,70 +321,68 @@ export const SCENARIOS: ScenarioDef[] = [
     ],
     target: {
       metric: 'rssPerSessionBytes',
-      ratio: 0.6,
+      ratio: 0.5,
+      issue: 17,
       blocker:
         'what an open websocket keeps besides ws itself: its Session, SessionChannel, heartbeat timer and store ' +
-        'record; since 25838d5 upgrades come through the server\'s \'upgrade\' event, so no HTTP parser, ' +
-        'request, response or Koa context stays alive with the websocket (the request path kept them all)',
+        'record (see PROFILE.md, idle memory)',
     },
   },
+  idleReceivers('xhr_streaming', 'xhr-streaming'),
+  idleReceivers('eventsource', 'eventsource'),
   {
-    id: 'xhr-polling',
-    title: 'xhr-polling echo',
+    id: 'redis-scale',
+    title: 'xhr-polling on Redis: two processes vs one',
     load: 'xhr-polling',
-    group: 'sockjs',
-    baseline: 'sockjs-node',
-    params: { sessions: 50, durationSec: 8, warmupSec: 2 },
+    group: 'scale',
+    onlyVariants: ['redis-1-process', 'redis-2-processes'],
+    baseline: 'redis-1-process',
+    pin: false,
+    params: { sessions: 100, durationSec: 6, warmupSec: 2 },
     quick: { sessions: 50, durationSec: 2, warmupSec: 1 },
     describe: (p) =>
-      `${p.sessions} sessions, each a long-poll connection (POST xhr) and a send connection (POST xhr_send), one 64-byte message in flight per session, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
+      `the xhr-polling echo (${p.sessions} sessions) through the bench's round-robin TCP balancer to one or two koa-sockjs processes ` +
+      `sharing sessions through one redis-server, so a session's poll and send may reach different processes; processes not pinned; ` +
+      `server CPU counts the koa-sockjs processes and redis-server; ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
     metrics: [MSGS, P50, P99],
     target: {
       metric: 'msgsPerSec',
-      ratio: 1.2,
+      subject: 'redis-2-processes',
+      ratio: 1.6,
+      issue: 17,
       blocker:
-        'Koa itself: an echo is two requests, and two requests through a bare Koa app already use most of the ' +
-        'CPU the target allows (see "Koa\'s own cost" below); koa-sockjs\'s own work per message is below sockjs-node\'s',
+        'the machine: with 2 cores, the second process shares them with the first, redis-server, the balancer and the load ' +
+        'generator (see PROFILE.md, Redis)',
     },
   },
+  wsEcho(16, {
+    target: { metric: 'msgsPerSec', ratio: 1.3, issue: 4 },
+    coalescing:
+      'the 16 echoes a session gets back in one tick leave as one `a[...]` frame and one write; sockjs-node and raw ws write each message',
+  }),
+  broadcast(1000, 1000),
+  broadcast(5000, 2000, {
+    metric: 'deliveriesPerSec',
+    ratio: 2,
+    issue: 4,
+    blocker:
+      'the write syscall per session per message: before 67e9201 it was about 60 % of the server\'s time, ' +
+      'because each broadcast was written at once instead of leaving with the other messages of its tick as one frame; ' +
+      'check that broadcasts of one tick still leave as one frame per session',
+  }),
   {
     id: 'xhr-streaming',
     title: 'xhr-streaming receive',
     load: 'xhr-streaming',
     group: 'sockjs',
     baseline: 'sockjs-node',
-    params: { window: 1000, batch: 100, durationSec: 8, warmupSec: 2 },
+    params: { window: 1000, batch: 100, durationSec: 6, warmupSec: 2 },
     quick: { window: 1000, batch: 100, durationSec: 2, warmupSec: 1 },
     describe: (p) =>
       `one session reads 64-byte messages over xhr_streaming (128 KiB response limit, reconnecting), asking for ${p.batch} at a time over xhr_send with up to ${p.window} requested ahead, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
     metrics: [MSGS],
-    target: { metric: 'msgsPerSec', ratio: 1.2 },
-  },
-  {
-    id: 'conn-setup',
-    title: 'websocket connection setup',
-    load: 'conn-setup',
-    group: 'websocket',
-    extraVariants: ['koa-sockjs-upgrade'],
-    baseline: 'sockjs-node',
-    params: { concurrency: 50, durationSec: 5, warmupSec: 1 },
-    quick: { concurrency: 50, durationSec: 2, warmupSec: 1 },
-    describe: (p) =>
-      `${p.concurrency} loops each open a websocket session (connect, upgrade, SockJS \`o\`), close it and open the next, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
-    metrics: [
-      { key: 'sessionsPerSec', label: 'sessions/s', better: 'higher', digits: 0 },
-      { key: 'p50Ms', label: 'p50 setup ms', better: 'lower', digits: 2 },
-      { key: 'p99Ms', label: 'p99 setup ms', better: 'lower', digits: 2 },
-    ],
-    target: {
-      metric: 'sessionsPerSec',
-      ratio: 1.5,
-      blocker:
-        'the websocket handshake itself: raw ws (the floor under any ws-based server) is only about 1.05x ' +
-        'sockjs-node here, whose faye-websocket handshake is cheaper; the profile shows koa-sockjs\'s own code ' +
-        '(session, transports, store, middleware) and Koa at under 10 % of the server\'s time, the rest in Node\'s ' +
-        'sockets, HTTP parser and ws',
-    },
+    target: { metric: 'msgsPerSec', ratio: 1.2, issue: 4 },
+    coalescing: 'the 100 messages of one flood command leave as one `a[...]` line; sockjs-node writes a line per message',
   },
   {
     id: 'koa-cost',
@@ -217,7 +390,7 @@ export const SCENARIOS: ScenarioDef[] = [
     load: 'http-requests',
     group: 'http',
     baseline: 'bare-http',
-    params: { concurrency: 50, durationSec: 5, warmupSec: 1 },
+    params: { concurrency: 50, durationSec: 4, warmupSec: 1 },
     quick: { concurrency: 50, durationSec: 2, warmupSec: 1 },
     describe: (p) => `${p.concurrency} keep-alive connections sending GET / back to back, ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
     metrics: [
@@ -237,10 +410,11 @@ export const DEFAULT_VARIANTS = ['koa-sockjs', 'sockjs-node', 'ws'];
  */
 export function variantsFor(def: ScenarioDef, selected: readonly string[] | null, add: readonly string[] = []): string[] {
   if (def.group === 'http') return ['bare-http', 'bare-koa'];
+  if (def.onlyVariants !== undefined) return [...def.onlyVariants];
   const pool =
     def.group === 'sockjs'
       ? ['koa-sockjs', 'koa-sockjs-upgrade', 'koa-sockjs-redis', 'sockjs-node']
-      : ['koa-sockjs', 'koa-sockjs-upgrade', 'koa-sockjs-redis', 'sockjs-node', 'ws'];
+      : ['koa-sockjs', 'koa-sockjs-upgrade', 'koa-sockjs-redis', 'sockjs-node', 'ws', 'socket.io'];
   const wanted = [...(selected ?? [...DEFAULT_VARIANTS, ...(def.extraVariants ?? [])]), ...add];
   return pool.filter((id) => wanted.includes(id));
 }

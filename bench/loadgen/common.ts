@@ -1,9 +1,12 @@
 /** What the load generator's scenarios share. */
-import { WsClient, type WsHandlers } from './ws-client.js';
+import { maskedFrame, WsClient, type WsHandlers } from './ws-client.js';
 import { countMessages, decodeMessages, describe, FRAME_ARRAY, FRAME_CLOSE, FRAME_HEARTBEAT, FRAME_OPEN } from './sockjs-frames.js';
 
-/** `sockjs`: SockJS framing over the transport; `raw`: plain websocket messages (the ws server). */
-export type Protocol = 'sockjs' | 'raw';
+/**
+ * `sockjs`: SockJS framing over the transport; `raw`: plain websocket messages (the ws server);
+ * `socketio`: Socket.IO 4 (Engine.IO 4) over a websocket, each message one `message` event.
+ */
+export type Protocol = 'sockjs' | 'raw' | 'socketio';
 
 export interface LoadParams {
   port: number;
@@ -23,6 +26,8 @@ export interface LoadParams {
   /** xhr-streaming: messages requested ahead, and per flood command. */
   window: number;
   batch: number;
+  /** idle-receivers: the receiving transport, `xhr_streaming` or `eventsource`. */
+  transport: string;
 }
 
 export interface ServerMem {
@@ -81,6 +86,7 @@ export function newSessionId(): string {
 }
 
 export function wsPath(prefix: string, protocol: Protocol, sessionId: string): string {
+  if (protocol === 'socketio') return `${prefix}/?EIO=4&transport=websocket`; // one Socket.IO server per route, on its own path
   return protocol === 'sockjs' ? `${prefix}/000/${sessionId}/websocket` : prefix;
 }
 
@@ -98,6 +104,7 @@ export interface SessionEvents {
 
 /** Adapts SockJS (or raw) websocket traffic to session events. */
 export function sessionHandlers(protocol: Protocol, events: SessionEvents, failures: Failures): WsHandlers {
+  if (protocol === 'socketio') return socketioHandlers(events, failures);
   if (protocol === 'raw') {
     return {
       onUpgrade: (client) => events.onOpen(client),
@@ -130,18 +137,55 @@ export function sessionHandlers(protocol: Protocol, events: SessionEvents, failu
   };
 }
 
+const SIO_CONNECT = maskedFrame('40'); // Socket.IO CONNECT to the main namespace
+const SIO_PONG = maskedFrame('3'); // Engine.IO PONG
+const CH_0 = 0x30;
+const CH_2 = 0x32;
+const CH_4 = 0x34;
+
+/**
+ * Socket.IO 4 over a websocket (Engine.IO 4, `transport=websocket` from the start): the server
+ * opens with `0{...}` (Engine.IO OPEN), the client connects to the main namespace with `40`,
+ * the server answers `40{"sid":...}` (the session is open); a message is `42["m","<text>"]`
+ * (an EVENT); the server pings with `2`, the client answers `3`.
+ */
+function socketioHandlers(events: SessionEvents, failures: Failures): WsHandlers {
+  return {
+    onUpgrade: () => {},
+    onMessage: (client, payload) => {
+      const c0 = payload[0];
+      if (c0 === CH_4) {
+        const c1 = payload[1];
+        if (c1 === CH_2) events.onMessages(client, payload, 1);
+        else if (c1 === CH_0) events.onOpen(client);
+        else failures.add(`session ${client.index}: unexpected Socket.IO packet ${describe(payload)}`);
+      } else if (c0 === CH_0) client.write(SIO_CONNECT);
+      else if (c0 === CH_2) client.write(SIO_PONG);
+      else failures.add(`session ${client.index}: unexpected Engine.IO packet ${describe(payload)}`);
+    },
+    onClose: (client, error) => events.onClose(client, error),
+  };
+}
+
 /** The messages of one received payload, decoded (the `--verify` path). */
 export function decodePayload(protocol: Protocol, payload: Buffer): unknown[] {
+  if (protocol === 'socketio') {
+    const event: unknown = JSON.parse(payload.toString('utf8', 2));
+    if (!Array.isArray(event) || event[0] !== 'm') throw new Error(`not a Socket.IO "m" event: ${describe(payload)}`);
+    return event.slice(1);
+  }
   return protocol === 'raw' ? [payload.toString('utf8')] : decodeMessages(payload);
 }
 
 /** The payload a client sends for one message. */
 export function encodePayload(protocol: Protocol, message: string): string {
+  if (protocol === 'socketio') return `42${JSON.stringify(['m', message])}`;
   return protocol === 'raw' ? message : JSON.stringify([message]);
 }
 
 /** Where a message's first byte sits inside its client payload. */
 export function messageOffset(protocol: Protocol): number {
+  if (protocol === 'socketio') return 8; // after `42["m","`
   return protocol === 'raw' ? 0 : 2; // after `["`
 }
 

@@ -16,6 +16,8 @@ import { broadcast } from './scenarios/broadcast.js';
 import { connSetup } from './scenarios/conn-setup.js';
 import { httpRequests } from './scenarios/http-requests.js';
 import { idleMemory } from './scenarios/idle-memory.js';
+import { idleReceivers } from './scenarios/idle-receivers.js';
+import { pacedBroadcast } from './scenarios/paced-broadcast.js';
 import { wsEcho } from './scenarios/ws-echo.js';
 import { xhrPolling } from './scenarios/xhr-polling.js';
 import { xhrStreaming } from './scenarios/xhr-streaming.js';
@@ -23,7 +25,9 @@ import { xhrStreaming } from './scenarios/xhr-streaming.js';
 export const LOAD_SCENARIOS = {
   'ws-echo': wsEcho,
   broadcast,
+  'paced-broadcast': pacedBroadcast,
   'idle-memory': idleMemory,
+  'idle-receivers': idleReceivers,
   'xhr-polling': xhrPolling,
   'xhr-streaming': xhrStreaming,
   'conn-setup': connSetup,
@@ -68,6 +72,7 @@ function parse(argv: string[]): { scenario: LoadScenario; params: LoadParams } {
       concurrency: { type: 'string', default: '100' },
       window: { type: 'string', default: '1000' },
       batch: { type: 'string', default: '100' },
+      transport: { type: 'string', default: 'xhr_streaming' },
     },
     strict: true,
   });
@@ -75,8 +80,11 @@ function parse(argv: string[]): { scenario: LoadScenario; params: LoadParams } {
   if (!(scenario in LOAD_SCENARIOS)) {
     throw new TypeError(`--scenario must be one of ${Object.keys(LOAD_SCENARIOS).join(', ')}, got ${values.scenario}`);
   }
-  if (values.protocol !== 'sockjs' && values.protocol !== 'raw') {
-    throw new TypeError(`--protocol must be sockjs or raw, got ${values.protocol}`);
+  if (values.protocol !== 'sockjs' && values.protocol !== 'raw' && values.protocol !== 'socketio') {
+    throw new TypeError(`--protocol must be sockjs, raw or socketio, got ${values.protocol}`);
+  }
+  if (values.transport !== 'xhr_streaming' && values.transport !== 'eventsource') {
+    throw new TypeError(`--transport must be xhr_streaming or eventsource, got ${values.transport}`);
   }
   const port = number('port', values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`--port must be 1..65535, got ${values.port}`);
@@ -93,6 +101,7 @@ function parse(argv: string[]): { scenario: LoadScenario; params: LoadParams } {
     concurrency: Math.max(1, Math.floor(number('concurrency', values.concurrency))),
     window: Math.max(1, Math.floor(number('window', values.window))),
     batch: Math.max(1, Math.floor(number('batch', values.batch))),
+    transport: values.transport,
   };
   if (params.batch > params.window) throw new TypeError('--batch must not exceed --window');
   return { scenario, params };

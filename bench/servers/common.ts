@@ -20,6 +20,11 @@ export interface ServerArgs {
   /** Session store for koa-sockjs: `memory` or `redis`. */
   store: string;
   redisUrl: string;
+  /**
+   * Key prefix of the Redis store (the route name is appended); processes given the same prefix
+   * share sessions. Default: one of its own per process.
+   */
+  redisPrefix: string;
   /** koa-sockjs: take websocket upgrades from the server's 'upgrade' event (`upgradeHandler`). */
   upgradeListener: boolean;
 }
@@ -32,6 +37,7 @@ export function parseServerArgs(argv: string[] = process.argv.slice(2)): ServerA
       'response-limit': { type: 'string', default: String(128 * 1024) },
       store: { type: 'string', default: 'memory' },
       'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+      'redis-prefix': { type: 'string', default: `bench:${process.pid}:` },
       'upgrade-listener': { type: 'boolean', default: false },
     },
     strict: true,
@@ -47,6 +53,7 @@ export function parseServerArgs(argv: string[] = process.argv.slice(2)): ServerA
     responseLimit,
     store: values.store ?? 'memory',
     redisUrl: values['redis-url'] ?? '',
+    redisPrefix: values['redis-prefix'] ?? `bench:${process.pid}:`,
     upgradeListener: values['upgrade-listener'] ?? false,
   };
 }

@@ -49,7 +49,7 @@ async function createStore(serverArgs: ServerArgs, name: string): Promise<Record
     const specifier = '../../src/store/redis.js';
     const mod = (await import(specifier)) as { RedisStore?: new (options: Record<string, unknown>) => unknown };
     if (mod.RedisStore === undefined) throw new Error('src/store/redis.js does not export RedisStore');
-    return { store: new mod.RedisStore({ url: serverArgs.redisUrl, keyPrefix: `bench:${process.pid}:${name}:` }) };
+    return { store: new mod.RedisStore({ url: serverArgs.redisUrl, keyPrefix: `${serverArgs.redisPrefix}${name}:` }) };
   }
   throw new TypeError(`--store must be "memory" or "redis", got "${serverArgs.store}"`);
 }

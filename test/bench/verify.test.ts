@@ -9,7 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer } from 'ws';
+import { Balancer } from '../../bench/lib/balancer.js';
 import { runLoadgen, ServerProcess } from '../../bench/lib/processes.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** Tiny loads: each run takes well under a second of traffic. */
 const TINY: Record<string, string[]> = {
@@ -20,6 +22,9 @@ const TINY: Record<string, string[]> = {
   // A 4 KiB response limit on the server makes the stream reconnect many times.
   'xhr-streaming': ['--window', '200', '--batch', '50', '--duration', '0.5', '--warmup', '0.1'],
   'conn-setup': ['--concurrency', '3', '--duration', '0.3', '--warmup', '0.1'],
+  'paced-broadcast': ['--sessions', '5', '--duration', '0.3', '--warmup', '0.1', '--concurrency', '5'],
+  'idle-receivers xhr_streaming': ['--transport', 'xhr_streaming', '--sessions', '5', '--concurrency', '5'],
+  'idle-receivers eventsource': ['--transport', 'eventsource', '--sessions', '5', '--concurrency', '5'],
 };
 
 describe('bench load generator --verify against the koa-sockjs bench server', () => {
@@ -29,8 +34,9 @@ describe('bench load generator --verify against the koa-sockjs bench server', ()
   });
   after(() => server.stop());
 
-  for (const [scenario, args] of Object.entries(TINY)) {
-    it(`${scenario}: every message arrives, in order, with its content`, async () => {
+  for (const [name, args] of Object.entries(TINY)) {
+    const scenario = name.split(' ')[0]!;
+    it(`${name}: every message arrives, in order, with its content`, async () => {
       const { result } = await runLoadgen(server, ['--scenario', scenario, '--port', String(server.port), '--verify', ...args], null, 60_000);
       assert.deepEqual(result.errors, []);
       assert.equal(result.ok, true);
@@ -39,6 +45,51 @@ describe('bench load generator --verify against the koa-sockjs bench server', ()
       }
     });
   }
+});
+
+describe('bench load generator --verify against Socket.IO 4', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await ServerProcess.start({ script: 'bench/servers/socketio.ts', args: [], cpu: null });
+  });
+  after(() => server.stop());
+
+  for (const scenario of ['ws-echo', 'paced-broadcast', 'conn-setup'] as const) {
+    it(`${scenario}: every message arrives, in order, with its content`, async () => {
+      const args = ['--scenario', scenario, '--protocol', 'socketio', '--port', String(server.port), '--verify', ...TINY[scenario]!];
+      const { result } = await runLoadgen(server, args, null, 60_000);
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.ok, true);
+    });
+  }
+});
+
+describe('bench scale-out: xhr-polling --verify through the round-robin balancer to two koa-sockjs processes on Redis', () => {
+  let redis: RedisServer;
+  const servers: ServerProcess[] = [];
+  let balancer: Balancer;
+  before(async () => {
+    redis = await startRedisServer();
+    const args = ['--store', 'redis', '--redis-url', redis.url, '--redis-prefix', 'verify-scale:'];
+    for (let i = 0; i < 2; i++) servers.push(await ServerProcess.start({ script: 'bench/servers/koa-sockjs.ts', args, cpu: null }));
+    balancer = await Balancer.start(servers.map((s) => s.port));
+  });
+  after(async () => {
+    await balancer?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+    await redis?.stop();
+  });
+
+  it('every echo arrives in order although a session\'s requests reach both processes', async () => {
+    const target = { pid: null, pids: servers.map((s) => s.pid), mem: async () => null };
+    const args = ['--scenario', 'xhr-polling', '--port', String(balancer.port), '--verify', ...TINY['xhr-polling']!, '--sessions', '4'];
+    const { result, serverCpuMs } = await runLoadgen(target, args, null, 60_000);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.ok, true);
+    assert.ok((result.ops ?? 0) > 0);
+    // Both processes' CPU is summed (on Linux, where /proc exists).
+    if (process.platform === 'linux') assert.ok(serverCpuMs !== null && serverCpuMs >= 0);
+  });
 });
 
 describe('bench load generator --verify notices a wrong echo', () => {
