@@ -15,5 +15,8 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
 export type { Awaitable, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
 export type { Timers, TimerHandle } from './timers.js';
 export type { JsessionidOption } from './http/headers.js';
+export type { OriginCheck, OriginRule } from './security/origins.js';
+export { anonymousCookie, type AnonymousCookieOptions, type IdentityFunction } from './security/identity.js';
+export type { FloodLimits, SessionRateLimiter } from './security/limits.js';
 export { CloseCode, CloseReason } from './protocol/frames.js';
 export { SockjsOptionError, SessionStateError, UnknownRouteError, MessageEncodingError, StoreError } from './errors.js';

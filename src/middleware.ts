@@ -10,6 +10,7 @@ import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
 import { info } from './endpoints/info.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
+import { respondText } from './http/text.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
 import type { SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
@@ -34,12 +35,24 @@ function notFound(ctx: Context): void {
   ctx.body = 'Not found.';
 }
 
+/**
+ * Answers 403 when the page behind the request is not allowed to use the route (the `origins`
+ * option): no CORS header, nothing created, received or sent; a websocket upgrade is refused
+ * before its handshake. True when refused.
+ */
+async function refusedOrigin(ctx: Context, route: RouteConfig): Promise<boolean> {
+  if (await route.origins.allows(ctx)) return false;
+  ctx.vary('Origin');
+  respondText(ctx, 403, 'Origin not allowed.');
+  return true;
+}
+
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;
   const wss = createWebsocketServer(route.maxMessageSize);
   const transports = transportTable(wss);
-  const iframe = iframeEndpoint(route.sockjsUrl);
+  const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
 
   async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
     const routes = routesOf(ctx.app, route);
@@ -58,8 +71,8 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       return;
     }
     if (rest === '/info') {
-      if (ctx.method === 'GET' || ctx.method === 'OPTIONS') info(ctx, route);
-      else respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
+      if (ctx.method !== 'GET' && ctx.method !== 'OPTIONS') respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
+      else if (!(await refusedOrigin(ctx, route))) info(ctx, route);
       return;
     }
     if (IFRAME_PATH.test(rest)) {
@@ -69,7 +82,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     if (rest === '/websocket') {
       if (!route.websocket) notFound(ctx);
       else if (ctx.method !== 'GET') respondMethodNotAllowed(ctx, ['GET']);
-      else await rawWebsocket(ctx, route, wss);
+      else if (!(await refusedOrigin(ctx, route))) await rawWebsocket(ctx, route, wss);
       return;
     }
     const match = SESSION_URL.exec(rest);
@@ -78,6 +91,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       notFound(ctx);
       return;
     }
+    if (await refusedOrigin(ctx, route)) return;
     if (ctx.method === 'OPTIONS' && transport.preflight) {
       answerPreflight(ctx, transport.methods, route.cors);
       return;

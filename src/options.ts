@@ -3,8 +3,13 @@
  * throws SockjsOptionError at startup, naming the option.
  */
 import type { MeterProvider } from '@opentelemetry/api';
+import type { Middleware } from 'koa';
 import { SockjsOptionError } from './errors.js';
 import type { JsessionidOption } from './http/headers.js';
+import { Gate } from './security/admission.js';
+import type { IdentityFunction } from './security/identity.js';
+import { resolveLimits, type FloodLimits } from './security/limits.js';
+import { DEFAULT_ORIGINS, OriginPolicy, type OriginRule } from './security/origins.js';
 import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, isSessionManager, isSessionManagerClass, type SessionClass } from './session/manager.js';
 import { Session } from './session/session.js';
 import type { SessionStore } from './store/store.js';
@@ -67,6 +72,36 @@ export interface SockjsOptions<S extends Session = Session> {
   jsessionid?: JsessionidOption;
   /** Send CORS headers on XHR endpoints. @default true */
   cors?: boolean;
+  /**
+   * The pages allowed to use the route, by origin: `'self'` (the route's own origin), exact
+   * origins (`'https://app.example.com'`), patterns with `*` as the leftmost host label or the
+   * port (`'https://*.example.com'`, `'http://localhost:*'`), `'*'` (any page but `null`),
+   * `'null'` (file:// pages, sandboxed iframes), or functions `(origin, ctx) => boolean`.
+   * A request from another page gets 403 (a websocket: a refused upgrade) on every endpoint but
+   * the greeting and the iframe page, which may be framed only by listed pages
+   * (`Content-Security-Policy: frame-ancestors`). Requests without an `Origin` (programs,
+   * same-origin navigations) are not pages of another site and pass. See docs/security.md.
+   * @default ['self']
+   */
+  origins?: readonly OriginRule[];
+  /**
+   * Koa middleware run (composed with koa-compose) on every request that would create a
+   * session, websocket upgrades included, before anything exists: `ctx.throw(401)` or
+   * `ctx.throw(403)` refuses it with that status (a refused upgrade for websockets), and so does
+   * a middleware that answers without calling `next()`. What it leaves on `ctx.state` becomes
+   * `session.data`. Not run for requests of existing sessions (see `identity`).
+   * @default []
+   */
+  use?: readonly Middleware[];
+  /**
+   * Binds each session to the identity of the request that created it: every later request
+   * for it (poll, stream, send) must have the same identity, or gets the 404 of an unknown
+   * session. Return a user id, a token subject, or use `anonymousCookie()`; undefined means
+   * nobody (refused with 403 when creating). Runs after `use`. @default no binding
+   */
+  identity?: IdentityFunction;
+  /** Flood limits: new sessions per client per window, sessions per route. @default none */
+  limits?: FloodLimits;
   /** Switch transports off: `{ 'xhr-streaming': false }`. Unlisted transports stay on. @default all on */
   transports?: Partial<Record<TransportName, boolean>>;
   /** Clock for timers; for tests. @default system timers, unref()'d */
@@ -106,6 +141,10 @@ export interface RouteConfig {
   readonly jsessionid: JsessionidOption;
   readonly cors: boolean;
   readonly transports: ReadonlySet<TransportName>;
+  /** Who may use the route (the `origins` option). */
+  readonly origins: OriginPolicy;
+  /** The `use`, `identity` and `limits` options. */
+  readonly gate: Gate;
 }
 
 function positiveInteger(option: string, value: number): number {
@@ -156,7 +195,22 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
     jsessionid,
     cors: boolean('cors', options.cors ?? DEFAULTS.cors),
     transports,
+    origins: new OriginPolicy(options.origins ?? DEFAULT_ORIGINS),
+    gate: new Gate({ use: resolveUse(options.use), identity: resolveIdentity(options.identity), limits: resolveLimits(options.limits) }),
   };
+}
+
+function resolveUse(use: readonly Middleware[] | undefined): readonly Middleware[] {
+  if (use === undefined) return [];
+  if (!Array.isArray(use) || !use.every((middleware) => typeof middleware === 'function')) {
+    throw new SockjsOptionError('use', 'must be an array of Koa middleware functions');
+  }
+  return use;
+}
+
+function resolveIdentity(identity: IdentityFunction | undefined): IdentityFunction | undefined {
+  if (identity !== undefined && typeof identity !== 'function') throw new SockjsOptionError('identity', 'must be a function (ctx) => string | undefined');
+  return identity;
 }
 
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {

@@ -18,10 +18,15 @@ export interface IframeEndpoint {
   handle(ctx: Context): void;
 }
 
-/** Builds the page once per route; `sockjsUrl` is the client script it loads. */
-export function iframeEndpoint(sockjsUrl: string): IframeEndpoint {
+/**
+ * Builds the page once per route; `sockjsUrl` is the client script it loads, `frameAncestors`
+ * the CSP directive naming the pages that may frame it (from the `origins` option): the iframe
+ * page talks to the server for whichever page embeds it, so it must not be embeddable by others.
+ */
+export function iframeEndpoint(sockjsUrl: string, frameAncestors: string): IframeEndpoint {
   const body = iframePage(sockjsUrl);
-  const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+  // The policy is part of what a cache keeps: a new `origins` list must not be answered 304.
+  const etag = `"${createHash('md5').update(body).update(frameAncestors).digest('hex')}"`;
   return {
     body,
     etag,
@@ -31,6 +36,7 @@ export function iframeEndpoint(sockjsUrl: string): IframeEndpoint {
         return;
       }
       setCacheForever(ctx);
+      ctx.set('Content-Security-Policy', frameAncestors);
       ctx.set('ETag', etag);
       if (matchesEtag(ctx.get('If-None-Match'), etag)) {
         // 304 without Content-Type or body (protocol suite: test_cacheability).

@@ -22,7 +22,8 @@ export function info(ctx: Context, route: RouteConfig): void {
   const body: InfoBody = {
     websocket: route.websocket,
     cookie_needed: route.jsessionid !== false,
-    origins: ['*:*'],
+    // What the `origins` option allows, in the field's host:port form.
+    origins: route.origins.infoOrigins(ctx),
     // Browsers lack a good entropy source; the protocol asks for a 32-bit random number.
     entropy: randomInt(0, 2 ** 32 - 1),
   };

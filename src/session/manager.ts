@@ -14,6 +14,7 @@ import { MemoryStore } from '../store/memory.js';
 import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
+import type { Admission } from '../security/admission.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
@@ -330,7 +331,7 @@ export class SessionManager<S extends Session = Session> {
    * A receiving connection for the session under `key` (xhr, xhr_streaming, eventsource, ...):
    * opens a new session, attaches to a live one, or serves the close frame of a closed one.
    */
-  async [kConnect](key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
+  async [kConnect](key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
     // With a networked store the client may go away while the store is asked, before anything
     // listens for that: remember it, and report it to whatever took the connection.
     let abortedEarly = false;
@@ -338,7 +339,7 @@ export class SessionManager<S extends Session = Session> {
       abortedEarly = true;
     };
     try {
-      await this.#connect(key, receiver, request);
+      await this.#connect(key, receiver, request, admission);
     } catch (error) {
       // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
       this.reportError(error, `receiving request for session key ${key}`);
@@ -348,19 +349,33 @@ export class SessionManager<S extends Session = Session> {
     if (abortedEarly) receiver.onAbort?.();
   }
 
-  async #connect(key: string, receiver: Receiver, request: RequestInfo): Promise<void> {
+  async #connect(key: string, receiver: Receiver, request: RequestInfo, admission: Admission | undefined): Promise<void> {
     const store = this.store;
-    const fresh: SessionRecord = {
-      id: randomUUID(),
-      owner: store.nodeId,
-      state: SessionState.OPEN,
-      seenAt: this.timers.now(),
-      transport: receiver.transport,
-    };
-    const created = store.create(key, fresh, this.#channelSettings.recordTtl);
-    const { record, created: isNew } = isPromiseLike(created) ? await created : created;
+    let record: SessionRecord;
+    let isNew = false;
+    if (admission?.record) {
+      // The route looked the session up and let the request reach it, not create one: if it is
+      // gone meanwhile, the claim below fails rather than create an unauthorized session.
+      record = admission.record;
+    } else {
+      const fresh: SessionRecord = {
+        id: randomUUID(),
+        owner: store.nodeId,
+        state: SessionState.OPEN,
+        seenAt: this.timers.now(),
+        transport: receiver.transport,
+        ...(admission?.identity !== undefined ? { identity: admission.identity } : {}),
+      };
+      const created = store.create(key, fresh, this.#channelSettings.recordTtl);
+      ({ record, created: isNew } = isPromiseLike(created) ? await created : created);
+      // Created by a concurrent request of another identity between the lookup and now.
+      if (!isNew && admission && record.identity !== admission.identity) {
+        receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+        return;
+      }
+    }
     if (isNew) {
-      const channel = this.#createChannel(key, record.id, receiver.transport, request, true);
+      const channel = this.#createChannel(key, record.id, receiver.transport, request, true, admission?.data);
       const more = receiver.send(OPEN_FRAME);
       this.metrics.sessionCreated(channel.meter);
       channel.session[kOpen]();
@@ -437,12 +452,19 @@ export class SessionManager<S extends Session = Session> {
   }
 
   /** A new websocket session: it lives exactly as long as its connection. */
-  [kOpenWebsocket](receiver: Receiver, request: RequestInfo): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
+  [kOpenWebsocket](receiver: Receiver, request: RequestInfo, admission?: Admission): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
     const id = randomUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;
-    const record: SessionRecord = { id, owner: this.store.nodeId, state: SessionState.OPEN, seenAt: this.timers.now(), transport: receiver.transport };
+    const record: SessionRecord = {
+      id,
+      owner: this.store.nodeId,
+      state: SessionState.OPEN,
+      seenAt: this.timers.now(),
+      transport: receiver.transport,
+      ...(admission?.identity !== undefined ? { identity: admission.identity } : {}),
+    };
     this.#storeCall(this.store.create(key, record, this.#channelSettings.recordTtl), 'create');
-    const channel = this.#createChannel(key, id, receiver.transport, request, false);
+    const channel = this.#createChannel(key, id, receiver.transport, request, false, admission?.data);
     channel.attach(receiver, id);
     receiver.send(OPEN_FRAME);
     const { meter } = channel;
@@ -556,8 +578,8 @@ export class SessionManager<S extends Session = Session> {
     );
   }
 
-  #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean): SessionChannel {
-    const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request });
+  #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean, data?: Readonly<Record<string, unknown>>): SessionChannel {
+    const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request, ...(data ? { data } : {}) });
     const meter = this.metrics.transport(transport);
     const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
     this.metrics.sessionHeld(meter);

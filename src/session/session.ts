@@ -38,6 +38,8 @@ export interface SessionInit {
   readonly manager: SessionManager;
   readonly transport: string;
   readonly request: RequestInfo;
+  /** What the creating request's middleware left on `ctx.state`. @default {} */
+  readonly data?: Readonly<Record<string, unknown>>;
 }
 
 type HookName = 'onOpen' | 'onMessage' | 'onClose' | 'onClosed' | 'onRemove';
@@ -58,7 +60,13 @@ export const kRemoved = Symbol.for('koa-sockjs@1.removed');
 /** On Session.prototype: marks Session and its subclasses from any copy of koa-sockjs. */
 const kSessionBrand = Symbol.for('koa-sockjs@1.Session');
 
-export class Session {
+const EMPTY_DATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * `Data` types `session.data`: what the route's `use` middleware (and any middleware before the
+ * route) left on `ctx.state`, e.g. `class Chat extends Session<{ user: User }>`.
+ */
+export class Session<Data extends object = Record<string, unknown>> {
   /** Server-made id, unique per session. The client's URL session id is never exposed. */
   readonly id: string;
   /** The manager of the route this session belongs to. */
@@ -69,6 +77,12 @@ export class Session {
   readonly headers: Readonly<Record<string, string>>;
   /** URL of the request that opened the session. */
   readonly url: string;
+  /**
+   * A frozen copy of `ctx.state` of the request that created the session, after the route's
+   * `use` middleware ran: who connected (`this.data.user`). Never the request's cookies. Empty
+   * in a process that adopted the session after its owner died.
+   */
+  readonly data: Readonly<Data>;
   /** Transport of the current (or last) receiving connection. */
   transport: string;
   /** Requests and frames received from the client. */
@@ -89,6 +103,7 @@ export class Session {
     this.remoteAddress = init.request.remoteAddress;
     this.headers = init.request.headers;
     this.url = init.request.url;
+    this.data = (init.data ?? EMPTY_DATA) as Readonly<Data>;
   }
 
   /** NEW 0, OPEN 1, CLOSING 2, CLOSED 3. */

@@ -85,6 +85,18 @@ export function describeStoreContract(name: string, options: StoreContractOption
       await store.delete('k');
     });
 
+    it('keeps the identity a session was created with, through updates and adoption', async () => {
+      const store = await open();
+      await store.create('k', { ...record('dead-node'), identity: 'digest-of-alice' }, TTL);
+      assert.equal((await store.get('k'))?.identity, 'digest-of-alice');
+      assert.equal((await store.create('k', { ...record(store.nodeId, 'id-2'), identity: 'digest-of-bob' }, TTL)).record.identity, 'digest-of-alice');
+      await store.update('k', { state: SessionState.CLOSING });
+      await store.adopt('k', 'dead-node', store.nodeId);
+      assert.equal((await store.get('k'))?.identity, 'digest-of-alice');
+      await store.create('plain', record(store.nodeId), TTL);
+      assert.equal((await store.get('plain'))?.identity, undefined);
+    });
+
     it('adopts only from the expected owner (compare-and-set)', async () => {
       const store = await open();
       await store.create('k', record('dead-node'), TTL);

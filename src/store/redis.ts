@@ -206,6 +206,7 @@ function toRecord(fields: Record<string, string>, now: number): SessionRecord | 
     state: Number(fields.state) as SessionState,
     seenAt: Number(fields.seenAt),
     transport: fields.transport ?? '',
+    ...(fields.identity !== undefined ? { identity: fields.identity } : {}),
   };
   if (fields.closeCode !== undefined) record.closeCode = Number(fields.closeCode);
   if (fields.closeReason !== undefined) record.closeReason = fields.closeReason;
@@ -331,6 +332,7 @@ export class RedisStore implements SessionStore {
     if (record.closeCode !== undefined) fields.push('closeCode', record.closeCode);
     if (record.closeReason !== undefined) fields.push('closeReason', record.closeReason);
     if (record.receiver !== undefined) fields.push('receiver', record.receiver, 'claimUntil', now + ttlMs);
+    if (record.identity !== undefined) fields.push('identity', record.identity);
     const result = await this.#eval('create', CREATE, [this.#recordKey(key), this.#index], [ttlMs, now, now + ttlMs, key, ...fields]);
     if (result === 1) return { record: { ...record }, created: true };
     const existing = toRecord(pairsToObject(result as string[]), now);

@@ -44,6 +44,11 @@ export interface SessionRecord {
   seenAt: number;
   /** Transport that opened the session, e.g. `xhr-polling`. */
   transport: string;
+  /**
+   * Digest of the identity that created the session (the `identity` option), compared on every
+   * request for it, by whichever process serves the request. Absent when sessions are not bound.
+   */
+  readonly identity?: string;
 }
 
 /** The fields `update` may change. */

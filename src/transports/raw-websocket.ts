@@ -59,11 +59,13 @@ export class RawWebsocketReceiver extends WebsocketReceiver {
 /** Serves `<prefix>/websocket` (GET only; the caller checked the method and that websockets are on). */
 export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSocketServer): Promise<void> {
   if (!checkUpgradeHeaders(ctx)) return;
+  const admission = await route.gate.forWebsocket(ctx, undefined, route.manager.store);
+  if (!admission) return;
   const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
   const ws = await upgrade(ctx, wss);
   if (!ws) return;
   const receiver = new RawWebsocketReceiver(ws);
-  const { session, receive } = route.manager[kOpenWebsocket](receiver, request);
+  const { session, receive } = route.manager[kOpenWebsocket](receiver, request, admission);
   ws.on('message', (data) => {
     session.hits++;
     // binaryType is 'nodebuffer': one Buffer; binary messages are taken as UTF-8 text too.

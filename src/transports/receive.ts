@@ -18,8 +18,12 @@ export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {
 }
 
 export async function connectReceiver(tr: TransportRequest, options: HttpReceiverOptions, prelude = ''): Promise<void> {
-  if (options.streaming) setNoBuffering(tr.ctx);
-  const receiver = new HttpReceiver(tr.ctx, options);
+  const { ctx, route } = tr;
+  // Before the response is taken over: a refusal (401, 403, 404, 429) is a plain HTTP answer.
+  const admission = await route.gate.forReceiver(ctx, tr.key, route.manager.store);
+  if (!admission) return;
+  if (options.streaming) setNoBuffering(ctx);
+  const receiver = new HttpReceiver(ctx, options);
   if (options.streaming) receiver.begin(prelude);
-  await tr.route.manager[kConnect](tr.key, receiver, tr.request);
+  await route.manager[kConnect](tr.key, receiver, tr.request, admission);
 }

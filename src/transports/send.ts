@@ -7,6 +7,7 @@ import { BodyTooLargeError, readBody } from '../http/body.js';
 import { respondText } from '../http/text.js';
 import { kIncoming } from '../session/manager.js';
 import { decodeMessageArray } from '../protocol/json.js';
+import { respondNoSession } from '../security/admission.js';
 import type { TransportRequest } from './transport.js';
 
 /** Extracts the JSON text from a body (jsonp_send unwraps its form field). */
@@ -37,10 +38,13 @@ export async function deliverMessages(tr: TransportRequest, extract: PayloadExtr
     respondText(ctx, 500, decoded.error);
     return false;
   }
-  const delivered = await route.manager[kIncoming](tr.key, decoded.messages, Buffer.byteLength(body));
+  // Checked where an unknown session is found out, so a session of another identity gets the
+  // very answer an unknown one gets, after the same checks of the body.
+  const delivered =
+    (await route.gate.forSend(ctx, tr.key, route.manager.store)) && (await route.manager[kIncoming](tr.key, decoded.messages, Buffer.byteLength(body)));
   if (!delivered) {
-    // Unknown, or closed: either way the messages were not taken (docs/transports.md).
-    respondText(ctx, 404, 'No such session.');
+    // Unknown, closed, or another identity's: the messages were not taken (docs/transports.md).
+    respondNoSession(ctx);
     return false;
   }
   return true;

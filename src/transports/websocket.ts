@@ -8,6 +8,7 @@ import type { WebSocketServer } from 'ws';
 import { kOpenWebsocket } from '../session/manager.js';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
+import type { Admission } from '../security/admission.js';
 import type { Receiver } from './receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
@@ -20,8 +21,8 @@ const log = logger('websocket');
  * Opens the session of a websocket connection. Returns the function that takes each incoming
  * text message, and false when the connection must be dropped (broken JSON).
  */
-function openSession(tr: TransportRequest, receiver: Receiver): (text: string, bytes: number) => boolean {
-  const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request);
+function openSession(tr: TransportRequest, receiver: Receiver, admission: Admission): (text: string, bytes: number) => boolean {
+  const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request, admission);
   let broken = false;
   return (text, bytes) => {
     // Frames that came in the same chunk as a broken one are parsed after it: drop them too.
@@ -41,7 +42,7 @@ function openSession(tr: TransportRequest, receiver: Receiver): (text: string, b
   };
 }
 
-async function serveHixie76(tr: TransportRequest): Promise<void> {
+async function serveHixie76(tr: TransportRequest, admission: Admission): Promise<void> {
   const { ctx, route } = tr;
   const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
@@ -58,7 +59,7 @@ async function serveHixie76(tr: TransportRequest): Promise<void> {
   // Broken frames right behind the 8 bytes may have dropped it already.
   if (!connection.open) return;
   receiver = new Hixie76Receiver(connection);
-  take = openSession(tr, receiver);
+  take = openSession(tr, receiver, admission);
   connection.start();
 }
 
@@ -71,10 +72,13 @@ export function websocketTransport(wss: WebSocketServer): Transport {
     async handle(tr) {
       const { ctx } = tr;
       if (!checkUpgradeHeaders(ctx)) return;
-      if (isHixie76(ctx.req)) return serveHixie76(tr);
+      // Before the handshake, for both drafts: a refusal is an HTTP answer on the upgrade.
+      const admission = await tr.route.gate.forWebsocket(ctx, tr.key, tr.route.manager.store);
+      if (!admission) return;
+      if (isHixie76(ctx.req)) return serveHixie76(tr, admission);
       const ws = await upgrade(ctx, wss);
       if (!ws) return;
-      const take = openSession(tr, new WebsocketReceiver('websocket', ws));
+      const take = openSession(tr, new WebsocketReceiver('websocket', ws), admission);
       ws.on('message', (data) => {
         // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
         if (!take((data as Buffer).toString('utf8'), (data as Buffer).length)) ws.terminate();

@@ -28,7 +28,8 @@ describe('core HTTP endpoints', () => {
   const onError: unknown[] = [];
   before(async () => {
     const app = new Koa();
-    app.use(sockjs({ name: 'echo', prefix: '/echo', session: Echo, maxMessageSize: 1024, onError: (e) => onError.push(e) }));
+    // Any origin: these tests are about the protocol's answers, not about who may ask.
+    app.use(sockjs({ name: 'echo', prefix: '/echo', session: Echo, maxMessageSize: 1024, origins: ['*', 'null'], onError: (e) => onError.push(e) }));
     app.use(sockjs({ name: 'close', prefix: '/close', session: Closer }));
     app.use((ctx) => {
       ctx.body = `next: ${ctx.path}`;

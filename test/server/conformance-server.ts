@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
-import { DEFAULTS, Session, sockjs, type SessionStore, type SockjsMiddleware, type SockjsOptions } from '../../src/index.js';
+import { DEFAULTS, Session, sockjs, type SessionClass, type SessionStore, type SockjsMiddleware, type SockjsOptions } from '../../src/index.js';
 
 /** Echoes every message back. */
 class EchoSession extends Session {
@@ -83,12 +83,15 @@ export interface ConformanceApp {
 export function createConformanceApp(options: ConformanceOptions = {}): ConformanceApp {
   const app = new Koa();
   const routes = new Map<string, SockjsMiddleware>();
-  const mount = (name: string, session: typeof Session, extra: SockjsOptions = {}): void => {
+  const mount = (name: string, session: SessionClass, extra: SockjsOptions = {}): void => {
     const route = sockjs({
       name,
       prefix: `/${name}`,
       session,
       sockjsUrl: options.sockjsUrl ?? DEFAULTS.sockjsUrl,
+      // The protocol suites send made-up origins (`test`, `null`) and expect them answered: a
+      // test server for any client. The library's default allows only the route's own origin.
+      origins: ['*', 'null'],
       ...(options.store ? { store: options.store(name) } : {}),
       ...(options.heartbeatDelay !== undefined ? { heartbeatDelay: options.heartbeatDelay } : {}),
       ...(options.disconnectDelay !== undefined ? { disconnectDelay: options.disconnectDelay } : {}),

@@ -1,0 +1,179 @@
+/**
+ * Admission: what a request must pass before it creates a session or reaches an existing one.
+ *
+ * A request that would create a session (a receiving request for an unknown session id, every
+ * websocket) passes, in this order: the flood limits (cheap, and they shield what follows), the
+ * route's `use` middleware (authorization, composed with koa-compose), and the identity
+ * function. Only then does anything exist: no session, no hook, no store write before. A
+ * request for an existing session passes the identity check alone; the `use` chain ran when
+ * the session was created and is not run on every poll.
+ *
+ * The origin check (./origins.ts) runs earlier, in the middleware, for every request.
+ */
+import type { Context, Middleware } from 'koa';
+import compose from 'koa-compose';
+import { respondText } from '../http/text.js';
+import { logger } from '../log.js';
+import type { SessionRecord, SessionStore } from '../store/store.js';
+import { identityDigest, type IdentityFunction } from './identity.js';
+import { consumeNewSession, type ResolvedLimits } from './limits.js';
+
+const log = logger('admission');
+
+/** What the session layer gets for a request that was let through. */
+export interface Admission {
+  /** Digest of the creator's identity (`identity` option), kept in the session record. */
+  readonly identity?: string;
+  /** What the request's middleware left on `ctx.state`, for `session.data`. */
+  readonly data: Readonly<Record<string, unknown>>;
+  /**
+   * The record of the existing session the request reaches, when the route looked it up
+   * first: the session layer must then not create one (the request was not authorized to).
+   */
+  readonly record?: SessionRecord;
+}
+
+/** The answer to a request for a session that does not exist (and to one of another identity). */
+export function respondNoSession(ctx: Context): void {
+  respondText(ctx, 404, 'No such session.');
+}
+
+/** An error thrown with ctx.throw(4xx) or http-errors, duck-typed (any copy of http-errors). */
+interface ClientError {
+  status: number;
+  message: string;
+  expose?: boolean;
+  headers?: Record<string, string>;
+}
+
+function isClientError(error: unknown): error is ClientError {
+  const status = (error as { status?: unknown } | null)?.status;
+  return error instanceof Error && typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/** `ctx.state` without the route table koa-sockjs puts there. */
+function snapshotState(ctx: Context): Readonly<Record<string, unknown>> {
+  const { sockjs: _routes, ...data } = ctx.state as Record<string, unknown>;
+  return Object.freeze(data);
+}
+
+export interface GateOptions {
+  readonly use: readonly Middleware[];
+  readonly identity: IdentityFunction | undefined;
+  readonly limits: ResolvedLimits | undefined;
+}
+
+export class Gate {
+  readonly #authorize: ((ctx: Context, next: () => Promise<void>) => Promise<unknown>) | undefined;
+  readonly #identity: IdentityFunction | undefined;
+  readonly #limits: ResolvedLimits | undefined;
+  /** Whether a receiving request must find out if its session exists before anything else. */
+  readonly #looksUp: boolean;
+
+  constructor(options: GateOptions) {
+    this.#authorize = options.use.length ? (compose([...options.use]) as (ctx: Context, next: () => Promise<void>) => Promise<unknown>) : undefined;
+    this.#identity = options.identity;
+    this.#limits = options.limits;
+    this.#looksUp = this.#authorize !== undefined || this.#identity !== undefined || this.#limits !== undefined;
+  }
+
+  /** Whether sessions are bound to an identity. */
+  get binds(): boolean {
+    return this.#identity !== undefined;
+  }
+
+  /**
+   * A receiving request (xhr, xhr_streaming, eventsource, htmlfile, jsonp). Undefined when it
+   * was refused; the response (401, 403, 404, 429) is set on ctx.
+   */
+  async forReceiver(ctx: Context, key: string, store: SessionStore): Promise<Admission | undefined> {
+    if (!this.#looksUp) return { data: snapshotState(ctx) };
+    const record = await store.get(key);
+    if (record) {
+      if (!(await this.#sameIdentity(ctx, record))) {
+        log('%s %s: the session belongs to another identity; answered as unknown', ctx.method, ctx.path);
+        respondNoSession(ctx);
+        return undefined;
+      }
+      return { data: {}, record };
+    }
+    return this.#admitNew(ctx);
+  }
+
+  /** A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`. */
+  async forSend(ctx: Context, key: string, store: SessionStore): Promise<boolean> {
+    if (!this.#identity) return true;
+    const record = await store.get(key);
+    // No record: the session layer answers 404 itself, as for any unknown session.
+    return record === undefined || (await this.#sameIdentity(ctx, record));
+  }
+
+  /**
+   * A websocket upgrade: always a new session. `key` is the session id of its URL (none for
+   * the raw websocket): a URL whose session belongs to another identity is refused with 404,
+   * as HTTP requests for it are.
+   */
+  async forWebsocket(ctx: Context, key: string | undefined, store: SessionStore): Promise<Admission | undefined> {
+    if (!this.#looksUp) return { data: snapshotState(ctx) };
+    if (key !== undefined && this.#identity) {
+      const record = await store.get(key);
+      if (record && !(await this.#sameIdentity(ctx, record))) {
+        respondNoSession(ctx);
+        return undefined;
+      }
+    }
+    return this.#admitNew(ctx);
+  }
+
+  async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {
+    if (!this.#identity) return true;
+    const identity = await this.#identity(ctx);
+    return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
+  }
+
+  async #admitNew(ctx: Context): Promise<Admission | undefined> {
+    if (this.#limits) {
+      const refusal = await consumeNewSession(this.#limits, ctx);
+      if (refusal) {
+        log('%s %s refused: %s', ctx.method, ctx.path, refusal.reason);
+        if (refusal.retryAfter !== undefined) ctx.set('Retry-After', String(refusal.retryAfter));
+        respondText(ctx, 429, 'Too many new sessions.');
+        return undefined;
+      }
+    }
+    if (this.#authorize && !(await this.#runUse(ctx))) return undefined;
+    let identity: string | undefined;
+    if (this.#identity) {
+      const found = await this.#identity(ctx);
+      if (typeof found !== 'string' || found === '') {
+        log('%s %s refused: the identity function found nobody', ctx.method, ctx.path);
+        respondText(ctx, 403, 'Forbidden.');
+        return undefined;
+      }
+      identity = identityDigest(found);
+    }
+    return identity === undefined ? { data: snapshotState(ctx) } : { identity, data: snapshotState(ctx) };
+  }
+
+  /**
+   * Runs the `use` chain. True when it reached its end (every middleware called next()); false
+   * when one threw a 4xx (answered with that status) or answered by itself without calling next().
+   * Other errors propagate: Koa answers 500 and emits them on the app.
+   */
+  async #runUse(ctx: Context): Promise<boolean> {
+    let reached = false;
+    try {
+      await this.#authorize!(ctx, async () => {
+        reached = true;
+      });
+    } catch (error) {
+      if (!isClientError(error)) throw error;
+      log('%s %s refused by the use middleware: %d %s', ctx.method, ctx.path, error.status, error.message);
+      if (error.headers) ctx.set(error.headers);
+      respondText(ctx, error.status, error.expose === false ? 'Refused.' : error.message);
+      return false;
+    }
+    if (!reached) log('%s %s refused: a use middleware did not call next() (answered %d)', ctx.method, ctx.path, ctx.status);
+    return reached;
+  }
+}
