@@ -57,6 +57,10 @@ function snapshotState(ctx: Context): Readonly<Record<string, unknown>> {
   return Object.freeze(data);
 }
 
+function matches(identity: string | undefined, record: SessionRecord): boolean {
+  return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
+}
+
 export interface GateOptions {
   readonly use: readonly Middleware[];
   readonly identity: IdentityFunction | undefined;
@@ -103,9 +107,12 @@ export class Gate {
   /** A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`. */
   async forSend(ctx: Context, key: string, store: SessionStore): Promise<boolean> {
     if (!this.#identity) return true;
+    // The identity function runs whether or not the session exists, so whatever it does to the
+    // response (anonymousCookie sets a cookie) cannot tell the two apart.
+    const identity = await this.#identity(ctx);
     const record = await store.get(key);
     // No record: the session layer answers 404 itself, as for any unknown session.
-    return record === undefined || (await this.#sameIdentity(ctx, record));
+    return record === undefined || matches(identity, record);
   }
 
   /**
@@ -126,9 +133,7 @@ export class Gate {
   }
 
   async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {
-    if (!this.#identity) return true;
-    const identity = await this.#identity(ctx);
-    return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
+    return !this.#identity || matches(await this.#identity(ctx), record);
   }
 
   async #admitNew(ctx: Context): Promise<Admission | undefined> {

@@ -7,8 +7,10 @@
  * whether the page behind it is allowed, and says the same thing in the three places a browser
  * looks: CORS answers, `/info`'s `origins` field and the iframe page's `frame-ancestors`.
  *
- * Rules (one array, any match allows):
- * - `'self'`: the route's own origin (scheme and Host of the request, honouring `app.proxy`).
+ * The route's own origin (scheme and Host of the request, honouring `app.proxy`) is always
+ * allowed: its pages are the server's own, the iframe page among them, whose requests for the
+ * iframe-based transports come from there. Rules add pages of other origins (any match allows):
+ * - `'self'`: the route's own origin; always allowed, so writing it only documents it.
  * - `'*'`: any Origin value except `null`: the check is off (what the protocol suites need).
  * - `'null'`: the opaque origin of file:// pages, sandboxed iframes and some WebViews. Never
  *   implied by another rule: any page can make itself opaque (a sandboxed iframe).
@@ -113,7 +115,6 @@ export function requestOrigin(ctx: Context): string | undefined {
 
 /** The resolved `origins` option of a route. */
 export class OriginPolicy {
-  readonly #self: boolean;
   readonly #any: boolean;
   readonly #null: boolean;
   readonly #exact = new Set<string>();
@@ -126,8 +127,7 @@ export class OriginPolicy {
 
   constructor(rules: readonly OriginRule[]) {
     if (!Array.isArray(rules)) throw new SockjsOptionError('origins', 'must be an array of origins, patterns and functions');
-    const sources: string[] = [];
-    let self = false;
+    const sources: string[] = ["'self'"];
     let any = false;
     let allowNull = false;
     for (const rule of rules) {
@@ -137,8 +137,7 @@ export class OriginPolicy {
       }
       if (typeof rule !== 'string') throw new SockjsOptionError('origins', `has an entry that is neither a string nor a function: ${String(rule)}`);
       if (rule === 'self') {
-        self = true;
-        sources.push("'self'");
+        continue;
       } else if (rule === '*') {
         any = true;
         sources.push('*');
@@ -167,11 +166,9 @@ export class OriginPolicy {
         }
       }
     }
-    this.#self = self;
     this.#any = any;
     this.#null = allowNull;
-    // No source at all is `'none'`: no page may frame the iframe page.
-    this.frameAncestors = `frame-ancestors ${sources.length ? [...new Set(sources)].join(' ') : "'none'"}`;
+    this.frameAncestors = `frame-ancestors ${[...new Set(sources)].join(' ')}`;
   }
 
   /** The route's own origin: how a browser would name a page served by this request's Host. */
@@ -182,7 +179,8 @@ export class OriginPolicy {
 
   /** The `/info` `origins` field: the listed rules in `host:port` form. */
   infoOrigins(ctx: Context): string[] {
-    if (!this.#self) return [...this.#info];
+    // `*:*` says it all (and is what the protocol suites expect of an open server).
+    if (this.#any) return ['*:*'];
     const self = parseOrigin(OriginPolicy.selfOrigin(ctx));
     return self ? [infoForm(self), ...this.#info] : [...this.#info];
   }
@@ -209,7 +207,7 @@ export class OriginPolicy {
       // Not an origin (a list, a path, a `*`): nothing a browser sends.
       if (!parsed || parsed.port === '*' || parsed.host.includes('*')) return false;
       const normalized = serialize(parsed);
-      if (this.#self && normalized === OriginPolicy.selfOrigin(ctx)) return true;
+      if (normalized === OriginPolicy.selfOrigin(ctx)) return true;
       if (this.#exact.has(normalized)) return true;
       if (this.#patterns.some((pattern) => matchesPattern(pattern, parsed))) return true;
     }
@@ -221,7 +219,7 @@ export class OriginPolicy {
     const parts = this.infoOrigins(ctx);
     if (this.#null) parts.push('null');
     if (this.#checks.length) parts.push(`${this.#checks.length} function(s)`);
-    const hint = this.#self && ctx.protocol === 'http' && !ctx.app.proxy ? '; behind a TLS proxy? set app.proxy = true' : '';
+    const hint = ctx.protocol === 'http' && !ctx.app.proxy ? '; behind a TLS proxy? set app.proxy = true' : '';
     return (parts.join(', ') || 'none') + hint;
   }
 }

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import Koa from 'koa';
-import { sockjs, Session } from '../../src/index.js';
+import { sockjs, Session, type OriginRule } from '../../src/index.js';
 import { listenOnFreePort, SOCKJS_CLIENT_FILE, type ListeningServer } from './page-server.js';
 
 /** Path the SockJS app serves the client bundle on; the iframe page loads it from there. */
@@ -14,6 +14,8 @@ export interface SockjsTestServer extends ListeningServer {
   events: EventEmitter;
   /** Requests per last path segment (`xhr_streaming`, `eventsource`, `info`, ...). */
   requests: Map<string, number>;
+  /** Sessions opened so far, on either route. */
+  readonly opened: number;
 }
 
 /**
@@ -21,11 +23,15 @@ export interface SockjsTestServer extends ListeningServer {
  * first message. `disconnectDelay` is short so a client close reaches the server quickly on
  * the polling transports, where the server only learns of it when no new poll arrives.
  */
-export async function startSockjsServer(): Promise<SockjsTestServer> {
+export async function startSockjsServer(options: { origins: readonly OriginRule[] }): Promise<SockjsTestServer> {
   const events = new EventEmitter();
   const requests = new Map<string, number>();
+  let opened = 0;
 
   class EchoSession extends Session {
+    override onOpen(): void {
+      opened++;
+    }
     override onMessage(message: unknown): void {
       this.send(message);
     }
@@ -35,6 +41,9 @@ export async function startSockjsServer(): Promise<SockjsTestServer> {
   }
 
   class CloseOnMessageSession extends Session {
+    override onOpen(): void {
+      opened++;
+    }
     override onMessage(): void {
       this.close();
     }
@@ -58,6 +67,7 @@ export async function startSockjsServer(): Promise<SockjsTestServer> {
       session: EchoSession,
       sockjsUrl: SOCKJS_CLIENT_PATH,
       disconnectDelay: 1000,
+      origins: options.origins,
     }),
   );
   app.use(
@@ -66,9 +76,17 @@ export async function startSockjsServer(): Promise<SockjsTestServer> {
       prefix: '/close',
       session: CloseOnMessageSession,
       sockjsUrl: SOCKJS_CLIENT_PATH,
+      origins: options.origins,
     }),
   );
 
   const listening = await listenOnFreePort((port, host, onListening) => app.listen(port, host, onListening));
-  return { ...listening, events, requests };
+  return {
+    ...listening,
+    events,
+    requests,
+    get opened() {
+      return opened;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 // Every SockJS browser transport, forced one at a time, in Debian's Chromium with the real
 // sockjs-client 1.6: open, an echoed burst of awkward strings, a client close and a server close.
-// The page and the SockJS server are different origins (two ports on 127.0.0.1).
+// The page and the SockJS server are different origins (two ports on 127.0.0.1); the server
+// allows the page's origin. A page on a third origin, not allowed, gets nothing on any transport.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -86,23 +87,28 @@ function summary(result: ScenarioResult): string {
 describe('browser transports in Chromium', () => {
   let browser: Browser;
   let pageServer: ListeningServer;
+  /** The same page on an origin the SockJS server does not allow. */
+  let otherPageServer: ListeningServer;
 
   before(async () => {
     assert.ok(
       Buffer.byteLength(BURST.join('')) > 2 * DEFAULTS.responseLimit,
       'the burst must carry more than twice responseLimit for the streaming transports to reconnect',
     );
-    pageServer = await startPageServer({
+    const pageFiles = {
       '/': { file: fixture('transports.html'), contentType: 'text/html; charset=utf-8' },
       '/transports.js': { file: fixture('transports.js'), contentType: 'application/javascript' },
       '/sockjs.min.js': { file: SOCKJS_CLIENT_FILE, contentType: 'application/javascript' },
-    });
+    };
+    pageServer = await startPageServer(pageFiles);
+    otherPageServer = await startPageServer(pageFiles);
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
     await pageServer?.close();
+    await otherPageServer?.close();
   });
 
   for (const transport of TRANSPORTS) {
@@ -110,7 +116,7 @@ describe('browser transports in Chromium', () => {
       let server: SockjsTestServer;
 
       before(async () => {
-        server = await startSockjsServer();
+        server = await startSockjsServer({ origins: [pageServer.origin] });
       });
 
       after(async () => {
@@ -121,6 +127,8 @@ describe('browser transports in Chromium', () => {
       async function inPage(
         scenario: 'runEcho' | 'runServerClose',
         options: Omit<ScenarioOptions, 'transport' | 'deadlineMs'>,
+        pageOrigin = pageServer.origin,
+        deadlineMs = SCENARIO_DEADLINE_MS,
       ): Promise<{ result: ScenarioResult; log: string[] }> {
         const context = await browser.newContext();
         // Everything, the iframe page's copy of sockjs-client included, must come from the two
@@ -128,17 +136,17 @@ describe('browser transports in Chromium', () => {
         const elsewhere: string[] = [];
         context.on('request', (request) => {
           const url = request.url();
-          if (/^(https?|wss?):/.test(url) && !url.startsWith(pageServer.origin) && !url.startsWith(server.origin)) {
+          if (/^(https?|wss?):/.test(url) && !url.startsWith(pageOrigin) && !url.startsWith(server.origin)) {
             elsewhere.push(url);
           }
         });
         try {
           const page = await context.newPage();
           const log = recordPageLog(page);
-          await page.goto(`${pageServer.origin}/`);
+          await page.goto(`${pageOrigin}/`);
           const result = await page.evaluate(
             ([name, args]) => (globalThis as unknown as ScenarioRunners)[name](args),
-            [scenario, { ...options, transport: transport.name, deadlineMs: SCENARIO_DEADLINE_MS }] as const,
+            [scenario, { ...options, transport: transport.name, deadlineMs }] as const,
           );
           assert.deepEqual(elsewhere, [], 'requests left the two local origins');
           return { result, log };
@@ -170,6 +178,15 @@ describe('browser transports in Chromium', () => {
           assert.ok(receives >= expected, `${receives} ${transport.receivePath} requests, expected >= ${expected}`);
         }
         await within(serverSawClose, 10_000, 'the server never saw the session close');
+      });
+
+      test('a page on a disallowed origin gets nothing, and opens no session', { timeout: 60_000 }, async () => {
+        const openedBefore = server.opened;
+        const { result, log } = await inPage('runEcho', { url: `${server.origin}/echo`, messages: ['secret?'], last: LAST_MESSAGE }, otherPageServer.origin, 10_000);
+        const context = `${summary(result)}${formatPageLog(log)}`;
+        assert.equal(result.opened, false, `the session opened: ${context}`);
+        assert.deepEqual(result.received, [], context);
+        assert.equal(server.opened, openedBefore, `the server opened a session: ${context}`);
       });
 
       test('sees a server close as 3000 "Go away!"', { timeout: 60_000 }, async () => {

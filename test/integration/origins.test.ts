@@ -118,7 +118,8 @@ describe('origins on every endpoint', () => {
     assert.equal(allowed.head.status, 200);
     assert.equal(allowed.headers['access-control-allow-origin'], ALLOWED);
     assert.equal(allowed.headers['access-control-allow-credentials'], 'true');
-    assert.deepEqual((JSON.parse(allowed.body) as { origins: string[] }).origins, ['allowed.test:80']);
+    // The route's own origin first: it is always allowed.
+    assert.deepEqual((JSON.parse(allowed.body) as { origins: string[] }).origins, [`127.0.0.1:${server.port}`, 'allowed.test:80']);
     const none = await exchange('GET', '/info', {});
     assert.equal(none.head.status, 200);
     assert.equal(none.headers['access-control-allow-origin'], '*');
@@ -143,7 +144,7 @@ describe('origins on every endpoint', () => {
       for (const path of ['/iframe.html', '/iframe-1.6.1.html']) {
         const reply = await exchange('GET', path, originHeaders(origin));
         assert.equal(reply.head.status, 200);
-        assert.equal(reply.headers['content-security-policy'], `frame-ancestors ${ALLOWED}`);
+        assert.equal(reply.headers['content-security-policy'], `frame-ancestors 'self' ${ALLOWED}`);
         assert.equal(reply.headers['access-control-allow-origin'], undefined);
       }
     }

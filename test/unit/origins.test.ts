@@ -44,7 +44,7 @@ describe('origins', () => {
     const rules = ['https://App.Example.com', 'http://localhost:8080'];
     assert.equal(await allows(rules, 'https://app.example.com'), true);
     assert.equal(await allows(rules, 'https://app.example.com:443'), true);
-    assert.equal(await allows(rules, 'http://app.example.com'), false);
+    assert.equal(await allows(rules, 'http://app.example.com', { host: 'sockjs.example.net' }), false);
     assert.equal(await allows(rules, 'https://app.example.com.evil.com'), false);
     assert.equal(await allows(rules, 'https://evilapp.example.com'), false);
     assert.equal(await allows(rules, 'http://localhost:8080'), true);
@@ -114,9 +114,12 @@ describe('origins', () => {
     assert.equal(requestOrigin(contextFor({})), undefined);
   });
 
-  it('an empty list allows no page at all', async () => {
-    assert.equal(await allows([], 'http://app.example.com'), false);
-    assert.equal(new OriginPolicy([]).frameAncestors, "frame-ancestors 'none'");
+  it("the route's own origin is always allowed: an empty list allows it and no other page", async () => {
+    assert.equal(await allows([], 'http://app.example.com'), true);
+    assert.equal(await allows(['https://a.test'], 'http://app.example.com'), true);
+    assert.equal(await allows([], 'http://other.example.com'), false);
+    assert.equal(await allows([], 'null'), false);
+    assert.equal(new OriginPolicy([]).frameAncestors, "frame-ancestors 'self'");
   });
 
   it('writes the list as frame-ancestors and as the /info host:port form', () => {
@@ -129,7 +132,7 @@ describe('origins', () => {
       '*.example.com:8443',
     ]);
     assert.deepEqual(new OriginPolicy(['*']).infoOrigins(contextFor({})), ['*:*']);
-    assert.equal(new OriginPolicy(['*']).frameAncestors, 'frame-ancestors *');
+    assert.equal(new OriginPolicy(['*']).frameAncestors, "frame-ancestors 'self' *");
   });
 
   it('refuses malformed rules at startup, naming the option', () => {
