@@ -101,7 +101,7 @@ export class Gate {
       }
       return { data: {}, record };
     }
-    return this.#admitNew(ctx);
+    return this.#admitNew(ctx, store);
   }
 
   /** A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`. */
@@ -129,19 +129,25 @@ export class Gate {
         return undefined;
       }
     }
-    return this.#admitNew(ctx);
+    return this.#admitNew(ctx, store);
   }
 
   async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {
     return !this.#identity || matches(await this.#identity(ctx), record);
   }
 
-  async #admitNew(ctx: Context): Promise<Admission | undefined> {
+  async #admitNew(ctx: Context, store: SessionStore): Promise<Admission | undefined> {
     if (this.#limits) {
       const refusal = await consumeNewSession(this.#limits, ctx);
       if (refusal) {
         log('%s %s refused: %s', ctx.method, ctx.path, refusal.reason);
         if (refusal.retryAfter !== undefined) ctx.set('Retry-After', String(refusal.retryAfter));
+        respondText(ctx, 429, 'Too many new sessions.');
+        return undefined;
+      }
+      // Counted, never made room for: a full route refuses the newcomer and keeps everyone else.
+      if (this.#limits.maxSessions !== Infinity && (await store.count()) >= this.#limits.maxSessions) {
+        log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, ctx.path, this.#limits.maxSessions);
         respondText(ctx, 429, 'Too many new sessions.');
         return undefined;
       }

@@ -86,7 +86,7 @@ describe('sessions bound to an identity', () => {
     assert.equal((await exchange(server.url, 'POST', '/s/000/bound-1/xhr_send', alice, '["one"]')).head.status, 204);
     await readUntil('a["one"]\n');
 
-    for (const who of [{ 'X-User': 'mallory' }, {}]) {
+    for (const who of [{ 'X-User': 'mallory' }, {}] as Array<Record<string, string>>) {
       for (const attempt of ATTEMPTS) {
         const reply = await exchange(server.url, attempt.method, `/s/000/bound-1/${attempt.path}`, { ...who, ...attempt.headers }, attempt.body);
         const what = `${attempt.name} as ${JSON.stringify(who)}`;
