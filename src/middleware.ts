@@ -42,6 +42,7 @@ function notFound(ctx: Context): void {
  */
 async function refusedOrigin(ctx: Context, route: RouteConfig): Promise<boolean> {
   if (await route.origins.allows(ctx)) return false;
+  route.manager.metrics.refused('origin');
   ctx.vary('Origin');
   respondText(ctx, 403, 'Origin not allowed.');
   return true;

@@ -14,6 +14,7 @@ import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
 import { respondText } from '../http/text.js';
 import { logger } from '../log.js';
+import type { RefusalReason } from '../metrics/names.js';
 import type { SessionRecord, SessionStore } from '../store/store.js';
 import { identityDigest, type IdentityFunction } from './identity.js';
 import { consumeNewSession, type ResolvedLimits } from './limits.js';
@@ -61,6 +62,12 @@ function matches(identity: string | undefined, record: SessionRecord): boolean {
   return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
 }
 
+/** What the gate needs of the route's manager: its store, and where refusals are counted. */
+export interface GateTarget {
+  readonly store: SessionStore;
+  readonly metrics: { refused(reason: RefusalReason): void };
+}
+
 export interface GateOptions {
   readonly use: readonly Middleware[];
   readonly identity: IdentityFunction | undefined;
@@ -90,29 +97,32 @@ export class Gate {
    * A receiving request (xhr, xhr_streaming, eventsource, htmlfile, jsonp). Undefined when it
    * was refused; the response (401, 403, 404, 429) is set on ctx.
    */
-  async forReceiver(ctx: Context, key: string, store: SessionStore): Promise<Admission | undefined> {
+  async forReceiver(ctx: Context, key: string, target: GateTarget): Promise<Admission | undefined> {
     if (!this.#looksUp) return { data: snapshotState(ctx) };
-    const record = await store.get(key);
+    const record = await target.store.get(key);
     if (record) {
       if (!(await this.#sameIdentity(ctx, record))) {
         log('%s %s: the session belongs to another identity; answered as unknown', ctx.method, ctx.path);
+        target.metrics.refused('authorization');
         respondNoSession(ctx);
         return undefined;
       }
       return { data: {}, record };
     }
-    return this.#admitNew(ctx, store);
+    return this.#admitNew(ctx, target);
   }
 
   /** A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`. */
-  async forSend(ctx: Context, key: string, store: SessionStore): Promise<boolean> {
+  async forSend(ctx: Context, key: string, target: GateTarget): Promise<boolean> {
     if (!this.#identity) return true;
     // The identity function runs whether or not the session exists, so whatever it does to the
     // response (anonymousCookie sets a cookie) cannot tell the two apart.
     const identity = await this.#identity(ctx);
-    const record = await store.get(key);
+    const record = await target.store.get(key);
     // No record: the session layer answers 404 itself, as for any unknown session.
-    return record === undefined || matches(identity, record);
+    if (record === undefined || matches(identity, record)) return true;
+    target.metrics.refused('authorization');
+    return false;
   }
 
   /**
@@ -120,44 +130,51 @@ export class Gate {
    * the raw websocket): a URL whose session belongs to another identity is refused with 404,
    * as HTTP requests for it are.
    */
-  async forWebsocket(ctx: Context, key: string | undefined, store: SessionStore): Promise<Admission | undefined> {
+  async forWebsocket(ctx: Context, key: string | undefined, target: GateTarget): Promise<Admission | undefined> {
     if (!this.#looksUp) return { data: snapshotState(ctx) };
     if (key !== undefined && this.#identity) {
-      const record = await store.get(key);
+      const record = await target.store.get(key);
       if (record && !(await this.#sameIdentity(ctx, record))) {
+        target.metrics.refused('authorization');
         respondNoSession(ctx);
         return undefined;
       }
     }
-    return this.#admitNew(ctx, store);
+    return this.#admitNew(ctx, target);
   }
 
   async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {
     return !this.#identity || matches(await this.#identity(ctx), record);
   }
 
-  async #admitNew(ctx: Context, store: SessionStore): Promise<Admission | undefined> {
+  async #admitNew(ctx: Context, target: GateTarget): Promise<Admission | undefined> {
     if (this.#limits) {
       const refusal = await consumeNewSession(this.#limits, ctx);
       if (refusal) {
         log('%s %s refused: %s', ctx.method, ctx.path, refusal.reason);
+        target.metrics.refused('limit');
         if (refusal.retryAfter !== undefined) ctx.set('Retry-After', String(refusal.retryAfter));
         respondText(ctx, 429, 'Too many new sessions.');
         return undefined;
       }
       // Counted, never made room for: a full route refuses the newcomer and keeps everyone else.
-      if (this.#limits.maxSessions !== Infinity && (await store.count()) >= this.#limits.maxSessions) {
+      if (this.#limits.maxSessions !== Infinity && (await target.store.count()) >= this.#limits.maxSessions) {
         log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, ctx.path, this.#limits.maxSessions);
+        target.metrics.refused('limit');
         respondText(ctx, 429, 'Too many new sessions.');
         return undefined;
       }
     }
-    if (this.#authorize && !(await this.#runUse(ctx))) return undefined;
+    if (this.#authorize && !(await this.#runUse(ctx))) {
+      target.metrics.refused('authorization');
+      return undefined;
+    }
     let identity: string | undefined;
     if (this.#identity) {
       const found = await this.#identity(ctx);
       if (typeof found !== 'string' || found === '') {
         log('%s %s refused: the identity function found nobody', ctx.method, ctx.path);
+        target.metrics.refused('authorization');
         respondText(ctx, 403, 'Forbidden.');
         return undefined;
       }

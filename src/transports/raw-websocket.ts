@@ -59,7 +59,7 @@ export class RawWebsocketReceiver extends WebsocketReceiver {
 /** Serves `<prefix>/websocket` (GET only; the caller checked the method and that websockets are on). */
 export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSocketServer): Promise<void> {
   if (!checkUpgradeHeaders(ctx)) return;
-  const admission = await route.gate.forWebsocket(ctx, undefined, route.manager.store);
+  const admission = await route.gate.forWebsocket(ctx, undefined, route.manager);
   if (!admission) return;
   const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
   const ws = await upgrade(ctx, wss);

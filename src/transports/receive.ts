@@ -20,7 +20,7 @@ export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {
 export async function connectReceiver(tr: TransportRequest, options: HttpReceiverOptions, prelude = ''): Promise<void> {
   const { ctx, route } = tr;
   // Before the response is taken over: a refusal (401, 403, 404, 429) is a plain HTTP answer.
-  const admission = await route.gate.forReceiver(ctx, tr.key, route.manager.store);
+  const admission = await route.gate.forReceiver(ctx, tr.key, route.manager);
   if (!admission) return;
   if (options.streaming) setNoBuffering(ctx);
   const receiver = new HttpReceiver(ctx, options);

@@ -73,7 +73,7 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       const { ctx } = tr;
       if (!checkUpgradeHeaders(ctx)) return;
       // Before the handshake, for both drafts: a refusal is an HTTP answer on the upgrade.
-      const admission = await tr.route.gate.forWebsocket(ctx, tr.key, tr.route.manager.store);
+      const admission = await tr.route.gate.forWebsocket(ctx, tr.key, tr.route.manager);
       if (!admission) return;
       if (isHixie76(ctx.req)) return serveHixie76(tr, admission);
       const ws = await upgrade(ctx, wss);

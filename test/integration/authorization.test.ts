@@ -122,6 +122,7 @@ describe('authorization with use: [middleware]', () => {
         assert.equal(await route.manager.count(), 0, 'no store record');
         assert.deepEqual(hooks, [], 'no hook');
       }
+      assert.ok(route.manager.stats().refusals.authorization >= 3);
     });
   }
 

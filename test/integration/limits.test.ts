@@ -61,6 +61,7 @@ describe('flood limits', () => {
       assertTooMany(await exchange(server, 'GET', '/0/g/websocket', WS_HEADERS), 'websocket');
       assertTooMany(await exchange(server, 'GET', '/websocket', WS_HEADERS), 'raw websocket');
       assert.equal(route.manager.size, 3);
+      assert.equal(route.manager.stats().refusals.limit, 5);
       // The client's existing sessions are untouched: sends and polls do not count.
       assert.equal((await exchange(server, 'POST', '/0/a/xhr_send', {}, '["still here"]')).head.status, 204);
       assert.equal((await exchange(server, 'POST', '/0/a/xhr')).body, 'a["still here"]\n');
