@@ -122,7 +122,9 @@ async function startServer(): Promise<ListeningServer & { origins: Map<string, S
     ctx.type = 'application/javascript';
     ctx.body = createReadStream(SOCKJS_CLIENT_FILE);
   });
-  const route = sockjs({ prefix: '/echo', session: Echo, sockjsUrl: '/sockjs.min.js', disconnectDelay: 1000 });
+  // Pages with an opaque origin are refused unless `origins` lists 'null' (and '*' keeps /info's
+  // `origins` the `*:*` these tests expect): what an application serving such pages writes.
+  const route = sockjs({ prefix: '/echo', session: Echo, sockjsUrl: '/sockjs.min.js', disconnectDelay: 1000, origins: ['*', 'null'] });
   app.use(route);
   const listening = await listenOnFreePort((port, host, onListening) => app.listen(port, host, onListening));
   return { ...listening, origins, route };
