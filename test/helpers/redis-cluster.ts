@@ -32,6 +32,9 @@ export interface NodeSettings {
   heartbeatDelay?: number;
   disconnectDelay?: number;
   responseLimit?: number;
+  /** /secure: new sessions per client per minute, and sessions on the route. */
+  securePoints?: number;
+  secureMax?: number;
 }
 
 /** One koa-sockjs child process. */
@@ -73,6 +76,8 @@ export class ClusterNode {
         HEARTBEAT_DELAY: String(settings.heartbeatDelay ?? 25_000),
         DISCONNECT_DELAY: String(settings.disconnectDelay ?? 5_000),
         RESPONSE_LIMIT: String(settings.responseLimit ?? 128 * 1024),
+        SECURE_POINTS: String(settings.securePoints ?? 3),
+        SECURE_MAX: String(settings.secureMax ?? 1000),
       },
     });
     const node = new ClusterNode(child);

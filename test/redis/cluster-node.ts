@@ -17,8 +17,14 @@
  * &every=ms&mix=1 broadcasts `t-0` .. `t-(n-1)` to those rooms (one every `every` ms, or all in
  * one tick; with mix=1 every other one goes to everyone through broadcast()), answering at once;
  * a `{ type: 'sent', tag }` report follows the last.
+ *
+ * /secure: an echo route with the security options on, their state in Redis: sessions bound to
+ * the `X-User` header (identity), at most SECURE_POINTS new sessions per client (the `X-Client`
+ * header, else the address) per minute through a RateLimiterRedis, at most SECURE_MAX sessions.
  */
+import { Redis } from 'ioredis';
 import Koa from 'koa';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Session, sockjs, type SockjsMiddleware } from '../../src/index.js';
 import { RedisStore } from '../../src/store/redis.js';
 
@@ -42,6 +48,16 @@ class Echo extends Session {
   }
   override onClose(): void {
     report({ type: 'hook', hook: 'onClose', route: 'echo', id: this.id });
+  }
+}
+
+class Secure extends Session {
+  override onOpen(): void {
+    report({ type: 'hook', hook: 'onOpen', route: 'secure', id: this.id });
+  }
+  override onMessage(message: unknown): void {
+    report({ type: 'hook', hook: 'onMessage', route: 'secure', id: this.id, message });
+    this.send(message);
   }
 }
 
@@ -102,10 +118,28 @@ const timing = {
 const storeFor = (name: string): RedisStore =>
   new RedisStore({ url: env('REDIS_URL'), keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')) });
 
+/** The rate limiter's own connection: its counters live in the same Redis as the sessions. */
+const limiterClient = new Redis(env('REDIS_URL'), { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+limiterClient.on('error', () => {});
+
 const routes: SockjsMiddleware[] = [
   sockjs({ name: 'echo', prefix: '/echo', session: Echo, store: storeFor('echo'), ...timing, onError: () => {} }),
   sockjs({ name: 'chat', prefix: '/chat', session: Chat, store: storeFor('chat'), ...timing, onError: () => {} }),
   sockjs({ name: 'rooms', prefix: '/rooms', session: Rooms, store: storeFor('rooms'), ...timing, onError: () => {} }),
+  sockjs({
+    name: 'secure',
+    prefix: '/secure',
+    session: Secure,
+    store: storeFor('secure'),
+    ...timing,
+    onError: () => {},
+    identity: (ctx) => ctx.get('X-User') || undefined,
+    limits: {
+      newSessions: new RateLimiterRedis({ storeClient: limiterClient, keyPrefix: `${env('KEY_PREFIX')}limits`, points: Number(env('SECURE_POINTS', '3')), duration: 60 }),
+      key: (ctx) => ctx.get('X-Client') || ctx.ip,
+      maxSessions: Number(env('SECURE_MAX', '1000')),
+    },
+  }),
 ];
 
 const app = new Koa();
@@ -137,7 +171,7 @@ const server = app.listen(0, '127.0.0.1', () => {
 process.on('SIGTERM', () => {
   server.closeAllConnections();
   server.close();
-  Promise.all(routes.map((route) => route.close())).then(
+  Promise.all([...routes.map((route) => route.close()), limiterClient.quit()]).then(
     () => process.exit(0),
     () => process.exit(1),
   );
