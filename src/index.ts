@@ -9,6 +9,7 @@ export { SessionState } from './session/state.js';
 export { SessionManager, type SessionManagerOptions, type SessionClass } from './session/manager.js';
 export type { RequestInfo } from './session/request-info.js';
 export type { SockjsStats } from './metrics/route-metrics.js';
+export type { PerMessageDeflateOptions } from './transports/deflate.js';
 export type { RefusalReason } from './metrics/names.js';
 export type { Recipients } from './session/rooms.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';

@@ -51,7 +51,7 @@ async function refusedOrigin(ctx: Context, route: RouteConfig): Promise<boolean>
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;
-  const wss = createWebsocketServer(route.maxMessageSize);
+  const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate);
   const transports = transportTable(wss);
   const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
 

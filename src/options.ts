@@ -5,6 +5,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
 import { SockjsOptionError } from './errors.js';
+import { resolveDeflate, type DeflateSettings, type PerMessageDeflateOptions } from './transports/deflate.js';
 import type { JsessionidOption } from './http/headers.js';
 import { Gate } from './security/admission.js';
 import type { IdentityFunction } from './security/identity.js';
@@ -57,6 +58,14 @@ export interface SockjsOptions<S extends Session = Session> {
    * @default 1_048_576 (1 MiB)
    */
   maxMessageSize?: number;
+  /**
+   * permessage-deflate (RFC 7692) on websocket connections: `true` for the defaults, or
+   * `{ threshold, memLevel, level }` (see PerMessageDeflateOptions). Compression is negotiated
+   * with each client that offers it (browsers do). It costs memory per connection and CPU per
+   * message, and pays for large, repetitive messages (README, "Compression").
+   * @default false
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Bytes a streaming response carries before it is closed (client reconnects). @default 131_072 */
   responseLimit?: number;
   /**
@@ -136,6 +145,8 @@ export interface RouteConfig {
   readonly manager: SessionManager;
   readonly websocket: boolean;
   readonly maxMessageSize: number;
+  /** permessage-deflate settings for websockets, or false. */
+  readonly perMessageDeflate: DeflateSettings;
   readonly responseLimit: number;
   readonly sockjsUrl: string;
   readonly jsessionid: JsessionidOption;
@@ -190,6 +201,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
     manager: resolveManager(options, name),
     websocket: transports.has('websocket'),
     maxMessageSize: positiveInteger('maxMessageSize', options.maxMessageSize ?? DEFAULTS.maxMessageSize),
+    perMessageDeflate: resolveDeflate(options.perMessageDeflate),
     responseLimit: positiveInteger('responseLimit', options.responseLimit ?? DEFAULTS.responseLimit),
     sockjsUrl,
     jsessionid,

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { quietClientErrors } from '../http/client-gone.js';
+import { wsDeflateOptions, type DeflateSettings } from './deflate.js';
 import { stopHttpParsing } from '../http/stop-http-parsing.js';
 
 const NO_HEAD = Buffer.alloc(0);
@@ -56,8 +57,8 @@ export function isTooLarge(error: Error): boolean {
   return (error as Error & { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 }
 
-export function createWebsocketServer(maxMessageSize: number): WebSocketServer {
-  return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: false, clientTracking: false });
+export function createWebsocketServer(maxMessageSize: number, deflate: DeflateSettings = false): WebSocketServer {
+  return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: wsDeflateOptions(deflate), clientTracking: false });
 }
 
 /** Completes the handshake; resolves with the open socket, or undefined if it failed. */
