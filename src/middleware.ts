@@ -8,6 +8,7 @@ import { adoptUpgrades } from './upgrade.js';
 import { greeting } from './endpoints/greeting.js';
 import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
 import { info } from './endpoints/info.js';
+import { quietClientErrors } from './http/client-gone.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondText } from './http/text.js';
@@ -63,6 +64,9 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     if (!path.startsWith(prefix) || (path.length > prefix.length && path.charCodeAt(prefix.length) !== 47 /* / */)) {
       return next();
     }
+    // A client that hangs up mid-body or drops a stream is no server fault: keep Koa's default
+    // error handler quiet about it (once per connection).
+    quietClientErrors(ctx.req.socket);
     const started = manager.start();
     if (started) await started;
     const rest = path.slice(prefix.length);

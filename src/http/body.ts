@@ -10,9 +10,29 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** The client went away before its body was complete: nobody is left to answer. */
+export class BodyIncompleteError extends Error {
+  readonly code = 'SOCKJS_ERR_BODY_INCOMPLETE';
+  constructor() {
+    super('koa-sockjs: client went away while sending the body');
+    this.name = 'BodyIncompleteError';
+  }
+}
+
+/**
+ * True once something read the body stream (a body parser mounted before sockjs()): its
+ * events have fired, and waiting for them would wait forever.
+ */
+export function bodyWasRead(req: IncomingMessage): boolean {
+  return req.readableDidRead || req.readableEnded;
+}
+
+/** Reads a body nobody read before (see bodyWasRead). */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new BodyTooLargeError(limit));
+  // Gone before we got here (say, while an async middleware in front ran): 'close' has fired.
+  if (req.destroyed) return Promise.reject(new BodyIncompleteError());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -37,14 +57,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
-    const onError = (error: Error): void => {
+    const onError = (): void => {
       cleanup();
-      reject(error);
+      reject(new BodyIncompleteError());
     };
     const onClose = (): void => {
       if (req.complete) return;
       cleanup();
-      reject(new Error('koa-sockjs: client went away while sending the body'));
+      reject(new BodyIncompleteError());
     };
     req.on('data', onData);
     req.on('end', onEnd);

@@ -2,10 +2,18 @@
  * Receiver over an HTTP response: a polling response takes one frame and ends; a streaming
  * response takes frames until it has carried `responseLimit` bytes. The transport supplies the
  * headers, the prelude and the framing.
+ *
+ * Koa writes every response head, after the whole middleware chain, so headers that
+ * middleware above sets after `await next()` are sent too:
+ * - a poll answered while the route still runs (the open frame, queued messages, a close frame)
+ *   is a plain `ctx.body`;
+ * - a long poll and a stream return a ResponseGate as the body; once Koa has written the head,
+ *   frames go straight to the response.
  */
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
-import { quietClientErrors } from '../http/client-gone.js';
+import type { Writable } from 'node:stream';
+import { ResponseGate } from '../http/response-gate.js';
 import type { Receiver } from './receiver.js';
 
 export interface HttpReceiverOptions {
@@ -18,24 +26,37 @@ export interface HttpReceiverOptions {
   readonly format: (frame: string) => string;
 }
 
+/** Where the response is: still the route's (ctx.body), waiting for Koa, or handed to us. */
+const enum Phase {
+  /** The route is running: a polling answer becomes ctx.body. */
+  Inline,
+  /** The body is a gate Koa has not opened yet: chunks wait in `pending`. */
+  Waiting,
+  /** Koa opened the gate: chunks go to the destination. */
+  Live,
+}
+
 export class HttpReceiver implements Receiver {
   readonly transport: string;
   onAbort: (() => void) | undefined;
+  readonly #ctx: Context;
   readonly #res: ServerResponse;
   readonly #options: HttpReceiverOptions;
+  #phase = Phase.Inline;
+  #gate: ResponseGate | undefined;
+  #destination: Writable | undefined;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  /** Bytes written into a streaming response. */
   #bytes = 0;
   #ended = false;
 
   constructor(ctx: Context, options: HttpReceiverOptions) {
     this.transport = options.transport;
+    this.#ctx = ctx;
     this.#options = options;
     this.#res = ctx.res;
-    // Headers set through ctx.set() are already on ctx.res; from here on we own the response.
-    ctx.respond = false;
-    ctx.status = 200;
-    const stopQuieting = quietClientErrors(ctx.req.socket);
     this.#res.on('close', () => {
-      stopQuieting();
       if (this.#ended) return;
       this.#ended = true;
       this.onAbort?.();
@@ -44,14 +65,22 @@ export class HttpReceiver implements Receiver {
     ctx.req.socket.setNoDelay(true);
   }
 
-  /** Sends headers and the transport's prelude (streaming transports). */
+  /** Streaming transports: the response becomes a stream that starts with the prelude. */
   begin(prelude: string): void {
-    this.#res.writeHead(200);
-    if (prelude) this.#res.write(prelude);
+    this.#defer();
+    if (prelude) this.#write(prelude);
+  }
+
+  /**
+   * The route is done with the request. A poll not answered by now is a long poll: its answer
+   * comes later, through a gate.
+   */
+  release(): void {
+    if (this.#phase === Phase.Inline && !this.#ended) this.#defer();
   }
 
   get backlog(): number {
-    return this.#res.writableLength;
+    return this.#pendingBytes + this.#res.writableLength;
   }
 
   send(frame: string | Buffer): boolean {
@@ -61,7 +90,7 @@ export class HttpReceiver implements Receiver {
       this.end(undefined, chunk);
       return false;
     }
-    this.#res.write(chunk);
+    this.#write(chunk);
     this.#bytes += Buffer.byteLength(chunk);
     if (this.#bytes >= this.#options.responseLimit) {
       this.end();
@@ -74,13 +103,68 @@ export class HttpReceiver implements Receiver {
     if (this.#ended) return;
     this.#ended = true;
     const chunk = raw ?? (frame === undefined ? undefined : this.#options.format(frame));
-    if (chunk === undefined) {
-      this.#res.end();
+    if (this.#phase === Phase.Inline) {
+      this.#ctx.body = chunk ?? '';
       return;
     }
-    // A polling answer is the whole body: say how long, so an HTTP/1.0 keep-alive client may keep
-    // the connection (Node only adds Content-Length by itself for HTTP/1.1).
-    if (!this.#res.headersSent) this.#res.setHeader('Content-Length', Buffer.byteLength(chunk));
-    this.#res.end(chunk);
+    if (this.#phase === Phase.Waiting) {
+      // Sent when Koa opens the gate.
+      if (chunk !== undefined) this.#write(chunk);
+      return;
+    }
+    if (!this.#options.streaming) {
+      this.#finish(chunk);
+      return;
+    }
+    if (chunk !== undefined) this.#write(chunk);
+    this.#finish();
+  }
+
+  #defer(): void {
+    this.#phase = Phase.Waiting;
+    this.#gate = new ResponseGate((destination) => this.#open(destination));
+    this.#ctx.body = this.#gate;
+    // A compressor buffers its output: frames would sit in it instead of reaching the client.
+    (this.#ctx as Context & { compress?: boolean }).compress = false;
+  }
+
+  #open(destination: Writable): void {
+    this.#phase = Phase.Live;
+    this.#destination = destination;
+    // A stream's head goes out now: the client waits for it before anything else.
+    if (this.#options.streaming && destination === this.#res) this.#res.flushHeaders();
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (!this.#options.streaming) {
+      // A long poll answered before Koa got here.
+      if (this.#ended) this.#finish(pending[0]);
+      return;
+    }
+    // One write per frame: each leaves as its own chunk, as it would have.
+    for (const chunk of pending) destination.write(chunk);
+    if (this.#ended) this.#finish();
+  }
+
+  #write(chunk: string): void {
+    if (this.#phase === Phase.Live) {
+      this.#destination!.write(chunk);
+      return;
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += Buffer.byteLength(chunk);
+  }
+
+  /** Ends the response; `last` is what a polling response carries. */
+  #finish(last?: string): void {
+    const destination = this.#destination!;
+    if (last !== undefined && last.length > 0 && !this.#options.streaming && destination === this.#res && !this.#res.headersSent) {
+      // A polling answer is the whole body: say how long, so an HTTP/1.0 keep-alive client may
+      // keep the connection (Node only adds Content-Length by itself for HTTP/1.1).
+      this.#res.setHeader('Content-Length', Buffer.byteLength(last));
+    }
+    if (last !== undefined && last.length > 0) destination.end(last);
+    else destination.end();
+    this.#gate!.finish();
   }
 }

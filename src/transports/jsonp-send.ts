@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import { setJsessionid, setNoCache } from '../http/headers.js';
 import { respondText } from '../http/text.js';
-import { deliverMessages } from './send.js';
+import { deliverMessages, type PayloadFormat } from './send.js';
 import type { Transport } from './transport.js';
 
 /** The `d` field of a form post; the raw body otherwise (protocol suite: JsonPolling.test_content_types). */
@@ -15,6 +15,8 @@ export function jsonpPayload(body: string, ctx: Context): string {
   // A missing or empty `d` is "Payload expected." (protocol suite: JsonPolling.test_invalid_json).
   return new URLSearchParams(body).get('d') ?? '';
 }
+
+const JSONP_PAYLOAD: PayloadFormat = { extract: jsonpPayload, formField: 'd' };
 
 export const jsonpSend: Transport = {
   path: 'jsonp_send',
@@ -25,7 +27,7 @@ export const jsonpSend: Transport = {
     const { ctx, route } = tr;
     setNoCache(ctx);
     setJsessionid(ctx, route.jsessionid);
-    if (!(await deliverMessages(tr, jsonpPayload))) return;
+    if (!(await deliverMessages(tr, JSONP_PAYLOAD))) return;
     respondText(ctx, 200, 'ok');
   },
 };

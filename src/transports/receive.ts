@@ -26,4 +26,5 @@ export async function connectReceiver(tr: TransportRequest, options: HttpReceive
   const receiver = new HttpReceiver(ctx, options);
   if (options.streaming) receiver.begin(prelude);
   await route.manager[kConnect](tr.key, receiver, tr.request, admission);
+  receiver.release();
 }

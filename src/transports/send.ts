@@ -3,37 +3,74 @@
  * messages, deliver them. Answers with the protocol's errors for bad input.
  */
 import type { Context } from 'koa';
-import { BodyTooLargeError, readBody } from '../http/body.js';
+import { BodyTooLargeError, bodyWasRead, readBody } from '../http/body.js';
+import { BodyConsumedError, recoverParsedBody } from '../http/parsed-body.js';
 import { respondText } from '../http/text.js';
 import { kIncoming } from '../session/manager.js';
 import { decodeMessageArray } from '../protocol/json.js';
 import { respondNoSession } from '../security/admission.js';
 import type { TransportRequest } from './transport.js';
 
-/** Extracts the JSON text from a body (jsonp_send unwraps its form field). */
-export type PayloadExtractor = (body: string, ctx: Context) => string;
+/** How a transport finds its JSON text in a body; jsonp_send's is the `d` field of a form post. */
+export interface PayloadFormat {
+  /** Extracts the JSON text from the whole body. */
+  readonly extract: (body: string, ctx: Context) => string;
+  /** The form field that carries the JSON text, when a parser has already parsed the form. */
+  readonly formField?: string;
+}
+
+export const WHOLE_BODY: PayloadFormat = { extract: (body) => body };
+
+/**
+ * The JSON text of the request; undefined after answering an error. A body parser in front may
+ * have read the body already: then what it left is used (see parsed-body.ts), and the request
+ * is answered at once either way, never left waiting for stream events that already fired.
+ */
+async function readPayload(tr: TransportRequest, format: PayloadFormat): Promise<{ text: string; bytes: number } | undefined> {
+  const { ctx, route } = tr;
+  if (bodyWasRead(ctx.req)) {
+    let recovered;
+    try {
+      recovered = recoverParsedBody(ctx, format.formField);
+    } catch (error) {
+      if (!(error instanceof BodyConsumedError)) throw error;
+      // The application's mistake, not the client's: the message says what to change.
+      route.manager.reportError(error, 'reading a send request');
+      respondText(ctx, 500, error.message);
+      return undefined;
+    }
+    const body = 'field' in recovered ? recovered.field : recovered.body;
+    const bytes = Buffer.byteLength(body);
+    if (bytes > route.maxMessageSize) return tooLarge(tr);
+    return { text: 'field' in recovered ? body : format.extract(body, ctx), bytes };
+  }
+  try {
+    const body = await readBody(ctx.req, route.maxMessageSize);
+    return { text: format.extract(body, ctx), bytes: Buffer.byteLength(body) };
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return tooLarge(tr);
+    // The client went away mid-body: nobody to answer.
+    respondText(ctx, 400, 'Incomplete request body.');
+    return undefined;
+  }
+}
+
+function tooLarge({ ctx, route }: TransportRequest): undefined {
+  route.manager.metrics.refused('size');
+  respondText(ctx, 413, `Payload too large: the limit is ${route.maxMessageSize} bytes.`);
+  ctx.set('Connection', 'close');
+  return undefined;
+}
 
 /**
  * Reads and delivers the messages. Returns true when they were delivered; otherwise the
  * error response (400, 404, 413, 500) has been set on ctx.
  */
-export async function deliverMessages(tr: TransportRequest, extract: PayloadExtractor): Promise<boolean> {
+export async function deliverMessages(tr: TransportRequest, format: PayloadFormat): Promise<boolean> {
   const { ctx, route } = tr;
-  let body: string;
-  try {
-    body = await readBody(ctx.req, route.maxMessageSize);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      route.manager.metrics.refused('size');
-      respondText(ctx, 413, `Payload too large: the limit is ${route.maxMessageSize} bytes.`);
-      ctx.set('Connection', 'close');
-      return false;
-    }
-    // The client went away mid-body: nobody to answer.
-    respondText(ctx, 400, 'Incomplete request body.');
-    return false;
-  }
-  const decoded = decodeMessageArray(extract(body, ctx));
+  const payload = await readPayload(tr, format);
+  if (payload === undefined) return false;
+  const decoded = decodeMessageArray(payload.text);
   if (!decoded.ok) {
     respondText(ctx, 500, decoded.error);
     return false;

@@ -3,8 +3,8 @@
  * The sending half of every transport that receives over XHR, EventSource or htmlfile.
  */
 import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
-import { respondRaw } from '../http/raw.js';
-import { deliverMessages } from './send.js';
+import { respondNoContent } from '../http/raw.js';
+import { WHOLE_BODY, deliverMessages } from './send.js';
 import type { Transport } from './transport.js';
 
 export const xhrSend: Transport = {
@@ -17,9 +17,8 @@ export const xhrSend: Transport = {
     setNoCache(ctx);
     if (route.cors) setCors(ctx);
     setJsessionid(ctx, route.jsessionid);
-    if (!(await deliverMessages(tr, (body) => body))) return;
+    if (!(await deliverMessages(tr, WHOLE_BODY))) return;
     // The protocol asks for text/plain even on a 204: Firefox otherwise parses it as XML.
-    ctx.set('Content-Type', 'text/plain; charset=UTF-8');
-    respondRaw(ctx, 204);
+    respondNoContent(ctx, 'text/plain; charset=UTF-8');
   },
 };
