@@ -78,7 +78,7 @@ export async function deliverMessages(tr: TransportRequest, format: PayloadForma
   // Checked where an unknown session is found out, so a session of another identity gets the
   // very answer an unknown one gets, after the same checks of the body.
   const delivered =
-    (await route.gate.forSend(ctx, tr.key, route.manager)) && (await route.manager[kIncoming](tr.key, decoded.messages, Buffer.byteLength(body)));
+    (await route.gate.forSend(ctx, tr.key, route.manager)) && (await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes));
   if (!delivered) {
     // Unknown, closed, or another identity's: the messages were not taken (docs/transports.md).
     respondNoSession(ctx);
