@@ -13,7 +13,7 @@ import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondText } from './http/text.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
-import type { SessionManager } from './session/manager.js';
+import { kServeApp, type SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
@@ -67,6 +67,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     // A client that hangs up mid-body or drops a stream is no server fault: keep Koa's default
     // error handler quiet about it (once per connection).
     quietClientErrors(ctx.req.socket);
+    manager[kServeApp](ctx.app);
     const started = manager.start();
     if (started) await started;
     const rest = path.slice(prefix.length);

@@ -115,7 +115,11 @@ export interface SockjsOptions<S extends Session = Session> {
   transports?: Partial<Record<TransportName, boolean>>;
   /** Clock for timers; for tests. @default system timers, unref()'d */
   timers?: Timers;
-  /** Called when a hook throws or a store operation fails. @default console.error */
+  /**
+   * Called when a hook throws or a store operation fails, with an Error carrying
+   * `error.sockjs` (route, session id, context).
+   * @default `app.emit('error', error)` on the Koa app the route serves
+   */
   onError?: (error: unknown, context: string) => void;
   /**
    * Where the route's OpenTelemetry instruments come from (README, "Metrics").

@@ -29,7 +29,7 @@ export interface ChannelSettings {
   readonly maxBufferedBytes: number;
   /** Time to live of store records (and receiver claims). */
   readonly recordTtl: number;
-  readonly reportError: (error: unknown, context: string) => void;
+  readonly reportError: (error: unknown, context: string, sessionId?: string) => void;
   /** Sends the manager's pending broadcasts; called before the session writes anything. */
   readonly flushBroadcast: () => void;
   /** Where messages and bytes sent, and receivers attached, are counted. */
@@ -179,7 +179,7 @@ export class SessionChannel implements SessionOutlet {
       (queued) => this.#attached(receiver, queued),
       (error) => {
         this.#attaching = undefined;
-        this.settings.reportError(error, `store take for session ${this.session.id}`);
+        this.settings.reportError(error, `store take for session ${this.session.id}`, this.session.id);
         this.#aborted(receiver);
       },
     );
@@ -204,7 +204,7 @@ export class SessionChannel implements SessionOutlet {
         // A networked store: a push that came before the subscription took effect woke nobody.
         if (isPromiseLike(watching)) this.pullIncoming();
       },
-      (error) => this.settings.reportError(error, `store watch for session ${this.session.id}`),
+      (error) => this.settings.reportError(error, `store watch for session ${this.session.id}`, this.session.id),
     );
   }
 
@@ -229,7 +229,7 @@ export class SessionChannel implements SessionOutlet {
         this.#deliverIncoming();
       },
       (error) => {
-        this.settings.reportError(error, `store take for session ${this.session.id}`);
+        this.settings.reportError(error, `store take for session ${this.session.id}`, this.session.id);
         slot.messages = [...messages];
         this.#deliverIncoming();
       },
@@ -310,7 +310,7 @@ export class SessionChannel implements SessionOutlet {
         this.settings.store.get(this.key),
         (record) => receiver.end(closeFrame(record?.closeCode ?? CloseCode.GO_AWAY, record?.closeReason ?? CloseReason.GO_AWAY)),
         (error) => {
-          this.settings.reportError(error, `store get for session ${this.session.id}`);
+          this.settings.reportError(error, `store get for session ${this.session.id}`, this.session.id);
           receiver.end();
         },
       );
@@ -422,7 +422,7 @@ export class SessionChannel implements SessionOutlet {
         this.remove();
       },
       (error) => {
-        this.settings.reportError(error, `store get for session ${this.session.id}`);
+        this.settings.reportError(error, `store get for session ${this.session.id}`, this.session.id);
         this.remove();
       },
     );
@@ -444,6 +444,6 @@ export class SessionChannel implements SessionOutlet {
   }
 
   #storeCall(result: unknown, what: string): void {
-    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for session ${this.session.id}`));
+    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for session ${this.session.id}`, this.session.id));
   }
 }

@@ -17,6 +17,7 @@ import type { Receiver } from '../transports/receiver.js';
 import type { Admission } from '../security/admission.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
+import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
@@ -56,8 +57,11 @@ export interface SessionManagerOptions<S extends Session = Session> {
   /** Clock for timers; for tests. @default system timers, unref()'d */
   timers?: Timers;
   /**
-   * Called when a hook throws or a store operation fails. The session and the process go on.
-   * @default logs to stderr (console.error)
+   * Called when a hook throws or a store operation fails; the session and the process go on.
+   * `error` is an Error carrying `error.sockjs` (route, session id, context); a thrown
+   * non-Error arrives wrapped, as its `cause`.
+   * @default `app.emit('error', error)` on the Koa app the route serves (Koa's one error path:
+   *   the app's 'error' listeners, or Koa's default handler); stderr before any request came
    */
   onError?: (error: unknown, context: string) => void;
   /**
@@ -76,6 +80,7 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 export const kConnect = Symbol.for('koa-sockjs@1.connect');
 export const kIncoming = Symbol.for('koa-sockjs@1.incoming');
 export const kOpenWebsocket = Symbol.for('koa-sockjs@1.openWebsocket');
+export const kServeApp = Symbol.for('koa-sockjs@1.serveApp');
 /** On SessionManager.prototype: marks it and its subclasses from any copy of koa-sockjs. */
 const kManagerBrand = Symbol.for('koa-sockjs@1.SessionManager');
 
@@ -145,6 +150,8 @@ export class SessionManager<S extends Session = Session> {
   readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
   /** Rooms, and the broadcasts to everyone and to rooms. */
   readonly #rooms: RoomHub;
+  /** Where errors go by default (see `[kServeApp]`). */
+  #app: ErrorSink | undefined;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
   #closed = false;
@@ -167,11 +174,8 @@ export class SessionManager<S extends Session = Session> {
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
     // Every store operation is timed (latency and failures: README, "Metrics").
     this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.metrics);
-    this.#onError =
-      options.onError ??
-      ((error, context) => {
-        console.error(`koa-sockjs [${this.name}]: ${context}:`, error);
-      });
+    // reportError() hands every handler an Error carrying `sockjs` details.
+    this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
     this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, reportError: (error, context) => this.reportError(error, context) });
     this.#channelSettings = {
       store: this.store,
@@ -183,7 +187,7 @@ export class SessionManager<S extends Session = Session> {
       // A record outlives its session's own timers, so the store only reaps what a dead
       // process left behind.
       recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
-      reportError: (error, context) => this.reportError(error, context),
+      reportError: (error, context, sessionId) => this.reportError(error, context, sessionId),
       flushBroadcast: this.#rooms.flush,
       rooms: this.#rooms,
       metrics: this.metrics,
@@ -280,13 +284,36 @@ export class SessionManager<S extends Session = Session> {
   }
 
   /** Reports a failed hook or store operation; never throws. */
-  reportError(error: unknown, context: string): void {
-    log('%s: %O', context, error);
+  /**
+   * Reports a failed hook or store operation; never throws. The error gets `error.sockjs`
+   * ({@link SockjsErrorDetails}: route, session id, context) and goes to `onError`, by default
+   * to `app.emit('error')` of the Koa app this route serves (see error-report.ts).
+   */
+  reportError(error: unknown, context: string, sessionId?: string): void {
+    const details: SockjsErrorDetails = sessionId === undefined ? { route: this.name, context } : { route: this.name, sessionId, context };
+    const reported = withDetails(error, details);
+    log('%s: %O', context, reported);
     try {
-      this.#onError(error, context);
+      this.#onError(reported, context);
     } catch (handlerError) {
       log('onError threw: %O', handlerError);
     }
+  }
+
+  /** The default onError: Koa's error path, so the app's error reporting sees it. */
+  #emitOnApp(error: Error): void {
+    const app = this.#app;
+    // Before any request reached the route (or an app without Koa's listener), stderr.
+    if (app === undefined || app.listenerCount('error') === 0) {
+      console.error(`koa-sockjs [${this.name}]:`, error);
+      return;
+    }
+    app.emit('error', error);
+  }
+
+  /** @internal The Koa app serving the route: the first one a request came from. */
+  [kServeApp](app: ErrorSink): void {
+    this.#app ??= app;
   }
 
   /** Subscribes to cluster topics once; called on the first request. */

@@ -287,7 +287,7 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   #hookFailed(name: HookName, error: unknown): void {
     log('session %s: %s threw: %O', this.id, name, error);
-    this.manager.reportError(error, `${name} of session ${this.id}`);
+    this.manager.reportError(error, `${name} of session ${this.id}`, this.id);
   }
 }
 
