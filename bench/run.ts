@@ -45,7 +45,8 @@ const HELP = `Usage: npm run bench -- [options]
   --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-1, paced-broadcast,
                        paced-broadcast-1000, conn-setup, xhr-polling, idle-memory, idle-xhr-streaming,
                        idle-eventsource, redis-scale, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
-                       koa-cost (a load-generator name such as idle-receivers selects all that use it)
+                       koa-cost, rooms-5000, rooms-5000-split (a load-generator name such as idle-receivers
+                       or rooms selects all that use it)
   --rounds N           interleaved rounds (default 3, --quick 1)
   --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws and each scenario's extras:
                        socket.io, koa-sockjs-redis); also koa-sockjs-upgrade. redis-scale always runs
@@ -54,7 +55,7 @@ const HELP = `Usage: npm run bench -- [options]
                        private redis-server the bench starts (not pinned), or on --redis-url
   --duration S         override the measured seconds of the timed scenarios
   --set K=V,...        override load parameters (sessions, inflight, warmupSec, messages, bursts,
-                       concurrency, window, batch) for the selected scenarios
+                       concurrency, window, batch, rooms, split) for the selected scenarios
   --verify             the load generator decodes and checks every message
   --out DIR            where results.md, results.json and chart.svg go (default docs/bench)
   --no-pin             do not pin server and client to cores
@@ -162,6 +163,8 @@ const FLAG: Record<string, string> = {
   window: '--window',
   batch: '--batch',
   transport: '--transport',
+  rooms: '--rooms',
+  split: '--split',
 };
 
 function paramsOf(def: ScenarioDef, opts: Options): Partial<LoadParams> {
@@ -222,6 +225,8 @@ async function runOne(def: ScenarioDef, variant: Variant, round: number, params:
     const target = { pid: first.pid, pids, mem: () => first.mem() };
     const port = balancer?.port ?? first.port;
     const args = ['--scenario', def.load, '--port', String(port), '--protocol', variant.protocol, ...loadArgs(params)];
+    // Several processes and no balancer (the rooms scenarios): the load generator spreads its sessions itself.
+    if (balancer === null && servers.length > 1) args.push('--ports', servers.map((s) => s.port).join(','));
     if (opts.verify) args.push('--verify');
     const budget = ((params.warmupSec ?? 2) + (params.durationSec ?? 10)) * 1000 + 240_000;
     const { result, serverCpu, serverCpuMs } = await runLoadgen(target, args, pin ? opts.clientCpu : null, budget);

@@ -258,7 +258,7 @@ export function markdown(results: Results): string {
   lines.push(
     `Taken ${meta.date} on ${meta.machine}, Node ${meta.node}. ${meta.pinned} ` +
       `${meta.rounds} round(s), variants interleaved within each round (A B C A B C …); every number is the median over the rounds. ` +
-      `Ratios are variant / sockjs-node from the same run. Total time ${Math.round(meta.totalSeconds)} s.` +
+      `Ratios are variant / the scenario's baseline (sockjs-node unless the table says otherwise) from the same run. Total time ${Math.round(meta.totalSeconds)} s.` +
       (meta.quick ? ' **Quick run: shortened durations, not for comparison.**' : ''),
     '',
     `Command: \`${meta.command}\`${meta.gitCommit ? ` at commit \`${meta.gitCommit.slice(0, 10)}\`` : ''}. Raw numbers: [results.json](results.json); chart: [chart.svg](chart.svg).`,

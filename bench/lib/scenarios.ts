@@ -66,6 +66,26 @@ export function variants(redisUrl: string): Record<string, Variant> {
     'sockjs-node': { id: 'sockjs-node', label: 'sockjs-node 0.3.24', script: 'bench/servers/sockjs-node.ts', args: [], protocol: 'sockjs' },
     ws: { id: 'ws', label: 'raw ws', script: 'bench/servers/ws.ts', args: [], protocol: 'raw' },
     'socket.io': { id: 'socket.io', label: 'Socket.IO 4 (websocket)', script: 'bench/servers/socketio.ts', args: [], protocol: 'socketio' },
+    // Rooms on two processes sharing Redis (koa-sockjs's RedisStore, Socket.IO's Redis adapter); the
+    // load generator spreads the sessions over both itself, so every room has members in each.
+    'koa-sockjs-redis-2': {
+      id: 'koa-sockjs-redis-2',
+      label: 'koa-sockjs, Redis store, 2 processes',
+      script: 'bench/servers/koa-sockjs.ts',
+      args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-rooms:'],
+      protocol: 'sockjs',
+      processes: 2,
+      redis: true,
+    },
+    'socket.io-redis-2': {
+      id: 'socket.io-redis-2',
+      label: 'Socket.IO 4, Redis adapter, 2 processes',
+      script: 'bench/servers/socketio.ts',
+      args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-rooms-sio:'],
+      protocol: 'socketio',
+      processes: 2,
+      redis: true,
+    },
     'bare-http': { id: 'bare-http', label: 'bare http handler', script: 'bench/servers/bare-http.ts', args: [], protocol: 'raw' },
     'bare-koa': { id: 'bare-koa', label: 'bare Koa app', script: 'bench/servers/bare-koa.ts', args: [], protocol: 'raw' },
   };
@@ -103,7 +123,7 @@ export interface Target {
 }
 
 /** Which servers a scenario runs against: websocket ones get raw ws as the floor. */
-export type VariantGroup = 'websocket' | 'sockjs' | 'http' | 'scale';
+export type VariantGroup = 'websocket' | 'sockjs' | 'http' | 'scale' | 'rooms';
 
 export interface ScenarioDef {
   id: string;
@@ -235,6 +255,34 @@ function idleReceivers(transport: 'xhr_streaming' | 'eventsource', title: string
         'what an open HTTP response keeps alive: Node\'s IncomingMessage and ServerResponse, the HTTP parser, the Koa context and ' +
         'its on-finished listeners, besides the session itself (see PROFILE.md, idle receivers)',
     },
+  };
+}
+
+/**
+ * Rooms (issue 16): 5 000 sessions in 50 rooms, each message to one room, against Socket.IO 4's
+ * rooms, on one process and on two sharing Redis. `split`: all members of a room on one process.
+ */
+function rooms(id: string, variants: string[], baseline: string, split: number): ScenarioDef {
+  return {
+    id,
+    title: split ? 'rooms, each on one process: 5 000 sessions in 50 rooms' : 'rooms: 5 000 sessions in 50 rooms',
+    load: 'rooms',
+    group: 'rooms',
+    onlyVariants: variants,
+    baseline,
+    params: { sessions: 5000, rooms: 50, messages: 500, bursts: 3, concurrency: 200, split },
+    quick: { sessions: 2000, rooms: 50, messages: 200, bursts: 2, concurrency: 200, split },
+    describe: (p) =>
+      `${p.sessions} websocket sessions, each in one of ${p.rooms} rooms; a sender sends ${p.messages} 64-byte messages at once, each to one room (round robin), ` +
+      `so no two consecutive ones share an audience and nothing coalesces; time until every member has every message of its room (median of ${p.bursts} bursts). ` +
+      (split
+        ? 'Two processes sharing Redis, the members of a room all on one process (room r on process r % 2), the sender on the first: a process that receives the traffic of rooms it has no members of pays for it here. '
+        : 'The two-process variants share Redis, and every room has members on both. ') +
+      'Server CPU counts the server processes and, for the Redis variants, redis-server',
+    metrics: [
+      { key: 'deliveriesPerSec', label: 'deliveries/s', better: 'higher', digits: 0 },
+      { key: 'completionMs', label: 'all delivered ms', better: 'lower', digits: 1 },
+    ],
   };
 }
 
@@ -384,6 +432,8 @@ export const SCENARIOS: ScenarioDef[] = [
     target: { metric: 'msgsPerSec', ratio: 1.2, issue: 4 },
     coalescing: 'the 100 messages of one flood command leave as one `a[...]` line; sockjs-node writes a line per message',
   },
+  rooms('rooms-5000', ['koa-sockjs', 'socket.io', 'koa-sockjs-redis-2', 'socket.io-redis-2'], 'socket.io', 0),
+  rooms('rooms-5000-split', ['koa-sockjs-redis-2', 'socket.io-redis-2'], 'socket.io-redis-2', 1),
   {
     id: 'koa-cost',
     title: "Koa's own cost per HTTP request",

@@ -10,6 +10,12 @@ export type Protocol = 'sockjs' | 'raw' | 'socketio';
 
 export interface LoadParams {
   port: number;
+  /** Every port of a server of several processes (no balancer): sessions are spread over them. */
+  ports: number[];
+  /** Rooms the sessions are spread over (rooms scenario). */
+  rooms: number;
+  /** Rooms scenario: 1 puts all members of a room on one process (room r on process r % processes). */
+  split: number;
   protocol: Protocol;
   /** Decode every message and check its content and order. */
   verify: boolean;

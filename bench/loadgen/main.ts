@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Control, LoadParams, Protocol, ScenarioResult, ServerMem } from './common.js';
 import { broadcast } from './scenarios/broadcast.js';
+import { rooms } from './scenarios/rooms.js';
 import { connSetup } from './scenarios/conn-setup.js';
 import { httpRequests } from './scenarios/http-requests.js';
 import { idleMemory } from './scenarios/idle-memory.js';
@@ -26,6 +27,7 @@ export const LOAD_SCENARIOS = {
   'ws-echo': wsEcho,
   broadcast,
   'paced-broadcast': pacedBroadcast,
+  rooms,
   'idle-memory': idleMemory,
   'idle-receivers': idleReceivers,
   'xhr-polling': xhrPolling,
@@ -61,6 +63,9 @@ function parse(argv: string[]): { scenario: LoadScenario; params: LoadParams } {
     options: {
       scenario: { type: 'string' },
       port: { type: 'string' },
+      ports: { type: 'string' },
+      rooms: { type: 'string', default: '50' },
+      split: { type: 'string', default: '0' },
       protocol: { type: 'string', default: 'sockjs' },
       verify: { type: 'boolean', default: false },
       sessions: { type: 'string', default: '100' },
@@ -88,8 +93,13 @@ function parse(argv: string[]): { scenario: LoadScenario; params: LoadParams } {
   }
   const port = number('port', values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`--port must be 1..65535, got ${values.port}`);
+  const ports = values.ports === undefined ? [port] : values.ports.split(',').map((p) => number('ports', p));
+  if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new TypeError(`--ports must be ports 1..65535, got ${values.ports}`);
   const params: LoadParams = {
     port,
+    ports,
+    rooms: Math.max(1, Math.floor(number('rooms', values.rooms))),
+    split: number('split', values.split) > 0 ? 1 : 0,
     protocol: values.protocol as Protocol,
     verify: values.verify ?? false,
     sessions: Math.max(1, Math.floor(number('sessions', values.sessions))),

@@ -136,4 +136,9 @@ export const PREFIXES = {
   echo: '/echo',
   broadcast: '/broadcast',
   flood: '/flood',
+  /**
+   * Rooms: koa-sockjs's session joins on `j:<room>` (answering `joined`) and sends `<room>|<text>`
+   * to a room; Socket.IO's socket has the events `join` and `to` (room, text).
+   */
+  rooms: '/rooms',
 } as const;

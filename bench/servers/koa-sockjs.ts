@@ -2,7 +2,10 @@
  * koa-sockjs under test, on the same routes as the sockjs-node server:
  * /echo (echo), /broadcast (a message from the sending session goes to every
  * session through `this.manager.broadcast`), /flood (`flood:<start>:<count>`
- * makes the session send `count` messages).
+ * makes the session send `count` messages), and /rooms (`j:<room>` joins a
+ * room and answers `joined` once the join is effective on every process;
+ * `<room>|<text>` sends `text` to the room's members through
+ * `manager.to(room).broadcast`).
  *
  * `--store memory` (default) or `--store redis` selects the session store: the
  * hook for the Redis store, which the orchestrator runs as the
@@ -28,6 +31,18 @@ class Echo extends Session {
 class Broadcast extends Session {
   override onMessage(message: unknown): void {
     this.manager.broadcast(message);
+  }
+}
+
+class Rooms extends Session {
+  override onMessage(message: unknown): void {
+    const text = String(message);
+    if (text.startsWith('j:')) {
+      void this.join(text.slice(2)).then(() => this.send('joined'));
+      return;
+    }
+    const bar = text.indexOf('|');
+    if (bar > 0) this.manager.to(text.slice(0, bar)).broadcast(text.slice(bar + 1));
   }
 }
 
@@ -74,6 +89,7 @@ const routes = [
   { name: 'echo', prefix: PREFIXES.echo, session: Echo },
   { name: 'broadcast', prefix: PREFIXES.broadcast, session: Broadcast },
   { name: 'flood', prefix: PREFIXES.flood, session: Flood },
+  { name: 'rooms', prefix: PREFIXES.rooms, session: Rooms },
 ];
 for (const route of routes) {
   app.use(

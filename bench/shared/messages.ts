@@ -43,6 +43,14 @@ export function broadcastMessage(seq: number): string {
   return pad(`b${digits(seq, SEQ_DIGITS)}:`);
 }
 
+/** Room message layout: `r` + seq(10) + `:` + padding; message `seq` goes to room `seq % rooms`. */
+export function roomMessage(seq: number): string {
+  return pad(`r${digits(seq, SEQ_DIGITS)}:`);
+}
+
+/** Where the sequence number of a room message starts. */
+export const ROOM_SEQ_OFFSET = 1;
+
 /** Flood message layout: `f` + seq(10) + `:` + padding. */
 export function floodMessage(seq: number): string {
   return pad(`f${digits(seq, SEQ_DIGITS)}:`);

@@ -25,6 +25,8 @@ const TINY: Record<string, string[]> = {
   'paced-broadcast': ['--sessions', '5', '--duration', '0.3', '--warmup', '0.1', '--concurrency', '5'],
   'idle-receivers xhr_streaming': ['--transport', 'xhr_streaming', '--sessions', '5', '--concurrency', '5'],
   'idle-receivers eventsource': ['--transport', 'eventsource', '--sessions', '5', '--concurrency', '5'],
+  // 22 messages over 4 rooms: the bursts start at different rooms.
+  rooms: ['--sessions', '20', '--rooms', '4', '--messages', '22', '--bursts', '2', '--concurrency', '10'],
 };
 
 describe('bench load generator --verify against the koa-sockjs bench server', () => {
@@ -61,6 +63,50 @@ describe('bench load generator --verify against Socket.IO 4', () => {
       assert.deepEqual(result.errors, []);
       assert.equal(result.ok, true);
     });
+  }
+});
+
+describe('bench rooms --verify: Socket.IO 4, and two processes sharing Redis', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(() => redis?.stop());
+
+  const setups = {
+    'Socket.IO 4': () => ({ script: 'bench/servers/socketio.ts', args: [] as string[], protocol: 'socketio', processes: 1 }),
+    'koa-sockjs, 2 processes on Redis': () => ({
+      script: 'bench/servers/koa-sockjs.ts',
+      args: ['--store', 'redis', '--redis-url', redis.url, '--redis-prefix', 'verify-rooms:'],
+      protocol: 'sockjs',
+      processes: 2,
+    }),
+    'Socket.IO 4, 2 processes on Redis': () => ({
+      script: 'bench/servers/socketio.ts',
+      args: ['--store', 'redis', '--redis-url', redis.url, '--redis-prefix', 'verify-rooms-sio:'],
+      protocol: 'socketio',
+      processes: 2,
+    }),
+  };
+  for (const [name, setup] of Object.entries(setups)) {
+    for (const split of ['0', '1']) {
+      it(`${name}${split === '1' ? ', each room on one process' : ''}: every member gets its room's messages, in order`, async () => {
+        const { script, args, protocol, processes } = setup();
+        const servers: ServerProcess[] = [];
+        try {
+          for (let i = 0; i < processes; i++) servers.push(await ServerProcess.start({ script, args, cpu: null }));
+          const ports = servers.map((s) => s.port).join(',');
+          const loadArgs = ['--scenario', 'rooms', '--protocol', protocol, '--port', String(servers[0]!.port), '--ports', ports, '--split', split, '--verify', ...TINY.rooms!];
+          const target = { pid: servers[0]!.pid, pids: servers.map((s) => s.pid), mem: async () => null };
+          const { result } = await runLoadgen(target, loadArgs, null, 60_000);
+          assert.deepEqual(result.errors, []);
+          assert.equal(result.ok, true);
+          assert.equal((result.details as { processes: number }).processes, processes);
+        } finally {
+          await Promise.all(servers.map((s) => s.stop()));
+        }
+      });
+    }
   }
 });
 
