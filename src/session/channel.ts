@@ -29,6 +29,18 @@ export interface ChannelSettings {
   readonly maxBufferedBytes: number;
   /** Time to live of store records (and receiver claims). */
   readonly recordTtl: number;
+  /**
+   * Milliseconds between renewals of the record while a receiver is attached: the heartbeat
+   * delay, or with heartbeats off a fraction of `recordTtl`, so a connected session never lapses.
+   */
+  readonly keepAliveDelay: number;
+  /**
+   * The client's traffic renews the record (its time to live and, in an LRU store, its recency)
+   * at most once per this many milliseconds: no store call per websocket frame.
+   */
+  readonly activityRenewDelay: number;
+  /** How long the tombstone of an ended session answers its URL with the close frame (ms). */
+  readonly tombstoneTtl: number;
   readonly reportError: (error: unknown, context: string, sessionId?: string) => void;
   /** Sends the manager's pending broadcasts; called before the session writes anything. */
   readonly flushBroadcast: () => void;
@@ -54,6 +66,10 @@ export class SessionChannel implements SessionOutlet {
   #disconnect: TimerHandle | undefined;
   #removed = false;
   #tooSlow = false;
+  /** The close frame the session ended with, for its tombstone. */
+  #closedWith: { code: number; reason: string } | undefined;
+  /** Until when the client's traffic need not renew the record again (see noteActivity). */
+  #renewedUntil = 0;
   #unwatchIncoming: (() => unknown) | undefined;
   /** The code of the close frame, once the session closed with one (for the metrics). */
   closeCode: number | undefined;
@@ -107,6 +123,7 @@ export class SessionChannel implements SessionOutlet {
   }
 
   close(code: number, reason: string): void {
+    this.#closedWith = { code, reason };
     this.flush();
     this.closeCode = code;
     // What was broadcast to its rooms before the close went out above; nothing more will.
@@ -138,7 +155,8 @@ export class SessionChannel implements SessionOutlet {
       // Before the delete, so that the record still names the receiver's process.
       this.settings.notifyRemoteReceiver?.(this.key);
     }
-    this.#storeCall(this.settings.store.delete(this.key), 'delete');
+    if (this.persistent) this.#bury();
+    else this.#storeCall(this.settings.store.delete(this.key), 'delete');
     this.#forgotten();
   }
 
@@ -214,12 +232,30 @@ export class SessionChannel implements SessionOutlet {
   }
 
   /**
+   * The client did something (sent messages): renew the record, at most once per
+   * activityRenewDelay, so the store's time to live and LRU recency follow real use while the
+   * websocket hot path makes no store call per frame (issues 9 and 10).
+   */
+  noteActivity(): void {
+    const now = this.settings.timers.now();
+    if (now < this.#renewedUntil || this.#removed) return;
+    this.#renew(now);
+  }
+
+  /** Messages from the client's own connection (a websocket): straight to the session. */
+  receiveDirect(messages: readonly unknown[]): void {
+    this.noteActivity();
+    this.session[kReceive](messages);
+  }
+
+  /**
    * Delivers messages the client sent to this process, after any it sent earlier through
    * another process (queued in the store's incoming mailbox), so onMessage sees them in the
    * client's order: the client sends one request at a time, so what is queued is older. With
    * an in-memory store the mailbox is answered synchronously and this delivers at once.
    */
   receive(messages: readonly unknown[]): void {
+    if (messages.length) this.noteActivity();
     const slot: { messages: unknown[] | undefined } = { messages: undefined };
     this.#incoming.push(slot);
     whenReady(
@@ -266,6 +302,30 @@ export class SessionChannel implements SessionOutlet {
       const { messages } = this.#incoming.shift()!;
       if (messages!.length) this.session[kReceive](messages!);
     }
+  }
+
+  #renew(now: number): void {
+    this.#renewedUntil = now + this.settings.activityRenewDelay;
+    this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
+  }
+
+  /**
+   * The session is gone, but its URL is not free: its record stays as a tombstone serving the
+   * close frame for tombstoneTtl, so a client coming back (a late poll) never gets a new
+   * session, with `o` and onOpen, under the same URL (issue 9).
+   */
+  #bury(): void {
+    const { code, reason } = this.#closedWith ?? { code: CloseCode.EXPIRED, reason: CloseReason.EXPIRED };
+    const { store, tombstoneTtl } = this.settings;
+    if (store.bury) {
+      this.#storeCall(store.bury(this.key, code, reason, tombstoneTtl), 'bury');
+      return;
+    }
+    whenReady(
+      store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }),
+      () => this.#storeCall(store.touch(this.key, tombstoneTtl), 'touch tombstone'),
+      (error) => this.settings.reportError(error, `store update for session ${this.session.id}`),
+    );
   }
 
   #flush(): void {
@@ -365,15 +425,22 @@ export class SessionChannel implements SessionOutlet {
     }
   }
 
+  /**
+   * While a receiver is attached, renews the record every keepAliveDelay, and heartbeats when
+   * heartbeats are on: a connected session never lapses, even with `heartbeatDelay: 0`.
+   */
   #armHeartbeat(): void {
-    const { timers, heartbeatDelay } = this.settings;
-    if (heartbeatDelay === 0) return;
+    const { timers, heartbeatDelay, keepAliveDelay } = this.settings;
     this.#heartbeat = timers.setTimeout(() => {
       this.#heartbeat = undefined;
       const receiver = this.#receiver;
       if (!receiver || this.#attaching) return;
+      this.#renew(timers.now());
+      if (heartbeatDelay === 0) {
+        this.#armHeartbeat();
+        return;
+      }
       this.session.heartbeats++;
-      this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
       if (!receiver.send(HEARTBEAT_FRAME)) {
         this.#receiverDone();
         return;
@@ -382,7 +449,7 @@ export class SessionChannel implements SessionOutlet {
       // it does, so a dead peer or a half-open connection is dropped, not kept for ever.
       if (this.settings.pingTimeout > 0) receiver.ping?.(timers, this.settings.pingTimeout);
       this.#armHeartbeat();
-    }, heartbeatDelay);
+    }, keepAliveDelay);
   }
 
   #armDisconnect(): void {

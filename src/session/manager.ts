@@ -21,7 +21,7 @@ import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-re
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
-import { Session, isSessionClass, kAttachOutlet, kOpen, kReceive, kResume, type SessionInit } from './session.js';
+import { Session, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
 import { SessionState } from './state.js';
 
 const log = logger('manager');
@@ -94,6 +94,21 @@ const WEBSOCKET_KEY_PREFIX = 'ws/';
  * session is opening; other codes make it try the next transport and report 2000.
  */
 const STORE_UNAVAILABLE = { code: 3503, reason: 'Session store unavailable' } as const;
+
+/**
+ * How long an ended session's URL answers with its close frame (its tombstone, see
+ * SessionStore.bury) before it counts as unknown again: a client that comes back later than
+ * this (after a long network outage or a sleeping laptop) gets a new session, and sockjs-client
+ * answers that unexpected `o` by closing with 1006 "Server lost session". Long enough for any
+ * poll still under way; bounded so tombstones cannot pile up (MemoryStore also caps their number).
+ */
+export const TOMBSTONE_TTL = 120_000;
+
+/**
+ * A busy session renews its record at most this often (ms): the LRU order of MemoryStore
+ * follows use to within this, at one store call per interval instead of one per frame.
+ */
+const ACTIVITY_RENEW_DELAY = 5_000;
 
 /** Request details of a session adopted without a request of its own (after its owner died). */
 const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
@@ -177,6 +192,9 @@ export class SessionManager<S extends Session = Session> {
     // reportError() hands every handler an Error carrying `sockjs` details.
     this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
     this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, reportError: (error, context) => this.reportError(error, context) });
+    // A record outlives its session's own timers, so the store only reaps what a dead process
+    // left behind; every sign of life renews it (see SessionChannel).
+    const recordTtl = this.disconnectDelay + this.heartbeatDelay * 2;
     this.#channelSettings = {
       store: this.store,
       timers: this.timers,
@@ -184,9 +202,10 @@ export class SessionManager<S extends Session = Session> {
       pingTimeout: this.pingTimeout,
       disconnectDelay: this.disconnectDelay,
       maxBufferedBytes: this.maxBufferedBytes,
-      // A record outlives its session's own timers, so the store only reaps what a dead
-      // process left behind.
-      recordTtl: this.disconnectDelay + this.heartbeatDelay * 2,
+      recordTtl,
+      keepAliveDelay: this.heartbeatDelay > 0 ? this.heartbeatDelay : recordTtl / 2,
+      activityRenewDelay: Math.min(ACTIVITY_RENEW_DELAY, recordTtl / 2),
+      tombstoneTtl: TOMBSTONE_TTL,
       reportError: (error, context, sessionId) => this.reportError(error, context, sessionId),
       flushBroadcast: this.#rooms.flush,
       rooms: this.#rooms,
@@ -482,12 +501,15 @@ export class SessionManager<S extends Session = Session> {
   [kOpenWebsocket](receiver: Receiver, request: RequestInfo, admission?: Admission): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
     const id = randomUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;
+    // The record holds the receiver claim from birth: a live connection, which a full store
+    // evicts only after sessions without one.
     const record: SessionRecord = {
       id,
       owner: this.store.nodeId,
       state: SessionState.OPEN,
       seenAt: this.timers.now(),
       transport: receiver.transport,
+      receiver: id,
       ...(admission?.identity !== undefined ? { identity: admission.identity } : {}),
     };
     this.#storeCall(this.store.create(key, record, this.#channelSettings.recordTtl), 'create');
@@ -503,7 +525,7 @@ export class SessionManager<S extends Session = Session> {
       session,
       receive: (messages, bytes) => {
         metrics.received(meter, messages.length, bytes);
-        session[kReceive](messages);
+        channel.receiveDirect(messages);
       },
     };
   }

@@ -18,6 +18,8 @@ export interface RemoteReceiverSettings {
   readonly timers: Timers;
   readonly heartbeatDelay: number;
   readonly recordTtl: number;
+  /** Milliseconds between renewals of the record while serving (see ChannelSettings). */
+  readonly keepAliveDelay: number;
   readonly reportError: (error: unknown, context: string) => void;
   /** Tells the process owning the session now that the receiving connection was interrupted. */
   readonly notifyInterrupted: (key: string) => void;
@@ -125,12 +127,12 @@ export class RemoteReceiver {
     );
   }
 
+  /** Like a local receiver: renews the record every keepAliveDelay, heartbeats or not. */
   #armHeartbeat(): void {
-    if (this.settings.heartbeatDelay === 0) return;
     this.#heartbeat = this.settings.timers.setTimeout(() => {
       this.#heartbeat = undefined;
       if (!this.#done) this.#beat();
-    }, this.settings.heartbeatDelay);
+    }, this.settings.keepAliveDelay);
   }
 
   /** A heartbeat, after checking that the owner still lives (else adopting the session here). */
@@ -143,7 +145,7 @@ export class RemoteReceiver {
           return;
         }
         this.#storeCall(this.settings.store.touch(this.key, this.settings.recordTtl), 'touch');
-        if (this.receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
+        if (this.settings.heartbeatDelay === 0 || this.receiver.send(HEARTBEAT_FRAME)) this.#armHeartbeat();
         else this.#finish();
       },
       (error: unknown) => this.#fail(error, 'owner check'),

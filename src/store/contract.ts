@@ -27,6 +27,14 @@ function record(owner: string, id = 'id-1'): SessionRecord {
   return { id, owner, state: SessionState.OPEN, seenAt: Date.now(), transport: 'xhr-polling' };
 }
 
+/**
+ * An expired record is gone: `get` finds nothing, or the tombstone a store may leave (a closed
+ * record; MemoryStore buries what expires, so its client gets a close frame, not a new session).
+ */
+function assertGone(found: SessionRecord | undefined, message: string): void {
+  assert.ok(found === undefined || found.state === SessionState.CLOSED, message);
+}
+
 /** Resolves when `predicate` holds, polling the event loop (for cross-process notifications). */
 async function eventually(predicate: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -194,8 +202,68 @@ export function describeStoreContract(name: string, options: StoreContractOption
       await sleep(75);
       await store.touch('touched', 1000);
       await sleep(200);
-      assert.equal(await store.get('short'), undefined);
+      assertGone(await store.get('short'), 'an untouched record expires');
       assert.equal((await store.get('touched'))?.id, 'id-2');
+    });
+
+    it('renews the time to live on every sign of activity: claim and release too (issue 9)', async () => {
+      const store = await open();
+      // Each step comes after the time to live given before it has run out.
+      await store.create('k', record(store.nodeId), 300);
+      await sleep(200);
+      assert.equal(await store.claimReceiver('k', 'poll-1', 300), true, 'a receiving request claims the session');
+      await sleep(200);
+      assert.equal((await store.get('k'))?.id, 'id-1', 'the claim renewed the record');
+      await store.releaseReceiver('k', 'poll-1');
+      await sleep(200);
+      assert.equal((await store.get('k'))?.id, 'id-1', 'the release renewed the record');
+      assert.equal(await store.claimReceiver('k', 'poll-2', 300), true);
+      await store.releaseReceiver('k', 'poll-2');
+      await sleep(450);
+      assertGone(await store.get('k'), 'without activity the record expires');
+    });
+
+    it('holds the claim of a record created with a receiver (a websocket session)', async () => {
+      const store = await open();
+      await store.create('ws', { ...record(store.nodeId), receiver: 'ws-connection' }, TTL);
+      assert.equal((await store.get('ws'))?.receiver, 'ws-connection');
+      assert.equal(await store.claimReceiver('ws', 'poll', TTL), false);
+    });
+
+    it('buries a record: a closed tombstone that is not counted and lapses after its time to live', async (t) => {
+      const store = await open();
+      if (!store.bury) {
+        t.skip('this store has no bury(); the manager uses update() and touch() instead');
+        return;
+      }
+      await store.create('k', record(store.nodeId), TTL);
+      await store.create('other', record(store.nodeId, 'id-2'), TTL);
+      await store.push('k', 'outgoing', ['"unsent"']);
+      assert.equal(await store.claimReceiver('k', 'poll', TTL), true);
+      await store.bury('k', 3001, 'Session expired', 300);
+      const grave = await store.get('k');
+      assert.equal(grave?.id, 'id-1');
+      assert.equal(grave?.state, SessionState.CLOSED);
+      assert.equal(grave?.closeCode, 3001);
+      assert.equal(grave?.closeReason, 'Session expired');
+      assert.equal(grave?.receiver, undefined);
+      // A client coming back finds the tombstone, never a new session.
+      const again = await store.create('k', record(store.nodeId, 'id-3'), TTL);
+      assert.equal(again.created, false);
+      assert.equal(again.record.id, 'id-1');
+      assert.equal(again.record.state, SessionState.CLOSED);
+      assert.equal(await store.claimReceiver('k', 'next-poll', TTL), false);
+      await store.touch('k', TTL);
+      assert.deepEqual(await store.take('k', 'outgoing'), []);
+      assert.equal(await store.count(), 1);
+      const keys: string[] = [];
+      for await (const key of store.keys()) keys.push(key);
+      assert.deepEqual(keys, ['other']);
+      await store.bury('missing', 3000, 'Go away!', 300);
+      assert.equal(await store.get('missing'), undefined);
+      await sleep(450);
+      assert.equal(await store.get('k'), undefined, 'touch does not renew a tombstone');
+      assert.equal((await store.create('k', record(store.nodeId, 'id-4'), TTL)).created, true);
     });
 
     it('publishes to subscribers of a topic only', async () => {

@@ -2,15 +2,29 @@
  * The default store: session records and mailboxes in this process, in an LRU (lru-cache)
  * bounded by `maxSessions`. Every operation answers synchronously, so HTTP transports on this
  * store never wait on I/O, and the single process owns every session.
+ *
+ * Recency follows use: `create`, `claimReceiver` and `touch` (which the manager calls on
+ * heartbeats and, at most once per interval, on a session's traffic) make a record the most
+ * recently used; `get`, `push`, `take` and the like do not. When the store is full, the record
+ * to drop is chosen among the least recently used ones, preferring a session with no live
+ * connection (no receiver claim) over one with a connected client.
+ *
+ * Time to live is kept here rather than in lru-cache, so that choosing whom to evict sees
+ * expired records too. A record that expires or is evicted leaves a tombstone (see `bury`) with
+ * the close frame `c[3001,"Session expired"]`, so its client never gets a new session on the
+ * same URL while the tombstone lasts.
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { SessionState } from '../session/state.js';
 import type { Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
-   * How many sessions the store holds. When full, the least recently used session is evicted
-   * and closed (its hooks fire, a connected client gets a close frame).
+   * How many sessions the store holds. When full, one of the least recently used sessions is
+   * evicted and closed (its hooks fire, a connected client gets `c[3001,"Session expired"]`),
+   * preferably one whose client has no live connection. As many tombstones of ended sessions
+   * are kept besides, each for the time the manager asks (see `bury`).
    * @default 100_000
    */
   maxSessions?: number;
@@ -26,6 +40,10 @@ interface Entry {
   /** Mailboxes, made on first use: most sessions never queue (websockets never do). */
   outgoing?: string[];
   incoming?: string[];
+  /** The time to live last given (ms): `releaseReceiver` renews by it. */
+  ttl: number;
+  /** When the record lapses (epoch ms). */
+  expiresAt: number;
   /** When the receiver claim lapses (epoch ms); meaningful only while record.receiver is set. */
   claimUntil: number;
   outgoingWatchers?: Set<() => void>;
@@ -34,9 +52,21 @@ interface Entry {
 
 export const DEFAULT_MAX_SESSIONS = 100_000;
 
+/**
+ * How many of the least recently used records a full store looks at for one without a live
+ * connection before it evicts the least recently used one regardless: bounded, so a full
+ * store of connected clients does not scan them all for every new session.
+ */
+const EVICTION_SCAN = 1024;
+
+/** What an expired or evicted session's client gets when it comes back. */
+const EXPIRED_CLOSE = { code: 3001, reason: 'Session expired' } as const;
+
 export class MemoryStore implements SessionStore {
   readonly nodeId = `memory-${randomUUID()}`;
   readonly #cache: LRUCache<string, Entry>;
+  /** Tombstones of ended sessions: bounded in number and each in time. */
+  readonly #graves: LRUCache<string, { record: SessionRecord; expiresAt: number }>;
   readonly #now: () => number;
   readonly #topics = new Map<string, Set<(payload: string) => void>>();
   #evictListener: ((key: string, record: SessionRecord) => void) | undefined;
@@ -47,44 +77,46 @@ export class MemoryStore implements SessionStore {
       throw new TypeError(`MemoryStore: option "maxSessions" must be a positive integer, got ${String(maxSessions)}`);
     }
     this.#now = options.now ?? Date.now;
-    const now = this.#now;
+    // The store picks whom to evict itself (#makeRoom) before it adds a record; lru-cache's own
+    // eviction at `max` is only the backstop, and reports like ours.
     this.#cache = new LRUCache<string, Entry>({
       max: maxSessions,
-      // Expiry is checked lazily on access; the manager's own timers remove sessions on time,
-      // the TTL is only the safety net against records nobody comes back for.
-      ttlAutopurge: false,
-      perf: { now },
       // disposeAfter (not dispose) so the listener may touch the cache again safely.
       disposeAfter: (entry, key, reason) => {
-        if (reason === 'evict' || reason === 'expire') this.#evictListener?.(key, entry.record);
+        if (reason === 'evict') this.#lost(key, entry);
       },
     });
+    this.#graves = new LRUCache({ max: maxSessions });
   }
 
   create(key: string, record: SessionRecord, ttlMs: number): { record: SessionRecord; created: boolean } {
-    const existing = this.#cache.get(key);
+    const existing = this.#live(key, false);
     if (existing) return { record: existing.record, created: false };
+    const grave = this.#grave(key);
+    if (grave) return { record: grave, created: false };
+    this.#makeRoom();
     const stored = { ...record };
-    this.#cache.set(key, { record: stored, claimUntil: 0 }, { ttl: ttlMs });
+    const now = this.#now();
+    this.#cache.set(key, { record: stored, ttl: ttlMs, expiresAt: now + ttlMs, claimUntil: stored.receiver === undefined ? 0 : now + ttlMs });
     return { record: stored, created: true };
   }
 
   get(key: string): SessionRecord | undefined {
-    const entry = this.#cache.get(key);
-    if (!entry) return undefined;
+    const entry = this.#live(key, false);
+    if (!entry) return this.#grave(key);
     this.#lapseClaim(entry);
     return entry.record;
   }
 
   update(key: string, patch: SessionRecordPatch): boolean {
-    const entry = this.#cache.get(key);
+    const entry = this.#live(key, false);
     if (!entry) return false;
     Object.assign(entry.record, patch);
     return true;
   }
 
   adopt(key: string, expectedOwner: string, newOwner: string): boolean {
-    const entry = this.#cache.get(key);
+    const entry = this.#live(key, false);
     if (!entry || entry.record.owner !== expectedOwner) return false;
     entry.record.owner = newOwner;
     return true;
@@ -95,19 +127,26 @@ export class MemoryStore implements SessionStore {
   }
 
   touch(key: string, ttlMs: number): void {
-    const entry = this.#cache.get(key);
+    const entry = this.#live(key, true);
     if (!entry) return;
-    // Re-setting the same entry renews its TTL without a dispose call.
-    this.#cache.set(key, entry, { ttl: ttlMs, noDisposeOnSet: true });
+    this.#renew(entry, ttlMs);
     if (entry.record.receiver !== undefined) entry.claimUntil = this.#now() + ttlMs;
   }
 
   delete(key: string): void {
     this.#cache.delete(key);
+    this.#graves.delete(key);
+  }
+
+  bury(key: string, closeCode: number, closeReason: string, ttlMs: number): void {
+    const entry = this.#live(key, false);
+    if (!entry) return;
+    this.#cache.delete(key);
+    this.#addGrave(key, entry.record, closeCode, closeReason, ttlMs);
   }
 
   push(key: string, mailbox: Mailbox, messages: readonly string[]): void {
-    const entry = this.#cache.peek(key);
+    const entry = this.#live(key, false);
     if (!entry || messages.length === 0) return;
     const queue = (entry[mailbox] ??= []);
     for (const message of messages) queue.push(message);
@@ -116,7 +155,7 @@ export class MemoryStore implements SessionStore {
   }
 
   take(key: string, mailbox: Mailbox): string[] {
-    const entry = this.#cache.peek(key);
+    const entry = this.#live(key, false);
     const taken = entry?.[mailbox];
     if (!taken || taken.length === 0) return [];
     entry[mailbox] = undefined;
@@ -124,7 +163,7 @@ export class MemoryStore implements SessionStore {
   }
 
   watch(key: string, mailbox: Mailbox, listener: () => void): Unsubscribe {
-    const entry = this.#cache.peek(key);
+    const entry = this.#live(key, false);
     if (!entry) return () => {};
     const field = mailbox === 'outgoing' ? 'outgoingWatchers' : 'incomingWatchers';
     const watchers = (entry[field] ??= new Set());
@@ -135,20 +174,24 @@ export class MemoryStore implements SessionStore {
   }
 
   claimReceiver(key: string, token: string, ttlMs: number): boolean {
-    const entry = this.#cache.get(key);
+    const entry = this.#live(key, true);
     if (!entry) return false;
     this.#lapseClaim(entry);
     if (entry.record.receiver !== undefined && entry.record.receiver !== token) return false;
     entry.record.receiver = token;
+    this.#renew(entry, entry.ttl);
     entry.claimUntil = this.#now() + ttlMs;
     return true;
   }
 
   releaseReceiver(key: string, token: string): void {
-    const entry = this.#cache.peek(key);
+    const entry = this.#live(key, false);
     if (!entry || entry.record.receiver !== token) return;
     delete entry.record.receiver;
     entry.record.seenAt = this.#now();
+    // The end of a receiving request is a sign of life like its start (issue 9: a busy polling
+    // session whose polls are answered before any heartbeat must not lapse).
+    this.#renew(entry, entry.ttl);
   }
 
   publish(topic: string, payload: string): void {
@@ -166,12 +209,14 @@ export class MemoryStore implements SessionStore {
     };
   }
 
+  /** Live records. One that expired but was not looked at since may still count (O(1)). */
   count(): number {
     return this.#cache.size;
   }
 
   async *keys(): AsyncIterable<string> {
-    for (const key of [...this.#cache.keys()]) yield key;
+    const now = this.#now();
+    for (const [key, entry] of [...this.#cache.entries()]) if (entry.expiresAt > now) yield key;
   }
 
   onEvict(listener: (key: string, record: SessionRecord) => void): void {
@@ -181,7 +226,76 @@ export class MemoryStore implements SessionStore {
   close(): void {
     this.#evictListener = undefined;
     this.#cache.clear();
+    this.#graves.clear();
     this.#topics.clear();
+  }
+
+  // ---- internals ----
+
+  /**
+   * The live entry under `key`, or undefined; an expired one is dropped on the way (and its
+   * owner told). `use` makes it the most recently used.
+   */
+  #live(key: string, use: boolean): Entry | undefined {
+    const entry = use ? this.#cache.get(key) : this.#cache.peek(key);
+    if (entry && entry.expiresAt <= this.#now()) {
+      this.#cache.delete(key);
+      this.#lost(key, entry);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #renew(entry: Entry, ttlMs: number): void {
+    entry.ttl = ttlMs;
+    entry.expiresAt = this.#now() + ttlMs;
+  }
+
+  /** A full store drops one record before it adds one: see the class comment for which. */
+  #makeRoom(): void {
+    if (this.#cache.size < this.#cache.max) return;
+    const now = this.#now();
+    let victim: string | undefined;
+    let scanned = 0;
+    // rkeys(): least recently used first.
+    for (const key of this.#cache.rkeys()) {
+      victim ??= key;
+      const entry = this.#cache.peek(key)!;
+      if (entry.expiresAt <= now || entry.record.receiver === undefined || entry.claimUntil <= now) {
+        victim = key;
+        break;
+      }
+      if (++scanned >= EVICTION_SCAN) break;
+    }
+    if (victim === undefined) return;
+    const entry = this.#cache.peek(victim)!;
+    this.#cache.delete(victim);
+    this.#lost(victim, entry);
+  }
+
+  /**
+   * A record the store dropped by itself (expired or evicted): tombstone it for as long as it
+   * would have lived, then tell its owner. A session that had closed keeps its own close frame.
+   */
+  #lost(key: string, entry: Entry): void {
+    const { record } = entry;
+    const closed = record.state === SessionState.CLOSED && record.closeCode !== undefined;
+    this.#addGrave(key, record, closed ? record.closeCode! : EXPIRED_CLOSE.code, closed ? (record.closeReason ?? '') : EXPIRED_CLOSE.reason, entry.ttl);
+    this.#evictListener?.(key, record);
+  }
+
+  #addGrave(key: string, record: SessionRecord, closeCode: number, closeReason: string, ttlMs: number): void {
+    // Only what serving the close frame needs: a tombstone is small.
+    const grave: SessionRecord = { id: record.id, owner: record.owner, state: SessionState.CLOSED, closeCode, closeReason, seenAt: record.seenAt, transport: record.transport };
+    this.#graves.set(key, { record: grave, expiresAt: this.#now() + ttlMs });
+  }
+
+  #grave(key: string): SessionRecord | undefined {
+    const grave = this.#graves.peek(key);
+    if (!grave) return undefined;
+    if (grave.expiresAt > this.#now()) return grave.record;
+    this.#graves.delete(key);
+    return undefined;
   }
 
   /** A claim whose holder stopped renewing it lapses, as in a networked store. */

@@ -4,7 +4,8 @@
  * Redis client. The client is ioredis (an optional peer dependency); see docs/scaling.md for why.
  *
  * What lives in Redis, under `keyPrefix` (default `koa-sockjs:`):
- *   session:<key>   hash: the SessionRecord, plus `claimUntil` and `ttl`
+ *   session:<key>   hash: the SessionRecord, plus `claimUntil` and `ttl`; once buried (a
+ *                   closed session's tombstone), also `buried`, and out of `sessions`
  *   outgoing:<key>  list: JSON messages for the client, waiting for a receiving connection
  *   incoming:<key>  list: JSON messages from the client, waiting for the owning process
  *   sessions        sorted set: every key, scored by when its record expires (count, keys)
@@ -24,7 +25,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { StoreError } from '../errors.js';
 import { logger } from '../log.js';
-import type { SessionState } from '../session/state.js';
+import { SessionState } from '../session/state.js';
 import type { Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
 const log = logger('redis');
@@ -115,6 +116,7 @@ return 1`);
 
 // KEYS: record, outgoing, incoming, index. ARGV: ttl, now, expireAt, key
 const TOUCH = new Script(`
+if redis.call('HGET', KEYS[1], 'buried') then return 0 end
 if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'ttl', ARGV[1])
 local claimUntil = redis.call('HGET', KEYS[1], 'claimUntil')
@@ -148,15 +150,36 @@ local messages = redis.call('LRANGE', KEYS[1], 0, -1)
 if #messages > 0 then redis.call('DEL', KEYS[1]) end
 return messages`);
 
-// KEYS: record. ARGV: token, now, claimUntil
+// KEYS: record, outgoing, incoming, index. ARGV: token, now, claimUntil, key
+// A claim is a receiving request arriving: a sign of life, so it renews the time to live (by the
+// one last given, as RELEASE does). A tombstone (see BURY) cannot be claimed.
 const CLAIM = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'buried') then return 0 end
 local holder = redis.call('HGET', KEYS[1], 'receiver')
 if holder and holder ~= ARGV[1] then
   local claimUntil = tonumber(redis.call('HGET', KEYS[1], 'claimUntil') or '0')
   if claimUntil > tonumber(ARGV[2]) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'receiver', ARGV[1], 'claimUntil', ARGV[3])
+local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+if ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('ZADD', KEYS[4], 'XX', tonumber(ARGV[2]) + ttl, ARGV[4])
+end
+return 1`);
+
+// KEYS: record, outgoing, incoming, index. ARGV: closeCode, closeReason, ttl, key, closedState
+// The record becomes its own tombstone: closed, unclaimed, without mailboxes, out of the index.
+const BURY = new Script(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[1], 'receiver', 'claimUntil')
+redis.call('HSET', KEYS[1], 'state', ARGV[5], 'closeCode', ARGV[1], 'closeReason', ARGV[2], 'buried', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[4])
 return 1`);
 
 // KEYS: record, outgoing, incoming, index. ARGV: token, now, key
@@ -388,7 +411,11 @@ export class RedisStore implements SessionStore {
 
   async claimReceiver(key: string, token: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
-    return (await this.#eval('claimReceiver', CLAIM, [this.#recordKey(key)], [token, now, now + ttlMs])) === 1;
+    return (await this.#eval('claimReceiver', CLAIM, this.#allKeys(key), [token, now, now + ttlMs, key])) === 1;
+  }
+
+  async bury(key: string, closeCode: number, closeReason: string, ttlMs: number): Promise<void> {
+    await this.#eval('bury', BURY, this.#allKeys(key), [closeCode, closeReason, ttlMs, key, SessionState.CLOSED]);
   }
 
   async releaseReceiver(key: string, token: string): Promise<void> {

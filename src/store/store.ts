@@ -14,8 +14,14 @@
  * - `watch` listeners are called after a `push` to that key's mailbox, by any process sharing
  *   the store; a listener may be called spuriously and must then find the mailbox empty.
  * - `claimReceiver` is atomic: while a receiver holds the claim, another claim fails.
- * - A record's time to live is renewed by `create`, `touch` and `releaseReceiver`; an expired
- *   record and its mailboxes are gone.
+ * - A record's time to live is renewed by every operation that is a sign of its client's
+ *   activity: `create`, `claimReceiver` (a receiving request arrives), `touch` (heartbeats,
+ *   messages, a live connection) and `releaseReceiver` (a receiving request ends). The manager
+ *   calls one of them for every sign of life, so a session in use never lapses (issue 9). An
+ *   expired record and its mailboxes are gone; a store may leave a tombstone in its place (see
+ *   `bury`), as MemoryStore does.
+ * - `bury` (optional) leaves a closed session's record behind as a tombstone for a while, so a
+ *   client coming back to its URL gets the close frame instead of a new session.
  */
 import type { SessionState } from '../session/state.js';
 
@@ -38,7 +44,10 @@ export interface SessionRecord {
   /** Once closed: the close frame served to every later receiver until the record expires. */
   closeCode?: number;
   closeReason?: string;
-  /** Token of the receiving connection that holds the claim, if any. */
+  /**
+   * Token of the receiving connection that holds the claim, if any: a live connection. A record
+   * created with one (a websocket session's) holds the claim from the start.
+   */
   receiver?: string;
   /** Epoch ms when a receiver last released the claim (or the record was created). */
   seenAt: number;
@@ -98,14 +107,28 @@ export interface SessionStore {
   watch(key: string, mailbox: Mailbox, listener: () => void): Awaitable<Unsubscribe>;
 
   /**
-   * Claims the single receiving connection of a session for `token`. False when another token
-   * holds it, or when there is no record. The claim lapses after `ttlMs` unless renewed by
-   * `touch`-ing the record while holding it (so a dead process cannot hold it forever).
+   * Claims the single receiving connection of a session for `token`, and renews the record's
+   * time to live by the `ttlMs` it was last given (by `create` or `touch`). False when another token holds it, or when there is no record (or
+   * only a tombstone). The claim lapses after `ttlMs` unless renewed by `touch`-ing the record
+   * while holding it (so a dead process cannot hold it forever).
    */
   claimReceiver(key: string, token: string, ttlMs: number): Awaitable<boolean>;
 
-  /** Releases the claim if `token` holds it, and records `seenAt`. */
+  /**
+   * Releases the claim if `token` holds it, records `seenAt`, and renews the record's time to
+   * live by the `ttlMs` it was last given (by `create` or `touch`).
+   */
   releaseReceiver(key: string, token: string): Awaitable<void>;
+
+  /**
+   * Optional. Replaces the record by its tombstone: state CLOSED with this close frame, no
+   * receiver claim, empty mailboxes, kept `ttlMs` and then gone. A tombstone is what `get` and
+   * `create` return for the key meanwhile (so a client coming back gets the close frame and
+   * never a new session on the same URL), but it no longer counts in `count()` or `keys()`, and
+   * a store with a capacity drops tombstones before live records. Does nothing without a record.
+   * Stores without it get `update` (state, close frame) and `touch(key, ttlMs)` instead.
+   */
+  bury?(key: string, closeCode: number, closeReason: string, ttlMs: number): Awaitable<void>;
 
   /** Sends `payload` to every subscriber of `topic` in every process sharing the store. */
   publish(topic: string, payload: string): Awaitable<void>;

@@ -84,8 +84,8 @@ describe('session lifecycle', () => {
     await post(`${url}/xhr_send`, '["expire"]');
     assert.deepEqual(Recorder.log, ['open 1', 'message "expire"', 'close 2', 'closed 3', 'remove']);
     assert.equal(middleware.manager.size, 0);
-    // A forgotten session id starts over.
-    assert.equal((await post(`${url}/xhr`)).body, 'o\n');
+    // Its URL answers with the close frame, never with a new session (its tombstone).
+    assert.equal((await post(`${url}/xhr`)).body, 'c[3001,"Session expired"]\n');
   });
 
   it('times a polling session out after disconnectDelay without a receiver', async () => {
@@ -227,8 +227,12 @@ describe('session lifecycle', () => {
     const { base, middleware } = await start({ store: new MemoryStore({ maxSessions: 2 }) });
     const first = new FrameClient(`${base}/0/0/websocket`);
     await first.waitFor(1);
+    // A second connected session (a waiting poll): every session has a live connection, so the
+    // least recently used one goes (session-lifetime.test.ts: which one goes when they differ).
     const url = `${base}/000/${randomUUID()}`;
     await post(`${url}/xhr`);
+    const poll = open(`${url}/xhr`);
+    await until(() => Recorder.sessions[1]?.hits === 1, 'the poll to arrive');
     const third = new FrameClient(`${base}/0/0/websocket`);
     await third.waitFor(1);
     // The first session was evicted: its client got a close frame, and its hooks ran.
@@ -237,6 +241,7 @@ describe('session lifecycle', () => {
     assert.equal(middleware.manager.size, 2);
     assert.equal(Recorder.sessions[0]!.state, SessionState.CLOSED);
     await until(() => Recorder.log.filter((line) => line === 'remove').length === 1, 'onRemove of the evicted session');
+    poll.abort();
     await third.close();
   });
 
