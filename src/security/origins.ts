@@ -90,8 +90,13 @@ function matchesPattern(pattern: Pattern, origin: ParsedOrigin): boolean {
 }
 
 /**
- * The origin of the page behind a request, or undefined when no page is involved:
+ * The origin of the page behind a request, or undefined when no page of another origin is
+ * involved:
  * - the `Origin` header, which browsers send on every CORS request, form POST and websocket;
+ *   except `Origin: null` with `Sec-Fetch-Site: same-origin`: a page of the route's own origin
+ *   whose `Referrer-Policy` is `no-referrer` (helmet's default) posts forms (jsonp_send) with
+ *   `Origin: null`, and the browser, not the page, vouches that it is same-origin (an opaque
+ *   origin is never same-origin);
  * - else the origin of the `Referer`: a `<script>` GET (jsonp) carries no Origin;
  * - else `null` when `Sec-Fetch-Site` says the request comes from another site (a page that
  *   hid its Referer): an origin we cannot name is treated like an opaque one;
@@ -99,7 +104,8 @@ function matchesPattern(pattern: Pattern, origin: ParsedOrigin): boolean {
  */
 export function requestOrigin(ctx: Context): string | undefined {
   const origin = ctx.get('Origin');
-  if (origin) return origin;
+  const site = ctx.get('Sec-Fetch-Site');
+  if (origin) return origin === 'null' && site === 'same-origin' ? undefined : origin;
   const referer = ctx.get('Referer');
   if (referer) {
     try {
@@ -108,7 +114,6 @@ export function requestOrigin(ctx: Context): string | undefined {
       return 'null';
     }
   }
-  const site = ctx.get('Sec-Fetch-Site');
   if (site === 'cross-site' || site === 'same-site') return 'null';
   return undefined;
 }
@@ -193,7 +198,7 @@ export class OriginPolicy {
     const origin = requestOrigin(ctx);
     if (origin === undefined) return true;
     if (await this.#decide(origin, ctx)) return true;
-    log('refused origin %s for %s %s (allowed: %s)', origin, ctx.method, ctx.path, this.#describe(ctx));
+    log('refused origin %s for %s %s (Sec-Fetch-Site: %s; allowed: %s)', origin, ctx.method, ctx.path, ctx.get('Sec-Fetch-Site') || 'none', this.#describe(ctx));
     return false;
   }
 

@@ -114,6 +114,12 @@ describe('origins', () => {
     assert.equal(requestOrigin(contextFor({})), undefined);
   });
 
+  it("Origin: null that the browser marks same-origin is the route's own page (a no-referrer form post)", async () => {
+    assert.equal(await allows([], 'null', { headers: { 'Sec-Fetch-Site': 'same-origin' } }), true);
+    assert.equal(await allows([], 'null', { headers: { 'Sec-Fetch-Site': 'cross-site' } }), false);
+    assert.equal(await allows([], 'null', { headers: { 'Sec-Fetch-Site': 'same-site' } }), false);
+  });
+
   it("the route's own origin is always allowed: an empty list allows it and no other page", async () => {
     assert.equal(await allows([], 'http://app.example.com'), true);
     assert.equal(await allows(['https://a.test'], 'http://app.example.com'), true);
