@@ -103,6 +103,11 @@ export function describeStoreContract(name: string, options: StoreContractOption
       assert.equal((await store.get('k'))?.identity, 'digest-of-alice');
       await store.create('plain', record(store.nodeId), TTL);
       assert.equal((await store.get('plain'))?.identity, undefined);
+      if (store.bury) {
+        // A tombstone answers its owner with the close frame, and only its owner.
+        await store.bury('k', 3000, 'Go away!', TTL);
+        assert.equal((await store.get('k'))?.identity, 'digest-of-alice');
+      }
     });
 
     it('adopts only from the expected owner (compare-and-set)', async () => {

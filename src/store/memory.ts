@@ -286,7 +286,17 @@ export class MemoryStore implements SessionStore {
 
   #addGrave(key: string, record: SessionRecord, closeCode: number, closeReason: string, ttlMs: number): void {
     // Only what serving the close frame needs: a tombstone is small.
-    const grave: SessionRecord = { id: record.id, owner: record.owner, state: SessionState.CLOSED, closeCode, closeReason, seenAt: record.seenAt, transport: record.transport };
+    const grave: SessionRecord = {
+      id: record.id,
+      owner: record.owner,
+      state: SessionState.CLOSED,
+      closeCode,
+      closeReason,
+      seenAt: record.seenAt,
+      transport: record.transport,
+      // Its owner still gets the close frame; anybody else the 404 of an unknown session.
+      ...(record.identity !== undefined ? { identity: record.identity } : {}),
+    };
     this.#graves.set(key, { record: grave, expiresAt: this.#now() + ttlMs });
   }
 

@@ -120,6 +120,20 @@ describe('sessions bound to an identity', () => {
     assert.equal(route.manager.size, sizeBefore);
   });
 
+  it("a closed session's close frame goes to its owner only; others get the 404 of an unknown session", async () => {
+    const alice = { 'X-User': 'alice' };
+    assert.equal((await exchange(server.url, 'POST', '/s/000/bound-closed/xhr', alice)).body, 'o\n');
+    const session = route.manager.activeSessions().find((candidate) => candidate.url.includes('bound-closed'));
+    assert.ok(session);
+    // Closed and forgotten at once: what answers now is the session's tombstone.
+    session.expire();
+    const closeFrame = (await exchange(server.url, 'POST', '/s/000/bound-closed/xhr', alice)).body;
+    assert.match(closeFrame, /^c\[\d+,"[^"]*"\]\n$/);
+    const mallory = await exchange(server.url, 'POST', '/s/000/bound-closed/xhr', { 'X-User': 'mallory' });
+    assert.equal(mallory.head.status, 404);
+    assert.equal((await exchange(server.url, 'POST', '/s/000/bound-closed/xhr', alice)).body, closeFrame);
+  });
+
   it('the identity is kept as a digest: the store holds neither the user id nor the cookie', async () => {
     assert.equal((await exchange(server.url, 'POST', '/s/000/bound-2/xhr', { 'X-User': 'alice@example.com' })).body, 'o\n');
     const record = await route.manager.store.get('bound-2');
