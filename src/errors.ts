@@ -3,10 +3,16 @@
  * without parsing messages.
  */
 
-/** A wrong option, found when `sockjs()` resolves its options at startup. */
+/**
+ * A wrong option, found when `sockjs()` (or `new SessionManager()`) resolves its options at
+ * startup. The message names the option and what was wrong:
+ * `koa-sockjs: option "prefix" must be a path starting with "/" ...`.
+ */
 export class SockjsOptionError extends TypeError {
+  /** Always `'SOCKJS_ERR_INVALID_OPTION'`. */
   readonly code = 'SOCKJS_ERR_INVALID_OPTION';
   constructor(
+    /** The option that was wrong, e.g. `'prefix'` or `'transports.xhr-streaming'`. */
     readonly option: string,
     message: string,
   ) {
@@ -15,8 +21,12 @@ export class SockjsOptionError extends TypeError {
   }
 }
 
-/** An operation that the session's current state does not allow. */
+/**
+ * An operation that the session's current state does not allow; the message names the state,
+ * e.g. "session cannot move from state 3 (CLOSED) to 1 (OPEN)".
+ */
 export class SessionStateError extends Error {
+  /** Always `'SOCKJS_ERR_SESSION_STATE'`. */
   readonly code = 'SOCKJS_ERR_SESSION_STATE';
   constructor(message: string) {
     super(`koa-sockjs: ${message}`);
@@ -24,10 +34,15 @@ export class SessionStateError extends Error {
   }
 }
 
-/** `ctx.sockjs(name)` asked for a route that was never mounted. */
+/**
+ * `ctx.sockjs(name)` asked for a route that was never mounted in this app; the message lists
+ * the names that are.
+ */
 export class UnknownRouteError extends Error {
+  /** Always `'SOCKJS_ERR_UNKNOWN_ROUTE'`. */
   readonly code = 'SOCKJS_ERR_UNKNOWN_ROUTE';
   constructor(
+    /** The name that was asked for. */
     readonly routeName: string,
     known: readonly string[],
   ) {
@@ -37,8 +52,12 @@ export class UnknownRouteError extends Error {
   }
 }
 
-/** A value given to `session.send()` or `manager.broadcast()` that JSON cannot carry. */
+/**
+ * A value given to `session.send()` or `manager.broadcast()` that JSON cannot carry (a
+ * BigInt, a cycle, a `toJSON()` that throws); `cause` is the error `JSON.stringify` threw.
+ */
 export class MessageEncodingError extends TypeError {
+  /** Always `'SOCKJS_ERR_ENCODING'`. */
   readonly code = 'SOCKJS_ERR_ENCODING';
   constructor(cause: unknown) {
     super('koa-sockjs: message is not JSON-serialisable', { cause });
@@ -46,8 +65,12 @@ export class MessageEncodingError extends TypeError {
   }
 }
 
-/** A session store failed or answered something the contract does not allow. */
+/**
+ * A session store failed or answered something the contract does not allow. Reported through
+ * `onError`; a request that needed the store gets 503.
+ */
 export class StoreError extends Error {
+  /** `'SOCKJS_ERR_STORE'` (subclasses such as `RedisStoreError` keep it). */
   readonly code = 'SOCKJS_ERR_STORE';
   constructor(message: string, options?: { cause?: unknown }) {
     super(`koa-sockjs: ${message}`, options);

@@ -14,7 +14,7 @@ export type { PerMessageDeflateOptions } from './transports/deflate.js';
 export type { RefusalReason } from './metrics/names.js';
 export type { Recipients } from './session/rooms.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';
-export type { Awaitable, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
+export type { Awaitable, CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store/store.js';
 export type { Timers, TimerHandle } from './timers.js';
 export type { JsessionidOption } from './http/headers.js';
 export type { OriginCheck, OriginRule } from './security/origins.js';

@@ -22,7 +22,9 @@ import { createWebsocketServer } from './transports/websocket-upgrade.js';
 
 /** The middleware, with its route's manager and a way to shut the route down. */
 export interface SockjsMiddleware<S extends Session = Session> extends Middleware {
+  /** The route's session manager; the same as `ctx.sockjs(name)`. */
   readonly manager: SessionManager<S>;
+  /** The route's resolved options (defaults filled in, validated). */
   readonly route: RouteConfig;
   /** Closes every session of the route (with a close frame) and its store. */
   close(): Promise<void>;
@@ -49,6 +51,18 @@ async function refusedOrigin(ctx: Context, route: RouteConfig): Promise<boolean>
   return true;
 }
 
+/**
+ * Creates the Koa middleware of one SockJS route: every endpoint and transport of the SockJS
+ * protocol (0.3.3) under `options.prefix`. Requests outside the prefix go to `next()`
+ * untouched. Mount one per route, with `app.use()`; websocket works with `app.listen()` and
+ * `http.createServer(app.callback())` alike.
+ *
+ * @param options - The route's options; see {@link SockjsOptions} for each, with its default.
+ * @returns The middleware, with the route's `manager`, its resolved options (`route`) and
+ *   `close()`.
+ * @throws {@link SockjsOptionError} for a wrong or unknown option, naming it. Two routes of
+ *   one app with the same name or prefix make the app's first request fail with one.
+ */
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;

@@ -18,8 +18,14 @@ import type { Timers } from './timers.js';
 
 /** Transports that can be switched off with the `transports` option. */
 export const TRANSPORT_NAMES = ['websocket', 'xhr-polling', 'xhr-streaming', 'eventsource', 'htmlfile', 'jsonp-polling'] as const;
+/** A key of the `transports` option: one of {@link TRANSPORT_NAMES}. */
 export type TransportName = (typeof TRANSPORT_NAMES)[number];
 
+/**
+ * The options of {@link sockjs}: all optional. Each is validated when `sockjs()` is called; a
+ * wrong one throws {@link SockjsOptionError} naming it. Times are in milliseconds, sizes in
+ * bytes.
+ */
 export interface SockjsOptions<S extends Session = Session> {
   /** Route name for `ctx.sockjs(name)`. @default '' */
   name?: string;
@@ -129,32 +135,53 @@ export interface SockjsOptions<S extends Session = Session> {
   meterProvider?: MeterProvider;
 }
 
+/** The defaults of the {@link SockjsOptions} that have a plain value, in one place. */
 export const DEFAULTS = {
+  /** Route name: `''`. */
   name: '',
+  /** URL prefix: `'/__sockjs__'`. */
   prefix: '/__sockjs__',
+  /** Milliseconds between heartbeat frames: 25 000. */
   heartbeatDelay: DEFAULT_HEARTBEAT_DELAY,
+  /** Milliseconds a session lives without a receiving connection: 5 000. */
   disconnectDelay: DEFAULT_DISCONNECT_DELAY,
+  /** Websocket transports on. */
   websocket: true,
+  /** Largest incoming message, in bytes: 1 MiB. */
   maxMessageSize: 1024 * 1024,
+  /** Bytes a streaming response carries before it is ended: 128 KiB. */
   responseLimit: 128 * 1024,
+  /** The sockjs-client script of the iframe page: 1.6.1 on jsDelivr. */
   sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
+  /** No JSESSIONID cookie. */
   jsessionid: false,
+  /** CORS headers on. */
   cors: true,
 } as const;
 
 /** Options resolved once at startup; what the transports and endpoints read. */
 export interface RouteConfig {
+  /** The route's name (`ctx.sockjs(name)`). */
   readonly name: string;
+  /** The URL prefix, `''` for a route mounted at `/`. */
   readonly prefix: string;
+  /** The route's session manager. */
   readonly manager: SessionManager;
+  /** Whether the websocket transports are served. */
   readonly websocket: boolean;
+  /** Largest incoming message, in bytes. */
   readonly maxMessageSize: number;
   /** permessage-deflate settings for websockets, or false. */
   readonly perMessageDeflate: DeflateSettings;
+  /** Bytes a streaming response carries before it is ended. */
   readonly responseLimit: number;
+  /** The sockjs-client script of the iframe page. */
   readonly sockjsUrl: string;
+  /** Whether (or how) a JSESSIONID cookie is set. */
   readonly jsessionid: JsessionidOption;
+  /** Whether CORS headers are sent. */
   readonly cors: boolean;
+  /** The transports that are on. */
   readonly transports: ReadonlySet<TransportName>;
   /** Who may use the route (the `origins` option). */
   readonly origins: OriginPolicy;

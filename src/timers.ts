@@ -7,8 +7,14 @@
 /** An opaque timer handle. */
 export type TimerHandle = unknown;
 
+/**
+ * A clock: the `timers` option of `sockjs()` and `SessionManager`. The default uses Node's
+ * timers, `unref()`'d, and `Date.now`; tests pass a fake one (test/helpers/fake-timers.ts).
+ */
 export interface Timers {
+  /** Calls `callback` once after `ms` milliseconds; must not keep the process alive. */
   setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancels a timer from `setTimeout`; a handle that already fired or was cleared is ignored. */
   clearTimeout(handle: TimerHandle): void;
   /** Epoch milliseconds. */
   now(): number;

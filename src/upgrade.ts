@@ -29,8 +29,22 @@ function onUpgradeSocketError(error: Error): void {
   log('upgrade request socket: %s', error.message);
 }
 
+/** A listener for an `http.Server`'s `'upgrade'` event. */
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/**
+ * Hands websocket upgrade requests to a Koa app, for servers that listen for `'upgrade'`
+ * themselves (another websocket library next to SockJS). Without such a listener none of this
+ * is needed: koa-sockjs takes upgrades by itself.
+ *
+ * The request runs through the app's whole middleware stack; a SockJS websocket route
+ * completes the handshake, and any other answer (400, 404, ...) is written as an HTTP
+ * response, after which the connection is closed. Errors go to the app's error path.
+ *
+ * @param app - The Koa application with the `sockjs()` routes.
+ * @returns `(req, socket, head) => void`, to call from your `'upgrade'` listener for the
+ *   requests that are SockJS's (those under a route's prefix).
+ */
 export function upgradeHandler(app: Koa): UpgradeListener {
   const handle = app.callback();
   return function sockjsUpgrade(req, socket, head) {

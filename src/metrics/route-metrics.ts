@@ -24,6 +24,7 @@ import { ATTR, METER_NAME, METRIC, REFUSAL_REASONS, SESSION_DURATION_BUCKETS, ST
 export interface SockjsStats {
   /** The route's name. */
   readonly route: string;
+  /** Sessions of this process: now, and counted since start. */
   readonly sessions: {
     /** Sessions this process holds now. */
     readonly open: number;
@@ -37,11 +38,22 @@ export interface SockjsStats {
     readonly closedByCode: Readonly<Record<string, number>>;
   };
   /** SockJS messages received from and sent to clients. */
-  readonly messages: { readonly received: number; readonly sent: number };
+  readonly messages: {
+    /** Messages delivered to `onMessage`, since start. */
+    readonly received: number;
+    /** Messages sent to clients (each recipient of a broadcast counts), since start. */
+    readonly sent: number;
+  };
   /** Bytes received (message bodies and websocket frames) and sent (SockJS frames). */
-  readonly bytes: { readonly received: number; readonly sent: number };
+  readonly bytes: {
+    /** Bytes received from clients, since start. */
+    readonly received: number;
+    /** Bytes of frames written to clients, since start. */
+    readonly sent: number;
+  };
   /** Receiving connections attached to sessions. */
   readonly receiversAttached: number;
+  /** Calls to the route's store, since start. */
   readonly store: {
     /** Store operations started. */
     readonly operations: number;

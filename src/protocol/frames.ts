@@ -26,12 +26,19 @@ export const CloseCode = {
   MESSAGE_TOO_BIG: 1009,
 } as const;
 
+/** The reason sent with each {@link CloseCode}, in the close frame `c[code,"reason"]`. */
 export const CloseReason = {
+  /** With 3000, the default of `session.close()` (the text of the SockJS protocol suite). */
   GO_AWAY: 'Go away!',
+  /** With 2010: a second receiving connection while one is open (protocol suite). */
   ANOTHER_CONNECTION: 'Another connection still open',
+  /** With 1002: the receiving request vanished mid-response (protocol suite). */
   INTERRUPTED: 'Connection interrupted',
+  /** With 1001: `manager.close()` / the route's `close()`. */
   GOING_AWAY: 'Server is shutting down',
+  /** With 3001: the session was expired or evicted by the server. */
   EXPIRED: 'Session expired',
+  /** With 1013: the client read too slowly (`maxBufferedBytes`). */
   TOO_SLOW: 'Client too slow to receive',
 } as const;
 

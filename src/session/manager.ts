@@ -29,6 +29,10 @@ const log = logger('manager');
 /** A Session class the manager can instantiate. */
 export type SessionClass<S extends Session = Session> = new (init: SessionInit) => S;
 
+/**
+ * The options of `new SessionManager()` (and the same-named options of `sockjs()`, which
+ * passes them on): all optional, validated by the constructor.
+ */
 export interface SessionManagerOptions<S extends Session = Session> {
   /** Route name, as used by `ctx.sockjs(name)`. @default '' */
   name?: string;
@@ -137,19 +141,39 @@ function checkDelay(option: string, value: number, zeroAllowed: boolean): number
   return value;
 }
 
+/**
+ * The sessions of one SockJS route: creates them (one instance of the route's Session class
+ * per connection), runs their timers (heartbeats every `heartbeatDelay` ms, removal after
+ * `disconnectDelay` ms without a receiving connection), keeps them in the route's store, and
+ * reaches them all: `broadcast()`, rooms, `activeSessions()`.
+ *
+ * Every route has one: `ctx.sockjs(name)` from any middleware, or the middleware's `manager`.
+ * Subclass it and pass the class (`manager: MyManager`) or an instance
+ * (`manager: new MyManager({ name, session, store })`) to `sockjs()`.
+ *
+ * @throws {@link SockjsOptionError} from the constructor for a wrong option, naming it.
+ */
 export class SessionManager<S extends Session = Session> {
+  /** The route's name (`ctx.sockjs(name)`). */
   readonly name: string;
+  /** Where the route's session records and queues live. */
   readonly store: SessionStore;
+  /** The class instantiated for every new session. */
   readonly sessionClass: SessionClass<S>;
+  /** Milliseconds between heartbeat frames on a receiving connection; 0 when off. */
   readonly heartbeatDelay: number;
+  /** Milliseconds a session lives without a receiving connection. */
   readonly disconnectDelay: number;
   /** Milliseconds a websocket peer has to answer a ping; 0 when no pings are sent. */
   readonly pingTimeout: number;
+  /** Bytes a connection may hold unread by a slow client before the session is closed (1013). */
   readonly maxBufferedBytes: number;
+  /** The clock of the route's timers. */
   readonly timers: Timers;
   /**
    * The route's instruments: transports and middleware record refusals through
    * `metrics.refused(reason)`. See `stats()` for a snapshot.
+   * @internal
    */
   readonly metrics: RouteMetrics;
 
@@ -215,12 +239,15 @@ export class SessionManager<S extends Session = Session> {
     this.store.onEvict((key, record) => this.#evicted(key, record));
   }
 
-  /** Sessions owned by this process, by server id. */
+  /** How many sessions this process owns now (in any state); see `count()` for the store's. */
   get size(): number {
     return this.#sessions.size;
   }
 
-  /** The local session with this server id. */
+  /**
+   * The session with this server id (`session.id`), if this process owns it.
+   * @returns The session, or `undefined` for an unknown id or a session of another process.
+   */
   get(id: string): S | undefined {
     return this.#sessions.get(id);
   }
@@ -240,14 +267,23 @@ export class SessionManager<S extends Session = Session> {
     return this.metrics.snapshot();
   }
 
-  /** Every session record in the store: with a shared store, across all processes. */
+  /**
+   * How many session records the store holds: with a shared store (Redis), across every
+   * process. Asynchronous, because a networked store is asked.
+   * @returns A promise of the count; it rejects with the store's error (a `RedisStoreError`
+   *   when Redis is unreachable).
+   */
   async count(): Promise<number> {
     return this.store.count();
   }
 
   /**
    * Sends a value to every open session, on every process sharing the store. The frame is
-   * encoded once and its bytes reused for every recipient.
+   * encoded once and its bytes reused for every recipient; broadcasts of one tick leave
+   * together. Returns nothing: there is nothing to await (a failure to reach other processes
+   * goes to `onError`).
+   * @param value - Any JSON-serialisable value, as for `session.send()`.
+   * @throws {@link MessageEncodingError} for a value JSON cannot carry.
    */
   broadcast(value: unknown): void {
     this.#rooms.broadcast(undefined, value);
@@ -276,14 +312,18 @@ export class SessionManager<S extends Session = Session> {
     return this.#rooms.recipients<S>(undefined).except(excluded);
   }
 
-  /** Expires every local session now: hooks fire, clients get a close frame, nothing is kept. */
+  /**
+   * Expires every local session now: hooks fire, connected clients get
+   * `c[3001,"Session expired"]`, nothing is kept.
+   */
   clear(): void {
     for (const session of [...this.#sessions.values()]) session.expire();
   }
 
   /**
-   * Shuts the route down: closes every local session with a close frame, stops every timer and
-   * subscription, and closes the store.
+   * Shuts the route down: closes every local session with `c[1001,"Server is shutting down"]`,
+   * stops every timer and subscription, and closes the store. Calling it again does nothing.
+   * @returns A promise that resolves once the store is closed.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -335,7 +375,7 @@ export class SessionManager<S extends Session = Session> {
     this.#app ??= app;
   }
 
-  /** Subscribes to cluster topics once; called on the first request. */
+  /** @internal Subscribes to cluster topics once; called on the first request. */
   start(): void | Promise<void> {
     if (this.#started) return;
     this.#started = true;
@@ -376,6 +416,7 @@ export class SessionManager<S extends Session = Session> {
   /**
    * A receiving connection for the session under `key` (xhr, xhr_streaming, eventsource, ...):
    * opens a new session, attaches to a live one, or serves the close frame of a closed one.
+   * @internal
    */
   async [kConnect](key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
     // With a networked store the client may go away while the store is asked, before anything
@@ -462,6 +503,7 @@ export class SessionManager<S extends Session = Session> {
    * Messages sent by the client (xhr_send, jsonp_send). False, and nothing reaches a hook, when
    * there is no such session or it is no longer open: the transport answers 404 either way, so
    * the client learns its messages were not taken (sockjs-protocol issue 73; docs/transports.md).
+   * @internal
    */
   async [kIncoming](key: string, messages: readonly unknown[], bytes = 0): Promise<boolean> {
     const local = this.#channels.get(key);
@@ -497,7 +539,7 @@ export class SessionManager<S extends Session = Session> {
     return true;
   }
 
-  /** A new websocket session: it lives exactly as long as its connection. */
+  /** @internal A new websocket session: it lives exactly as long as its connection. */
   [kOpenWebsocket](receiver: Receiver, request: RequestInfo, admission?: Admission): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
     const id = randomUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;

@@ -2,6 +2,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Context } from 'koa';
 
+/**
+ * What a session may know of the client, from the request that opened it: `session.remoteAddress`,
+ * `session.headers` and `session.url` come from here.
+ */
 export interface RequestInfo {
   /** Client address; honours Koa's `app.proxy` (X-Forwarded-For) like `ctx.ip`. */
   readonly remoteAddress: string;

@@ -34,9 +34,13 @@ export interface SessionOutlet {
 
 /** What the manager hands a new session. */
 export interface SessionInit {
+  /** The server-made session id. */
   readonly id: string;
+  /** The manager of the session's route. */
   readonly manager: SessionManager;
+  /** The transport of the request that opens the session, e.g. `xhr-streaming`. */
   readonly transport: string;
+  /** What the session may know of the opening request: address, safe headers, URL. */
   readonly request: RequestInfo;
   /** What the creating request's middleware left on `ctx.state`. @default {} */
   readonly data?: Readonly<Record<string, unknown>>;
@@ -63,8 +67,25 @@ const kSessionBrand = Symbol.for('koa-sockjs@1.Session');
 const EMPTY_DATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
+ * One SockJS connection, as the application sees it: subclass it, override the hooks, and
+ * pass the class to `sockjs({ session })`; the route's manager creates one instance per
+ * connection (never call the constructor yourself).
+ *
+ * Hooks fire in this order, each at most once except `onMessage`: `onOpen`, `onMessage`*,
+ * `onClose`, `onClosed`, `onRemove`. A hook may be `async`; the next one waits for it. A hook
+ * that throws or rejects is reported to the route's `onError` and ends neither the session
+ * nor the process.
+ *
  * `Data` types `session.data`: what the route's `use` middleware (and any middleware before the
  * route) left on `ctx.state`, e.g. `class Chat extends Session<{ user: User }>`.
+ *
+ * @example
+ * ```ts
+ * class Echo extends Session {
+ *   override onMessage(message: unknown) { this.send(message); }
+ * }
+ * app.use(sockjs({ prefix: '/echo', session: Echo }));
+ * ```
  */
 export class Session<Data extends object = Record<string, unknown>> {
   /** Server-made id, unique per session. The client's URL session id is never exposed. */
@@ -106,14 +127,19 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.data = (init.data ?? EMPTY_DATA) as Readonly<Data>;
   }
 
-  /** NEW 0, OPEN 1, CLOSING 2, CLOSED 3. */
+  /** The session's state: NEW 0, OPEN 1, CLOSING 2, CLOSED 3 ({@link SessionState}). */
   get state(): SessionState {
     return this.#state;
   }
 
   /** Called once the session is open and the client has its open frame. */
   onOpen(): void | Promise<void> {}
-  /** Called for every message from the client, in the order the client sent them. */
+  /**
+   * Called for every message from the client, in the order the client sent them, never before
+   * `onOpen` has finished and never after the session left OPEN.
+   * @param _message - The message: any JSON value (sockjs-client sends strings). At most
+   *   `maxMessageSize` bytes; larger ones never reach this hook.
+   */
   onMessage(_message: unknown): void | Promise<void> {}
   /** Called when the session starts closing, by either side. */
   onClose(): void | Promise<void> {}
@@ -123,8 +149,13 @@ export class Session<Data extends object = Record<string, unknown>> {
   onRemove(): void | Promise<void> {}
 
   /**
-   * Sends any JSON-serialisable value. Returns false (and sends nothing) when the session is
-   * not open. Throws MessageEncodingError for values JSON cannot carry.
+   * Sends a message to the client. Messages sent in one tick leave in one frame, after any
+   * broadcast made before them.
+   * @param value - Any JSON-serialisable value; sockjs-client hands it to `onmessage` as
+   *   `event.data` (a string stays a string, an object arrives as an object).
+   * @returns `true` when queued for the client; `false`, sending nothing, when the session is
+   *   not open.
+   * @throws {@link MessageEncodingError} for a value JSON cannot carry (a BigInt, a cycle).
    */
   send(value: unknown): boolean {
     if (this.#state !== SessionState.OPEN || !this.#outlet) return false;
@@ -133,8 +164,13 @@ export class Session<Data extends object = Record<string, unknown>> {
   }
 
   /**
-   * Closes the session: the client gets `c[code,"reason"]`, and so does every receiver that
-   * comes back before the session expires. Closing a closing or closed session does nothing.
+   * Closes the session: messages sent before it are delivered, then the client gets the close
+   * frame `c[code,"reason"]`, and so does every receiver that comes back before the session
+   * expires (`disconnectDelay`). Closing a closing or closed session does nothing.
+   * @param code - The close code the client's `onclose` sees: an integer from 1000 to 4999;
+   *   sockjs-client passes 1000 and 3000-4999 to the application. Default 3000.
+   * @param reason - The reason the client sees. Default `'Go away!'`.
+   * @throws `RangeError` for a code that is not an integer from 1000 to 4999.
    */
   close(code: number = CloseCode.GO_AWAY, reason: string = CloseReason.GO_AWAY): void {
     if (!Number.isInteger(code) || code < 1000 || code > 4999) {

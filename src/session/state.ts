@@ -4,13 +4,22 @@
  */
 import { SessionStateError } from '../errors.js';
 
+/**
+ * The states of a session (`session.state`), numbered like sockjs-node's `readyState` and the
+ * WebSocket API's. A session only moves forward through them.
+ */
 export const SessionState = {
+  /** Created; the client does not have its open frame yet. */
   NEW: 0,
+  /** Open: `send()` delivers, `onMessage()` is called. */
   OPEN: 1,
+  /** Closing (by either side): `onClose()` has been called; nothing more is sent. */
   CLOSING: 2,
+  /** Closed: `onClosed()` has been called. The record may still serve its close frame. */
   CLOSED: 3,
 } as const;
 
+/** One of the {@link SessionState} numbers: 0 NEW, 1 OPEN, 2 CLOSING, 3 CLOSED. */
 export type SessionState = (typeof SessionState)[keyof typeof SessionState];
 
 const STATE_NAMES = ['NEW', 'OPEN', 'CLOSING', 'CLOSED'] as const;

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SessionState } from '../session/state.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
+/** How {@link describeStoreContract} gets the stores it tests. */
 export interface StoreContractOptions {
   /** A store with an empty namespace of its own. */
   create(): SessionStore | Promise<SessionStore>;
@@ -44,6 +45,18 @@ async function eventually(predicate: () => boolean, what: string, timeoutMs = 20
   }
 }
 
+/**
+ * Declares the SessionStore contract suite with node's test runner (`node:test`): atomic
+ * `create` and `claimReceiver`, ordered queues taken exactly once, wake-ups, time to live,
+ * eviction reports, pub/sub, and, with `createPeer`, all of it between two instances as two
+ * processes would see it. Every store it opens is closed after its test.
+ *
+ * Call it at the top level of a test file and run the file with `node --test`:
+ * `describeStoreContract('MyStore', { create: () => new MyStore() })`.
+ *
+ * @param name - Shown in the suite's title.
+ * @param options - How to create stores; see {@link StoreContractOptions}.
+ */
 export function describeStoreContract(name: string, options: StoreContractOptions): void {
   describe(`SessionStore contract: ${name}`, () => {
     const opened: SessionStore[] = [];

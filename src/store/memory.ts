@@ -17,8 +17,9 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { SessionState } from '../session/state.js';
-import type { Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
+import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
+/** The options of {@link MemoryStore}: all optional. */
 export interface MemoryStoreOptions {
   /**
    * How many sessions the store holds. When full, one of the least recently used sessions is
@@ -62,6 +63,16 @@ const EVICTION_SCAN = 1024;
 /** What an expired or evicted session's client gets when it comes back. */
 const EXPIRED_CLOSE = { code: 3001, reason: 'Session expired' } as const;
 
+/**
+ * The default {@link SessionStore}: records and mailboxes in this process, in an LRU
+ * (lru-cache) of at most `maxSessions` sessions. Every operation answers synchronously. When
+ * full, one of the least recently used sessions (preferably one whose client has no live
+ * connection) is closed properly (hooks fire, a connected client gets
+ * `c[3001,"Session expired"]`). One process owns every session: for several processes, use
+ * `RedisStore`.
+ *
+ * @throws `TypeError` from the constructor for a `maxSessions` that is not a positive integer.
+ */
 export class MemoryStore implements SessionStore {
   readonly nodeId = `memory-${randomUUID()}`;
   readonly #cache: LRUCache<string, Entry>;
@@ -89,7 +100,7 @@ export class MemoryStore implements SessionStore {
     this.#graves = new LRUCache({ max: maxSessions });
   }
 
-  create(key: string, record: SessionRecord, ttlMs: number): { record: SessionRecord; created: boolean } {
+  create(key: string, record: SessionRecord, ttlMs: number): CreateResult {
     const existing = this.#live(key, false);
     if (existing) return { record: existing.record, created: false };
     const grave = this.#grave(key);

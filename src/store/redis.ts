@@ -26,10 +26,11 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { StoreError } from '../errors.js';
 import { logger } from '../log.js';
 import { SessionState } from '../session/state.js';
-import type { Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
+import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
 const log = logger('redis');
 
+/** The options of {@link RedisStore}: all optional. */
 export interface RedisStoreOptions {
   /**
    * An ioredis client to use. The store duplicates it once for its pub/sub connection and
@@ -65,10 +66,15 @@ export interface RedisStoreOptions {
   now?: () => number;
 }
 
+/** The defaults of {@link RedisStoreOptions}. */
 export const REDIS_STORE_DEFAULTS = {
+  /** The Redis on this machine's default port. */
   url: 'redis://127.0.0.1:6379',
+  /** Prefix of every key and channel. */
   keyPrefix: 'koa-sockjs:',
+  /** Milliseconds without a sign of life before a process counts as dead: 10 s. */
   nodeTtl: 10_000,
+  /** Milliseconds an operation may take, waiting for a lost connection included: 2 s. */
   commandTimeout: 2_000,
 } as const;
 
@@ -77,7 +83,9 @@ export const REDIS_STORE_DEFAULTS = {
  * 503 Service Unavailable (`status`), and shows the message (`expose`).
  */
 export class RedisStoreError extends StoreError {
+  /** 503: the HTTP status Koa answers a request that failed with this error. */
   readonly status = 503;
+  /** True: Koa shows the message to the client (it names no secret, only what failed). */
   readonly expose = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(`Redis store: ${message}`, options);
@@ -247,10 +255,25 @@ function pairsToObject(pairs: string[]): Record<string, string> {
   return fields;
 }
 
+/**
+ * A {@link SessionStore} on Redis (6 or later, through ioredis), so that any number of
+ * processes serve one application without sticky sessions: a poll or a send may land on any
+ * of them (docs/scaling.md). Give every process of one route the same `keyPrefix`.
+ *
+ * Operations fail with {@link RedisStoreError} (Koa answers 503) when Redis is unreachable for
+ * longer than `commandTimeout`; `await store.ready()` at startup to fail early instead.
+ *
+ * @throws `TypeError` from the constructor for a wrong option (naming it), or for `client`
+ *   and `url` given together.
+ */
 export class RedisStore implements SessionStore {
+  /** This store instance's id among the processes sharing the Redis: `redis-<uuid>`. */
   readonly nodeId = `redis-${randomUUID()}`;
+  /** Prefix of every key and channel (the `keyPrefix` option). */
   readonly keyPrefix: string;
+  /** Milliseconds without a sign of life before this process counts as dead (`nodeTtl`). */
   readonly nodeTtl: number;
+  /** Milliseconds an operation may take (`commandTimeout`). */
   readonly commandTimeout: number;
   readonly #client: Redis;
   readonly #ownsClient: boolean;
@@ -349,7 +372,7 @@ export class RedisStore implements SessionStore {
     await this.#waitReady(this.#sub, 'connect the subscriber');
   }
 
-  async create(key: string, record: SessionRecord, ttlMs: number): Promise<{ record: SessionRecord; created: boolean }> {
+  async create(key: string, record: SessionRecord, ttlMs: number): Promise<CreateResult> {
     const now = this.#now();
     const fields: (string | number)[] = ['id', record.id, 'owner', record.owner, 'state', record.state, 'seenAt', record.seenAt, 'transport', record.transport, 'ttl', ttlMs];
     if (record.closeCode !== undefined) fields.push('closeCode', record.closeCode);

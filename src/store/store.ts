@@ -40,9 +40,11 @@ export interface SessionRecord {
   readonly id: string;
   /** `nodeId` of the store instance whose process runs this session's hooks. */
   owner: string;
+  /** The session's state, as the owner last wrote it. */
   state: SessionState;
   /** Once closed: the close frame served to every later receiver until the record expires. */
   closeCode?: number;
+  /** Once closed: the reason of that close frame. */
   closeReason?: string;
   /**
    * Token of the receiving connection that holds the claim, if any: a live connection. A record
@@ -60,9 +62,25 @@ export interface SessionRecord {
   readonly identity?: string;
 }
 
+/** What {@link SessionStore.create} answers. */
+export interface CreateResult {
+  /** The record now stored under the key: the new one, or the one that was there. */
+  record: SessionRecord;
+  /** True when this call created the record; false when one existed (it is left unchanged). */
+  created: boolean;
+}
+
 /** The fields `update` may change. */
 export type SessionRecordPatch = Partial<Pick<SessionRecord, 'state' | 'closeCode' | 'closeReason' | 'owner'>>;
 
+/**
+ * Where a route keeps session records and their two message queues. The rules every store
+ * follows (atomic `create` and `claimReceiver`, ordered queues, wake-ups, time to live) are in
+ * the method docs; `describeStoreContract()` from `koa-sockjs/store-contract` checks them. `MemoryStore` (the
+ * default) and `RedisStore` implement it; so can yours. Every method may answer a value or a
+ * promise ({@link Awaitable}); a failure is thrown or rejected (ideally as a `StoreError`),
+ * reported through `onError`, and answered 503 to the request that needed it.
+ */
 export interface SessionStore {
   /**
    * Identifies this process among all users of a shared store; it is written as the owner of
@@ -74,7 +92,7 @@ export interface SessionStore {
    * Creates `record` under `key` unless a record exists. Returns the stored record and whether
    * this call created it. `ttlMs` bounds how long an abandoned record lives.
    */
-  create(key: string, record: SessionRecord, ttlMs: number): Awaitable<{ record: SessionRecord; created: boolean }>;
+  create(key: string, record: SessionRecord, ttlMs: number): Awaitable<CreateResult>;
 
   /** The record under `key`, or undefined. */
   get(key: string): Awaitable<SessionRecord | undefined>;
