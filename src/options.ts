@@ -183,9 +183,9 @@ export interface RouteConfig {
   readonly cors: boolean;
   /** The transports that are on. */
   readonly transports: ReadonlySet<TransportName>;
-  /** Who may use the route (the `origins` option). */
+  /** @internal Who may use the route (the `origins` option). */
   readonly origins: OriginPolicy;
-  /** The `use`, `identity` and `limits` options. */
+  /** @internal The `use`, `identity` and `limits` options. */
   readonly gate: Gate;
 }
 

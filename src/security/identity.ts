@@ -28,6 +28,7 @@ export function identityDigest(identity: string): string {
   return createHash('sha256').update(identity).digest('base64url');
 }
 
+/** How the anonymous-identity cookie is set: all optional. */
 export interface AnonymousCookieOptions {
   /** Cookie name. @default 'sockjs.anon' */
   name?: string;

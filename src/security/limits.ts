@@ -13,6 +13,7 @@ import { SockjsOptionError } from '../errors.js';
 /** The part of a rate-limiter-flexible limiter the route uses. */
 export type SessionRateLimiter = Pick<RateLimiterAbstract, 'consume'>;
 
+/** The `limits` option: bounds on what one client, and all of them, may hold. All optional. */
 export interface FloodLimits {
   /**
    * New sessions one client may open per window: `{ points, duration }` (sessions, seconds) for
@@ -21,7 +22,14 @@ export interface FloodLimits {
    * limit holds across processes. Over it: 429 with `Retry-After`, or a refused upgrade.
    * @default no limit
    */
-  newSessions?: SessionRateLimiter | { points: number; duration: number };
+  newSessions?:
+    | SessionRateLimiter
+    | {
+        /** New sessions allowed per window. */
+        points: number;
+        /** The window, in seconds. */
+        duration: number;
+      };
   /**
    * Who "one client" is for `newSessions`. @default the client address, `ctx.ip` (which honours
    * `app.proxy` and X-Forwarded-For; never the port)
