@@ -171,7 +171,7 @@ export interface RouteConfig {
   readonly websocket: boolean;
   /** Largest incoming message, in bytes. */
   readonly maxMessageSize: number;
-  /** permessage-deflate settings for websockets, or false. */
+  /** @internal permessage-deflate settings for websockets, or false. */
   readonly perMessageDeflate: DeflateSettings;
   /** Bytes a streaming response carries before it is ended. */
   readonly responseLimit: number;

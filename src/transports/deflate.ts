@@ -7,6 +7,7 @@
 import type { PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
 import { SockjsOptionError } from '../errors.js';
 
+/** The `perMessageDeflate` option of `sockjs()`, when an object: all optional. */
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes go out uncompressed, and each message is compressed
