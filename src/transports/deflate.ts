@@ -53,12 +53,17 @@ export function resolveDeflate(option: boolean | PerMessageDeflateOptions | unde
   };
 }
 
-/** ws's perMessageDeflate option for these settings. */
-export function wsDeflateOptions(settings: DeflateSettings): false | WsDeflateOptions {
+/**
+ * ws's perMessageDeflate option for these settings. The return type is inferred (and checked
+ * with `satisfies`) rather than named: this module's declarations are public (the
+ * `PerMessageDeflateOptions` type), and naming ws's type there would make every TypeScript
+ * user of koa-sockjs install @types/ws.
+ */
+export function wsDeflateOptions(settings: DeflateSettings) {
   if (!settings) return false;
   return {
     threshold: settings.threshold,
     serverNoContextTakeover: settings.threshold > 0,
     zlibDeflateOptions: { memLevel: settings.memLevel, level: settings.level },
-  };
+  } satisfies WsDeflateOptions;
 }
