@@ -17,6 +17,7 @@ export interface SockjsErrorDetails {
 
 /** An error as reported: a real Error, carrying its SockJS details. */
 export interface SockjsReportedError extends Error {
+  /** Where the error happened: the route, the session and what was being done. */
   sockjs?: SockjsErrorDetails;
 }
 
