@@ -28,6 +28,28 @@ app.use(async (ctx) => {
   ctx.sockjs('chat').sendEverything();
 });
 
+// Rooms: selections keep the route's Session class; join() is awaitable, leave() answers.
+const route = sockjs({ name: 'rooms', prefix: '/rooms', session: Chat });
+const members: Chat[] = route.manager.to(['a', 'b']).except('c').sessions();
+const size: number = route.manager.in('a').size;
+void members;
+void size;
+class Member extends Session {
+  override async onOpen(): Promise<void> {
+    await this.join('lobby');
+    const was: boolean = this.leave('lobby');
+    const rooms: ReadonlySet<string> = this.rooms;
+    void was;
+    void rooms;
+    this.manager.except(this).broadcast('hi');
+    // @ts-expect-error a room is a string
+    void this.join(7);
+    // @ts-expect-error rooms cannot be changed from outside
+    this.rooms.add('x');
+  }
+}
+void Member;
+
 // @ts-expect-error unknown options are refused by the type too
 sockjs({ prefx: '/typo' });
 // @ts-expect-error heartbeatDelay is a number of milliseconds
