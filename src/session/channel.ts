@@ -13,6 +13,7 @@ import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
+import { byteLengthOf, DrainWaiters } from './drain.js';
 import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 
@@ -75,6 +76,13 @@ export class SessionChannel implements SessionOutlet {
   closeCode: number | undefined;
   /** When this process took the session (timers.now()), for the session duration metric. */
   readonly heldSince: number;
+  /**
+   * Bytes this process pushed to the store's outgoing mailbox that no receiver has taken yet,
+   * as far as this process knows (a receiver here takes them, or one elsewhere says it did).
+   */
+  #queuedBytes = 0;
+  /** Producers waiting in `drain()`; made on the first wait. */
+  #drain: DrainWaiters | undefined;
   /** Client messages being delivered, in the order they arrived (see `receive`). */
   #incoming: Array<{ messages: unknown[] | undefined }> = [];
 
@@ -126,6 +134,8 @@ export class SessionChannel implements SessionOutlet {
     this.#closedWith = { code, reason };
     this.flush();
     this.closeCode = code;
+    // Nothing more can be sent: producers waiting for room stop waiting.
+    this.#drain?.end();
     // What was broadcast to its rooms before the close went out above; nothing more will.
     this.settings.rooms.leaveAll(this);
     const frame = closeFrame(code, reason);
@@ -145,6 +155,7 @@ export class SessionChannel implements SessionOutlet {
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
+    this.#drain?.end();
     this.#clearTimers();
     this.#unwatchIncoming?.();
     const receiver = this.#receiver;
@@ -158,6 +169,38 @@ export class SessionChannel implements SessionOutlet {
     if (this.persistent) this.#bury();
     else this.#storeCall(this.settings.store.delete(this.key), 'delete');
     this.#forgotten();
+  }
+
+  /**
+   * Bytes sent but not yet handed to the client's connection: this tick's batch, what waits in
+   * the store for the next receiver, and the receiving connection's unsent backlog.
+   */
+  get bufferedBytes(): number {
+    let bytes = this.#queuedBytes + byteLengthOf(this.#batch);
+    if (this.#attaching) bytes += byteLengthOf(this.#attaching);
+    if (this.#receiver) bytes += this.#receiver.backlog;
+    return bytes;
+  }
+
+  drain(below: number): Promise<boolean> {
+    this.#drain ??= new DrainWaiters(
+      () => this.bufferedBytes,
+      (wake) => {
+        const receiver = this.#receiver;
+        // Otherwise the bytes wait in the batch or the store: a flush or a receiver moves them.
+        if (!receiver?.onceFlushed || this.#attaching || receiver.backlog === 0) return false;
+        receiver.onceFlushed(wake);
+        return true;
+      },
+    );
+    if (this.session.state >= SessionState.CLOSING) this.#drain.end();
+    return this.#drain.wait(below);
+  }
+
+  /** A receiving connection in another process took the outgoing mailbox. */
+  outgoingTaken(): void {
+    this.#queuedBytes = 0;
+    this.#drain?.check();
   }
 
   // ---- what the manager calls ----
@@ -282,6 +325,7 @@ export class SessionChannel implements SessionOutlet {
   evicted(): void {
     if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.EXPIRED, CloseReason.EXPIRED);
     this.#removed = true;
+    this.#drain?.end();
     this.#clearTimers();
     this.#unwatchIncoming?.();
     this.#forgotten();
@@ -334,6 +378,7 @@ export class SessionChannel implements SessionOutlet {
     const batch = this.#batch;
     this.#batch = [];
     this.#deliver(batch);
+    this.#drain?.check();
   }
 
   #deliver(batch: string[]): void {
@@ -346,12 +391,16 @@ export class SessionChannel implements SessionOutlet {
       if (!this.#send(receiver, messageFrame(batch), batch.length)) this.#receiverDone();
       return;
     }
+    this.#queuedBytes += byteLengthOf(batch);
     this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
   }
 
   #attached(receiver: Receiver, queued: string[]): void {
     const waiting = this.#attaching ?? [];
     this.#attaching = undefined;
+    // The take emptied the mailbox; what is put back below is counted again.
+    this.#queuedBytes = 0;
+    if (this.#drain) queueMicrotask(() => this.#drain?.check());
     if (this.#receiver !== receiver) {
       // The receiver left while we were taking the mailbox: put everything back, in order.
       const all = queued.concat(waiting);
@@ -417,6 +466,7 @@ export class SessionChannel implements SessionOutlet {
     receiver.onAbort = undefined;
     this.#receiver = undefined;
     this.#clearHeartbeat();
+    if (this.#drain) queueMicrotask(() => this.#drain?.check());
     const token = this.#token;
     this.#token = undefined;
     if (this.persistent && token !== undefined) {

@@ -120,6 +120,8 @@ const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
 /** Node topic messages: `<kind>\n<store key>`. */
 const INTERRUPTED = 'interrupted';
 const CLOSED = 'closed';
+/** A receiving connection elsewhere took one of our sessions' queued messages (for drain()). */
+const TAKEN = 'taken';
 
 /**
  * Pauses before retrying a receiver claim held by another live process (see `#claim`): about
@@ -395,6 +397,7 @@ export class SessionManager<S extends Session = Session> {
       if (kind === INTERRUPTED) this.#channels.get(key)?.interrupted();
       // We hold the receiving connection of a session that closed elsewhere.
       else if (kind === CLOSED) this.#remoteReceivers.get(key)?.checkClosed();
+      else if (kind === TAKEN) this.#channels.get(key)?.outgoingTaken();
     });
     if (pending.length) {
       return Promise.all(pending).then(
@@ -582,6 +585,7 @@ export class SessionManager<S extends Session = Session> {
     return {
       ...this.#channelSettings,
       notifyInterrupted: (key) => this.#notifyOwner(key),
+      notifyTaken: (key) => this.#notifyOwner(key, TAKEN),
       adoptIfOrphaned: async (key, transport) => {
         const local = this.#channels.get(key);
         if (local) return local;
@@ -639,17 +643,21 @@ export class SessionManager<S extends Session = Session> {
     return false;
   }
 
-  /** The receiving connection of a session was interrupted here: tell its owner, wherever. */
-  #notifyOwner(key: string): void {
+  /**
+   * The receiving connection of a session was interrupted here (or, `TAKEN`, took its queued
+   * messages): tell its owner, wherever.
+   */
+  #notifyOwner(key: string, kind: typeof INTERRUPTED | typeof TAKEN = INTERRUPTED): void {
     const local = this.#channels.get(key);
     if (local) {
-      local.interrupted();
+      if (kind === INTERRUPTED) local.interrupted();
+      else local.outgoingTaken();
       return;
     }
     whenReady(
       this.store.get(key),
       (record) => {
-        if (record) this.#storeCall(this.store.publish(this.#nodeTopic(record.owner), `${INTERRUPTED}\n${key}`), 'publish interruption');
+        if (record) this.#storeCall(this.store.publish(this.#nodeTopic(record.owner), `${kind}\n${key}`), `publish ${kind}`);
       },
       (error) => this.reportError(error, `store get for session key ${key}`),
     );

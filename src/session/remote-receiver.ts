@@ -23,6 +23,8 @@ export interface RemoteReceiverSettings {
   readonly reportError: (error: unknown, context: string) => void;
   /** Tells the process owning the session now that the receiving connection was interrupted. */
   readonly notifyInterrupted: (key: string) => void;
+  /** Tells the owner that its queued messages were taken (its producers may be waiting in drain()). */
+  readonly notifyTaken?: (key: string) => void;
   /**
    * The local channel of the session if it is (or has just been) adopted by this process
    * because its owner died; undefined while the owner lives.
@@ -96,6 +98,7 @@ export class RemoteReceiver {
           if (messages.length) this.#storeCall(this.settings.store.push(this.key, 'outgoing', messages), 'push back');
           return;
         }
+        if (messages.length) this.settings.notifyTaken?.(this.key);
         if (messages.length && !this.receiver.send(messageFrame(messages))) {
           this.#finish();
           return;

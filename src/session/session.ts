@@ -30,6 +30,10 @@ export interface SessionOutlet {
   join(room: string): Promise<void>;
   leave(room: string): boolean;
   readonly rooms: ReadonlySet<string>;
+  /** Bytes sent but not yet handed to the client's connection (see Session.bufferedBytes). */
+  readonly bufferedBytes: number;
+  /** Resolves true once at most `below` bytes are buffered; false if the session ends first. */
+  drain(below: number): Promise<boolean>;
 }
 
 /** What the manager hands a new session. */
@@ -147,6 +151,35 @@ export class Session<Data extends object = Record<string, unknown>> {
   onClosed(): void | Promise<void> {}
   /** Called when the session is forgotten by its manager. */
   onRemove(): void | Promise<void> {}
+
+  /**
+   * Bytes this session sent that have not yet left for the client, in UTF-8: messages of this
+   * tick, messages waiting in the store for the client's next request (polling transports),
+   * and what the client's connection has not taken yet (a slow reader). Past the route's
+   * `maxBufferedBytes` of connection backlog the session is closed with 1013; a producer that
+   * watches this number, or awaits `drain()`, never gets there (README, "Backpressure").
+   */
+  get bufferedBytes(): number {
+    return this.#outlet?.bufferedBytes ?? 0;
+  }
+
+  /**
+   * Waits until the client has taken what was sent: resolves `true` once at most `below`
+   * bytes are buffered (see `bufferedBytes`), at once if that is so already; `false` when the
+   * session is not open or closes while waiting, so a producer loop can stop on it:
+   * `while (await session.drain(65_536)) session.send(next())`.
+   * @param below - Bytes that may stay buffered; 0 or more. Default 0: everything taken.
+   * @returns `true` once at most `below` bytes are buffered; `false` if the session is not
+   *   open or closes first.
+   * @throws RangeError when `below` is negative or not a number.
+   */
+  drain(below = 0): Promise<boolean> {
+    if (typeof below !== 'number' || !(below >= 0)) {
+      throw new RangeError(`koa-sockjs: drain(below) takes a number of bytes, 0 or more, got ${String(below)}`);
+    }
+    if (this.#state !== SessionState.OPEN || !this.#outlet) return Promise.resolve(false);
+    return this.#outlet.drain(below);
+  }
 
   /**
    * Sends a message to the client. Messages sent in one tick leave in one frame, after any

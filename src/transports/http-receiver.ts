@@ -14,6 +14,7 @@ import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { ResponseGate } from '../http/response-gate.js';
+import { whenFlushed } from '../session/drain.js';
 import type { Receiver } from './receiver.js';
 
 export interface HttpReceiverOptions {
@@ -81,6 +82,30 @@ export class HttpReceiver implements Receiver {
 
   get backlog(): number {
     return this.#pendingBytes + this.#res.writableLength;
+  }
+
+  onceFlushed(callback: () => void): void {
+    const res = this.#res;
+    const socket = res.socket;
+    // Not yet on the socket (Koa has not opened the gate): look again on the next turn.
+    if (this.#ended || !socket || this.#phase !== Phase.Live) {
+      setImmediate(callback);
+    } else if (res.writableNeedDrain) {
+      // Bytes still in the response (not yet on its socket) leave when it drains, unless the
+      // response closes first.
+      const onDrain = (): void => {
+        res.off('close', onClose);
+        whenFlushed(socket, callback);
+      };
+      const onClose = (): void => {
+        res.off('drain', onDrain);
+        callback();
+      };
+      res.once('drain', onDrain);
+      res.once('close', onClose);
+    } else {
+      whenFlushed(socket, callback);
+    }
   }
 
   send(frame: string | Buffer): boolean {

@@ -4,6 +4,7 @@
  * (protocol suite: RawWebsocket). A Session sees it like any other transport.
  */
 import type { Context } from 'koa';
+import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { logger } from '../log.js';
 import type { RouteConfig } from '../options.js';
@@ -25,8 +26,8 @@ function isSendableCloseCode(code: unknown): code is number {
  * becomes the websocket close, `o` and `h` are dropped.
  */
 export class RawWebsocketReceiver extends WebsocketReceiver {
-  constructor(ws: WebSocket) {
-    super('websocket-raw', ws);
+  constructor(ws: WebSocket, socket?: Duplex) {
+    super('websocket-raw', ws, socket);
   }
 
   override send(frame: string | Buffer): boolean {
@@ -64,7 +65,7 @@ export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSoc
   const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
   const ws = await upgrade(ctx, wss);
   if (!ws) return;
-  const receiver = new RawWebsocketReceiver(ws);
+  const receiver = new RawWebsocketReceiver(ws, ctx.req.socket);
   const { session, receive } = route.manager[kOpenWebsocket](receiver, request, admission);
   ws.on('message', (data) => {
     session.hits++;

@@ -22,6 +22,11 @@ export interface Receiver {
   /** Bytes written but not yet taken by the client's connection (a slow reader's backlog). */
   readonly backlog: number;
   /**
+   * Calls `callback` once what was written so far has left for the client (the backlog went
+   * out) or the connection ended: how `session.drain()` learns that a slow reader caught up.
+   */
+  onceFlushed?(callback: () => void): void;
+  /**
    * Connections with a liveness check of their own (websockets: RFC 6455 ping and pong): asks
    * the peer to answer, and drops the connection (then `onAbort`) when no answer comes within
    * `timeoutMs` of `timers`' clock. Called with every heartbeat.

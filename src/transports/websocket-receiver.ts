@@ -1,6 +1,8 @@
 /** Receiver over a websocket connection (ws). Frames go out as text messages. */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { logger } from '../log.js';
+import { whenFlushed } from '../session/drain.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from './receiver.js';
 
@@ -16,9 +18,13 @@ export class WebsocketReceiver implements Receiver {
   /** The deadline of the ping waiting for its pong, if any (see `ping`). */
   #pongDue: { timers: Timers; handle: TimerHandle } | undefined;
 
+  /**
+   * @param socket the connection under `ws` (the upgraded request's socket), for `onceFlushed`
+   */
   constructor(
     readonly transport: string,
     readonly ws: WebSocket,
+    readonly socket?: Duplex,
   ) {
     ws.on('close', () => {
       this.stopPinging();
@@ -60,6 +66,11 @@ export class WebsocketReceiver implements Receiver {
 
   get backlog(): number {
     return this.ws.bufferedAmount;
+  }
+
+  onceFlushed(callback: () => void): void {
+    if (this.socket) whenFlushed(this.socket, callback);
+    else setImmediate(callback);
   }
 
   protected get writable(): boolean {

@@ -85,7 +85,7 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       try {
         ws = await upgrade(ctx, wss);
         if (!ws) return;
-        take = openSession(tr, new WebsocketReceiver('websocket', ws), admission);
+        take = openSession(tr, new WebsocketReceiver('websocket', ws, socket), admission);
       } finally {
         socket.uncork();
       }
