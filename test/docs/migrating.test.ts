@@ -5,13 +5,13 @@
  * transports.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startChildServer } from '../helpers/child-server.js';
 import { request } from '../helpers/http-client.js';
 import { TestClient } from '../helpers/sockjs-client.js';
 
@@ -21,15 +21,6 @@ const AFTER = guide.match(/### After: koa-sockjs\n[\s\S]*?```ts\n([\s\S]*?)```/)
 // Inside the repository, so that 'koa-sockjs' resolves to the built package (dist/).
 const DIR = fileURLToPath(new URL('./migrated-echo.tmp/', import.meta.url));
 const PAGE = '<!doctype html><title>SockJS Echo example</title>';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** The first line of the answer to a websocket upgrade request for `path`. */
 function upgradeAnswer(port: number, path: string): Promise<string> {
@@ -61,28 +52,7 @@ describe('docs/migrating-from-sockjs-node.md: the migrated echo example', () => 
     const file = `${DIR}server.ts`;
     writeFileSync(file, AFTER.replace("app.listen(9999, '0.0.0.0')", "app.listen(Number(process.env.PORT), '127.0.0.1')"));
     writeFileSync(`${DIR}index.html`, PAGE);
-    port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-    child = spawn(process.execPath, [tsx, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk;
-        if (output.includes('Listening on')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`the example exited (${code}): ${output}`)));
-    });
-    // It prints before it listens, as the original does: wait for the port.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await request(`${base}/echo/info`);
-        break;
-      } catch (error) {
-        if (attempt > 200) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
+    ({ child, port, base } = await startChildServer(file));
   });
 
   after(async () => {

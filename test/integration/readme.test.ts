@@ -2,14 +2,14 @@
  * The README's TypeScript examples run as written: each block is saved as a module next to
  * this test (importing 'koa-sockjs' resolves to the built package), started in a child
  * process, and exercised. The one change: the fixed port 8080 becomes PORT from the
- * environment, so the test can pick a free one.
+ * environment, given as 0; the test learns the port the example got (test/helpers/child-server.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { startChildServer } from '../helpers/child-server.js';
 import { request } from '../helpers/http-client.js';
 import { TestClient } from '../helpers/sockjs-client.js';
 import { FrameClient } from '../helpers/ws-client.js';
@@ -18,15 +18,6 @@ import { WebSocket } from 'ws';
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const blocks = [...readFileSync(README, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
 const runnable = blocks.filter((block) => block.includes('listen(8080)'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const children: ChildProcess[] = [];
 const files: string[] = [];
@@ -40,23 +31,12 @@ async function startBlock(index: number): Promise<string> {
 }
 
 async function startBlockProcess(index: number): Promise<{ base: string; child: ChildProcess }> {
-  const port = await freePort();
   const file = fileURLToPath(new URL(`./readme-example-${index}.tmp.ts`, import.meta.url));
   writeFileSync(file, runnable[index]!.replace('listen(8080)', 'listen(Number(process.env.PORT))'));
   files.push(file);
-  const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
-  const child = spawn(process.execPath, [tsx, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const { child, base } = await startChildServer(file);
   children.push(child);
-  const base = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await request(`${base}/chat`);
-      return { base, child };
-    } catch (error) {
-      if (attempt > 200 || child.exitCode !== null) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  return { base, child };
 }
 
 describe('README examples', () => {
