@@ -33,7 +33,8 @@ class Echo extends Session {
 
 async function startServer(options: SockjsOptions<Session>): Promise<ListeningServer> {
   const app = new Koa();
-  app.use(sockjs({ prefix: '/echo', session: Echo, ...options }));
+  // The page is served from another origin; this test is about compression, not origins.
+  app.use(sockjs({ prefix: '/echo', session: Echo, origins: ['*'], ...options }));
   return listenOnFreePort((port, host, onListening) => app.listen(port, host, onListening));
 }
 
