@@ -52,8 +52,11 @@ export interface SockjsOptions<S extends Session = Session> {
    */
   pingTimeout?: number;
   /**
-   * Bytes a connection may hold written but not yet read by a slow client; past that the
-   * session is closed with 1013 "Client too slow to receive". @default 16_777_216 (16 MiB)
+   * Bytes a session may hold unsent, across all its responses: written but not yet read by
+   * the client (also in answered polls it has not read), plus what waits in the store for its
+   * next poll. Past that the session is closed with 1013 "Client too slow to receive"; so is a
+   * session whose client polls again before reading the previous answer.
+   * @default 16_777_216 (16 MiB)
    */
   maxBufferedBytes?: number;
   /** Whether the websocket transports (`/websocket`, `/*\/*\/websocket`) are served. @default true */

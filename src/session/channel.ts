@@ -67,6 +67,8 @@ export class SessionChannel implements SessionOutlet {
   #disconnect: TimerHandle | undefined;
   #removed = false;
   #tooSlow = false;
+  /** The last receiver that ended, while what it was given may still be on its way out. */
+  #previous: Receiver | undefined;
   /** The close frame the session ended with, for its tombstone. */
   #closedWith: { code: number; reason: string } | undefined;
   /** Until when the client's traffic need not renew the record again (see noteActivity). */
@@ -224,6 +226,7 @@ export class SessionChannel implements SessionOutlet {
     this.#clearDisconnect();
     this.#receiver = receiver;
     this.#token = token;
+    if (this.#previous) this.#checkPreviousRead();
     this.session.transport = receiver.transport;
     this.settings.metrics.receiverAttached(this.meter);
     receiver.onAbort = () => this.#aborted(receiver);
@@ -393,6 +396,7 @@ export class SessionChannel implements SessionOutlet {
     }
     this.#queuedBytes += byteLengthOf(batch);
     this.#storeCall(this.settings.store.push(this.key, 'outgoing', batch), 'push');
+    this.#checkUnsent();
   }
 
   #attached(receiver: Receiver, queued: string[]): void {
@@ -436,12 +440,54 @@ export class SessionChannel implements SessionOutlet {
   #send(receiver: Receiver, frame: string | Buffer, messages: number): boolean {
     const more = receiver.send(frame);
     this.settings.metrics.sent(this.meter, messages, typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
-    if (more && receiver.backlog > this.settings.maxBufferedBytes && !this.#tooSlow) {
-      this.#tooSlow = true;
-      log('session %s: client too slow, %d bytes waiting', this.session.id, receiver.backlog);
-      queueMicrotask(() => this.session.close(CloseCode.TOO_SLOW, CloseReason.TOO_SLOW));
-    }
+    if (more) this.#checkUnsent();
     return more;
+  }
+
+  /**
+   * A session's unsent bytes are bounded across all its responses (issue 9): the attached
+   * receiver's backlog, what an answered poll the client has not read still holds, and what
+   * waits in the store's mailbox for the next poll. Past maxBufferedBytes the session closes
+   * with 1013, after this tick (not in the middle of a broadcast).
+   */
+  #checkUnsent(): void {
+    if (this.#tooSlow) return;
+    const previous = this.#previous && !this.#previous.flushed ? this.#previous.backlog : 0;
+    const unsent = (this.#receiver?.backlog ?? 0) + previous + this.#queuedBytes;
+    if (unsent > this.settings.maxBufferedBytes) this.#stalled(`${unsent} bytes unsent`);
+  }
+
+  /**
+   * A new receiving request came while the previous response had not left the process: the
+   * client asks for more without reading what it got. Looked at again after this turn of the
+   * event loop, which finishes the writes the kernel took meanwhile; still unread, the reader
+   * is stalled.
+   */
+  #checkPreviousRead(): void {
+    const previous = this.#previous!;
+    if (previous.flushed !== false) {
+      this.#previous = undefined;
+      return;
+    }
+    setImmediate(() => {
+      if (this.#previous !== previous || previous.flushed !== false || this.#removed) return;
+      this.#stalled('a new poll while the previous answer is unread');
+    });
+  }
+
+  /** The client does not read: 1013, and the unread response's connection is dropped. */
+  #stalled(why: string): void {
+    if (this.#tooSlow) return;
+    this.#tooSlow = true;
+    log('session %s: client too slow (%s)', this.session.id, why);
+    queueMicrotask(() => {
+      const previous = this.#previous;
+      this.#previous = undefined;
+      // Whatever the unread response still holds would stay in memory as long as its
+      // connection: nobody will read it.
+      if (previous && previous.flushed === false) previous.destroy?.();
+      this.session.close(CloseCode.TOO_SLOW, CloseReason.TOO_SLOW);
+    });
   }
 
   /**
@@ -465,6 +511,8 @@ export class SessionChannel implements SessionOutlet {
     if (!receiver) return;
     receiver.onAbort = undefined;
     this.#receiver = undefined;
+    // An answered response may still be going out: the next receiving request looks (above).
+    if (receiver.flushed === false) this.#previous = receiver;
     this.#clearHeartbeat();
     if (this.#drain) queueMicrotask(() => this.#drain?.check());
     const token = this.#token;

@@ -53,8 +53,10 @@ export interface SessionManagerOptions<S extends Session = Session> {
    */
   pingTimeout?: number;
   /**
-   * Bytes a receiving connection may hold written but not yet taken by a slow client; past
-   * that the session is closed with 1013, so one stalled reader cannot exhaust memory.
+   * Bytes a session may hold unsent across all its responses (the attached one's backlog, an
+   * answered poll the client has not read, what waits in the store for the next poll);
+   * past that, or on a new poll while the previous answer is unread, the session is closed
+   * with 1013, so one stalled reader cannot exhaust memory (issue 9).
    * @default 16_777_216 (16 MiB)
    */
   maxBufferedBytes?: number;

@@ -51,13 +51,19 @@ export class HttpReceiver implements Receiver {
   /** Bytes written into a streaming response. */
   #bytes = 0;
   #ended = false;
+  /** The response has left this process (Node's 'finish'), or its connection is gone. */
+  #gone = false;
 
   constructor(ctx: Context, options: HttpReceiverOptions) {
     this.transport = options.transport;
     this.#ctx = ctx;
     this.#options = options;
     this.#res = ctx.res;
+    this.#res.on('finish', () => {
+      this.#gone = true;
+    });
     this.#res.on('close', () => {
+      this.#gone = true;
       if (this.#ended) return;
       this.#ended = true;
       this.onAbort?.();
@@ -106,6 +112,15 @@ export class HttpReceiver implements Receiver {
     } else {
       whenFlushed(socket, callback);
     }
+  }
+
+  get flushed(): boolean {
+    return this.#gone;
+  }
+
+  destroy(): void {
+    this.#ended = true;
+    this.#res.destroy();
   }
 
   send(frame: string | Buffer): boolean {

@@ -19,13 +19,24 @@ export interface Receiver {
    * `end()` (an aborted poll, a dropped stream, a websocket closed by the client).
    */
   onAbort: (() => void) | undefined;
-  /** Bytes written but not yet taken by the client's connection (a slow reader's backlog). */
+  /**
+   * Bytes written but not yet taken by the client's connection (a slow reader's backlog), also
+   * after `end()` while an answered response is still going out.
+   */
   readonly backlog: number;
   /**
    * Calls `callback` once what was written so far has left for the client (the backlog went
    * out) or the connection ended: how `session.drain()` learns that a slow reader caught up.
    */
   onceFlushed?(callback: () => void): void;
+  /**
+   * Receivers that end before their session does (HTTP responses): false from the end until
+   * everything written has left the process for the client's connection. A new receiving
+   * request before that means a client that does not read (issue 9).
+   */
+  readonly flushed?: boolean;
+  /** Drops the connection now, discarding what it has not sent: a client that does not read. */
+  destroy?(): void;
   /**
    * Connections with a liveness check of their own (websockets: RFC 6455 ping and pong): asks
    * the peer to answer, and drops the connection (then `onAbort`) when no answer comes within
