@@ -10,7 +10,8 @@
  * no members of.
  *
  * Order: every broadcast of a tick, to everyone or to rooms, leaves in call order, locally and on
- * the store, and a store that delivers one publisher's messages in order (Redis pub/sub does:
+ * the store; what a tick holds for one session (of every audience, and from other processes)
+ * reaches it as one frame and one write, and a store that delivers one publisher's messages in order (Redis pub/sub does:
  * one connection publishes, one connection receives) keeps that order in every process. A
  * message to several rooms is published once per room; a process subscribed to more than one of
  * them delivers it on the first and recognises the rest by the sender's sequence number.
@@ -94,6 +95,8 @@ interface RoomSubscription {
 interface PendingBroadcast {
   readonly audience: Audience;
   readonly encoded: string[];
+  /** Sent in this process (so published to the store too); false: received from another one. */
+  readonly local: boolean;
 }
 
 /** The payload of a targeted broadcast on the store: `<nodeId>\n` then this, as JSON. */
@@ -211,32 +214,26 @@ export class RoomHub implements RoomMembership {
 
   /** Queues a broadcast; the broadcasts of one tick leave together, in order (see flush). */
   broadcast(audience: Audience | undefined, value: unknown): void {
-    const encoded = encodeMessage(value);
-    const target = audience ?? EVERYONE;
-    const pending = this.#pending;
-    if (pending) {
-      const last = pending[pending.length - 1]!;
-      if (sameAudience(last.audience, target)) last.encoded.push(encoded);
-      else pending.push({ audience: target, encoded: [encoded] });
-      return;
-    }
-    this.#pending = [{ audience: target, encoded: [encoded] }];
-    // Broadcasts of one tick leave together: one frame, one write per session, not one each.
-    queueMicrotask(this.flush);
+    this.#queue(audience ?? EVERYONE, [encodeMessage(value)], true);
   }
 
   /**
-   * Sends the broadcasts of this tick. Runs before any session writes anything else (see
-   * SessionChannel.write), so every client sees broadcasts and direct sends in call order.
+   * Sends the broadcasts of this tick, those made here and those received from other processes.
+   * Runs before any session writes anything else (see SessionChannel.write), so every client
+   * sees broadcasts and direct sends in call order.
+   *
+   * Each session gets what the tick holds for it as ONE frame and one write, in call order: a
+   * member of a room that was sent ten messages, among messages to other rooms, gets one frame
+   * of ten. Sessions that get the same messages share the frame, built once (every member of a
+   * room, when its members are in no other room the tick reaches).
    */
   readonly flush = (): void => {
     const pending = this.#pending;
     if (!pending) return;
     this.#pending = undefined;
-    for (const { audience, encoded } of pending) {
-      this.#deliver(audience, encoded);
-      this.#publish(audience, encoded);
-    }
+    if (pending.length === 1) this.#deliver(pending[0]!.audience, pending[0]!.encoded);
+    else this.#deliverTick(pending);
+    for (const { audience, encoded, local } of pending) if (local) this.#publish(audience, encoded);
   };
 
   /** A payload published by a process sharing the store, on the route's topic or a room's. */
@@ -253,7 +250,7 @@ export class RoomHub implements RoomMembership {
     }
     // Whatever else publishes on a shared store's topic must not break this process.
     if (isStringArray(message)) {
-      this.#deliver(EVERYONE, message);
+      this.#queue(EVERYONE, message, false);
       return;
     }
     const envelope = message as Partial<Envelope> | null;
@@ -276,7 +273,7 @@ export class RoomHub implements RoomMembership {
     this.#delivered.delete(sender);
     this.#delivered.set(sender, envelope.s!);
     if (this.#delivered.size > MAX_SENDERS) this.#delivered.delete(this.#delivered.keys().next().value!);
-    this.#deliver({ rooms: envelope.r, exceptRooms: envelope.xr ?? [], exceptSessions: envelope.xs ?? [] }, envelope.m);
+    this.#queue({ rooms: envelope.r, exceptRooms: envelope.xr ?? [], exceptSessions: envelope.xs ?? [] }, envelope.m!, false);
   }
 
   /** Local open sessions an audience selects, each once. */
@@ -333,6 +330,46 @@ export class RoomHub implements RoomMembership {
       if (members) for (const channel of members) excluded.add(channel);
     }
     return excluded;
+  }
+
+  /** Adds to this tick's broadcasts; consecutive ones of one audience and origin share an entry. */
+  #queue(audience: Audience, encoded: string[], local: boolean): void {
+    const pending = this.#pending;
+    if (!pending) {
+      this.#pending = [{ audience, encoded, local }];
+      queueMicrotask(this.flush);
+      return;
+    }
+    const last = pending[pending.length - 1]!;
+    if (last.local === local && sameAudience(last.audience, audience)) for (const message of encoded) last.encoded.push(message);
+    else pending.push({ audience, encoded, local });
+  }
+
+  /**
+   * The broadcasts of a tick with several audiences: each recipient's messages, in order, as one
+   * frame; one frame built per distinct list of messages.
+   */
+  #deliverTick(pending: readonly PendingBroadcast[]): void {
+    if (this.#settings.channels.size === 0) return;
+    const lists = new Map<SessionChannel, number[]>();
+    for (let k = 0; k < pending.length; k++) {
+      this.forEachRecipient(pending[k]!.audience, (channel) => {
+        const list = lists.get(channel);
+        if (list) list.push(k);
+        else lists.set(channel, [k]);
+      });
+    }
+    const frames = new Map<string, { frame: Buffer; encoded: string[] }>();
+    for (const [channel, list] of lists) {
+      const key = list.length === 1 ? String(list[0]) : list.join(',');
+      let shared = frames.get(key);
+      if (!shared) {
+        const encoded = list.length === 1 ? pending[list[0]!]!.encoded : list.flatMap((k) => pending[k]!.encoded);
+        shared = { frame: Buffer.from(messageFrame(encoded)), encoded };
+        frames.set(key, shared);
+      }
+      channel.sendShared(shared.frame, shared.encoded);
+    }
   }
 
   /** Writes one frame, built once, to every local recipient. */

@@ -84,8 +84,9 @@ describe('rooms on one process', () => {
     route.manager.to(['red', 'blue']).broadcast('both');
     await settle(route, [a!, b!, c!]);
     assert.equal(encodings, 1, 'encoded once for two members');
-    assert.deepEqual(a!.frames, ['o', 'a["r1"]', 'a["both"]', 'a["end"]']);
-    assert.deepEqual(b!.frames, ['o', 'a["r1"]', 'a["both"]', 'a["end"]'], 'in both rooms, the message once');
+    // What one tick holds for a session leaves as one frame.
+    assert.deepEqual(a!.frames, ['o', 'a["r1","both"]', 'a["end"]']);
+    assert.deepEqual(b!.frames, ['o', 'a["r1","both"]', 'a["end"]'], 'in both rooms, the message once');
     assert.deepEqual(c!.frames, ['o', 'a["both"]', 'a["end"]']);
     assert.deepEqual([...sb.rooms].sort(), ['blue', 'red']);
     for (const client of [a, b, c]) await client!.close();
@@ -129,9 +130,8 @@ describe('rooms on one process', () => {
     manager.except([sb, 'blue']).broadcast('all but b and blue');
     manager.to(['red', 'blue']).except('red').broadcast('blue only');
     await settle(route, all);
-    // Each audience its own frame.
-    assert.deepEqual(a.frames, ['o', 'a["all but blue"]', 'a["all but b and blue"]', 'a["end"]']);
-    assert.deepEqual(b.frames, ['o', 'a["red but a"]', 'a["all but blue"]', 'a["end"]']);
+    assert.deepEqual(a.frames, ['o', 'a["all but blue","all but b and blue"]', 'a["end"]']);
+    assert.deepEqual(b.frames, ['o', 'a["red but a","all but blue"]', 'a["end"]']);
     assert.deepEqual(c.frames, ['o', 'a["blue only"]', 'a["end"]']);
     for (const client of all) await client.close();
   });
@@ -168,9 +168,33 @@ describe('rooms on one process', () => {
     manager.to('red').broadcast('r3');
     manager.broadcast('b2');
     await settle(route, all);
-    // Consecutive broadcasts to one audience leave as one frame; the order is the call order.
-    assert.deepEqual(member.frames, ['o', 'a["b1"]', 'a["r1","r2"]', 'a["direct"]', 'a["r3"]', 'a["b2"]', 'a["end"]']);
+    // What a session gets of one tick's broadcasts leaves as one frame, in call order; a direct
+    // send goes out after the broadcasts made before it.
+    assert.deepEqual(member.frames, ['o', 'a["b1","r1","r2"]', 'a["direct"]', 'a["r3","b2"]', 'a["end"]']);
     assert.deepEqual(other.frames, ['o', 'a["b1"]', 'a["b2"]', 'a["end"]']);
+    for (const client of all) await client.close();
+  });
+
+  it('one tick of broadcasts to overlapping rooms: each session its messages, in call order, in one frame', async () => {
+    const { base, route } = await start();
+    const all = await clients(base, 4);
+    const [a, b, c, d] = all as [FrameClient, FrameClient, FrameClient, FrameClient];
+    const [sa, sb, sc] = Member.sessions as [Member, Member, Member];
+    void sa.join('x');
+    void sb.join('x');
+    void sb.join('y');
+    void sc.join('y');
+    const { manager } = route;
+    manager.to('x').broadcast('m1');
+    manager.to('y').broadcast('m2');
+    manager.to('x').broadcast('m3');
+    manager.broadcast('m4');
+    manager.to(['x', 'y']).except(sb).broadcast('m5');
+    await settle(route, all);
+    assert.deepEqual(a.frames, ['o', 'a["m1","m3","m4","m5"]', 'a["end"]']);
+    assert.deepEqual(b.frames, ['o', 'a["m1","m2","m3","m4"]', 'a["end"]']);
+    assert.deepEqual(c.frames, ['o', 'a["m2","m4","m5"]', 'a["end"]']);
+    assert.deepEqual(d.frames, ['o', 'a["m4"]', 'a["end"]']);
     for (const client of all) await client.close();
   });
 
@@ -233,8 +257,8 @@ describe('rooms on one process', () => {
     store.publish('room:x:blue', 'other\n{"s":"three","m":[]}');
     store.publish('broadcast:x', `other\n${JSON.stringify({ s: 3, xr: ['red'], m: ['"all but red"'] })}`);
     await settle(route, all);
-    assert.deepEqual(a.frames, ['o', 'a["both"]', 'a["blue but b"]', 'a["end"]']);
-    assert.deepEqual(b.frames, ['o', 'a["both"]', 'a["all but red"]', 'a["end"]']);
+    assert.deepEqual(a.frames, ['o', 'a["both","blue but b"]', 'a["end"]']);
+    assert.deepEqual(b.frames, ['o', 'a["both","all but red"]', 'a["end"]']);
     assert.deepEqual(errors, ['broadcast received on a room topic: malformed broadcast payload']);
     for (const client of all) await client.close();
   });
