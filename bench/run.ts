@@ -45,7 +45,7 @@ const HELP = `Usage: npm run bench -- [options]
   --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-1, paced-broadcast,
                        paced-broadcast-1000, conn-setup, xhr-polling, idle-memory, idle-xhr-streaming,
                        idle-eventsource, redis-scale, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
-                       koa-cost, rooms-5000, rooms-5000-split (a load-generator name such as idle-receivers
+                       koa-cost, rooms-5000, rooms-5000-paced, rooms-5000-split (a load-generator name such as idle-receivers
                        or rooms selects all that use it)
   --rounds N           interleaved rounds (default 3, --quick 1)
   --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws and each scenario's extras:
@@ -55,7 +55,7 @@ const HELP = `Usage: npm run bench -- [options]
                        private redis-server the bench starts (not pinned), or on --redis-url
   --duration S         override the measured seconds of the timed scenarios
   --set K=V,...        override load parameters (sessions, inflight, warmupSec, messages, bursts,
-                       concurrency, window, batch, rooms, split) for the selected scenarios
+                       concurrency, window, batch, rooms, split, paced) for the selected scenarios
   --verify             the load generator decodes and checks every message
   --out DIR            where results.md, results.json and chart.svg go (default docs/bench)
   --no-pin             do not pin server and client to cores
@@ -165,6 +165,7 @@ const FLAG: Record<string, string> = {
   transport: '--transport',
   rooms: '--rooms',
   split: '--split',
+  paced: '--paced',
 };
 
 function paramsOf(def: ScenarioDef, opts: Options): Partial<LoadParams> {

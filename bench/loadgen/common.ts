@@ -16,6 +16,8 @@ export interface LoadParams {
   rooms: number;
   /** Rooms scenario: 1 puts all members of a room on one process (room r on process r % processes). */
   split: number;
+  /** Rooms scenario: 1 sends one message at a time, the next once its room has it (nothing coalesces). */
+  paced: number;
   protocol: Protocol;
   /** Decode every message and check its content and order. */
   verify: boolean;

@@ -27,6 +27,7 @@ const TINY: Record<string, string[]> = {
   'idle-receivers eventsource': ['--transport', 'eventsource', '--sessions', '5', '--concurrency', '5'],
   // 22 messages over 4 rooms: the bursts start at different rooms.
   rooms: ['--sessions', '20', '--rooms', '4', '--messages', '22', '--bursts', '2', '--concurrency', '10'],
+  'rooms paced': ['--paced', '1', '--sessions', '20', '--rooms', '4', '--messages', '10', '--bursts', '2', '--concurrency', '10'],
 };
 
 describe('bench load generator --verify against the koa-sockjs bench server', () => {
@@ -89,14 +90,15 @@ describe('bench rooms --verify: Socket.IO 4, and two processes sharing Redis', (
     }),
   };
   for (const [name, setup] of Object.entries(setups)) {
-    for (const split of ['0', '1']) {
-      it(`${name}${split === '1' ? ', each room on one process' : ''}: every member gets its room's messages, in order`, async () => {
+    for (const [split, paced] of [['0', '0'], ['1', '0'], ['0', '1']] as const) {
+      const mode = split === '1' ? ', each room on one process' : paced === '1' ? ', paced' : '';
+      it(`${name}${mode}: every member gets its room's messages, in order`, async () => {
         const { script, args, protocol, processes } = setup();
         const servers: ServerProcess[] = [];
         try {
           for (let i = 0; i < processes; i++) servers.push(await ServerProcess.start({ script, args, cpu: null }));
           const ports = servers.map((s) => s.port).join(',');
-          const loadArgs = ['--scenario', 'rooms', '--protocol', protocol, '--port', String(servers[0]!.port), '--ports', ports, '--split', split, '--verify', ...TINY.rooms!];
+          const loadArgs = ['--scenario', 'rooms', '--protocol', protocol, '--port', String(servers[0]!.port), '--ports', ports, '--split', split, '--paced', paced, '--verify', ...TINY.rooms!];
           const target = { pid: servers[0]!.pid, pids: servers.map((s) => s.pid), mem: async () => null };
           const { result } = await runLoadgen(target, loadArgs, null, 60_000);
           assert.deepEqual(result.errors, []);

@@ -7,6 +7,10 @@
  * member has every message of its room, `bursts` times over the same sessions:
  * deliveries/s, and (through `ops`) the server's CPU per delivery.
  *
+ * With `paced`, the sender sends one message at a time, the next once every
+ * member of its room has the last: nothing can coalesce, each delivery is one
+ * frame and one write; the time is the sum over the burst's messages.
+ *
  * With `split`, a room's members are all on one process (room r on process
  * r % processes): what a process receives of other processes' rooms then shows.
  *
@@ -50,8 +54,10 @@ export async function rooms(p: LoadParams, control: Control): Promise<ScenarioRe
   const sentTo = (sent: number, r: number): number => (sent > r ? Math.floor((sent - 1 - r) / roomCount) + 1 : 0);
   const openCallbacks: Array<() => void> = [];
   const joinedCallbacks: Array<() => void> = [];
-  let target = new Float64Array(n); // messages session i must have by the end of this burst
+  const target = new Float64Array(n); // messages session i must have once what was sent arrived
   let done = 0;
+  /** Sessions whose target the current step raised: the step is over when they all reach it. */
+  let expected = n;
   let finished = false;
   let burstDone: ((at: number) => void) | null = null;
 
@@ -70,7 +76,7 @@ export async function rooms(p: LoadParams, control: Control): Promise<ScenarioRe
     if (now > target[i]!) failures.add(`session ${i}: ${now} messages received, only ${target[i]} sent to its room`);
     if (before < target[i]! && now >= target[i]!) {
       done++;
-      if (done === n) burstDone?.(performance.now());
+      if (done === expected) burstDone?.(performance.now());
     }
   };
 
@@ -147,25 +153,32 @@ export async function rooms(p: LoadParams, control: Control): Promise<ScenarioRe
     for (let k = 0; k < Math.min(p.concurrency, n); k++) start();
   });
 
-  // The sender's frames, built before the clock starts: message j of burst b to room j % rooms.
-  const bursts: Buffer[] = [];
+  // The sender's frames, built before the clock starts: message seq to room seq % rooms.
+  const frames: Buffer[][] = [];
   for (let b = 0; b < p.bursts; b++) {
-    const frames: Buffer[] = [];
+    frames.push([]);
     for (let j = 0; j < m; j++) {
       const seq = b * m + j;
       const room = roomName(seq % roomCount);
       const text = roomMessage(seq);
-      frames.push(clientFrame(p.protocol, socketIo ? `42${JSON.stringify(['to', room, text])}` : `${room}|${text}`));
+      frames[b]!.push(clientFrame(p.protocol, socketIo ? `42${JSON.stringify(['to', room, text])}` : `${room}|${text}`));
     }
-    bursts.push(Buffer.concat(frames));
   }
+  const membersOf: number[][] = Array.from({ length: roomCount }, () => []);
+  for (let i = 0; i < n; i++) membersOf[i % roomCount]!.push(i);
   await sleep(200); // let the server settle after the connection storm
 
-  const times: number[] = [];
-  control.mark('start');
-  for (let b = 0; b < p.bursts && !failures.any; b++) {
+  /** Sends frames (messages first .. first+count-1) and resolves when their rooms' members all have them. */
+  const step = async (bytes: Buffer, first: number, count: number): Promise<number | null> => {
+    const raised = new Set<number>();
+    for (let seq = first; seq < first + count; seq++) {
+      for (const i of membersOf[seq % roomCount]!) {
+        target[i]!++;
+        raised.add(i);
+      }
+    }
     done = 0;
-    target = Float64Array.from({ length: n }, (_, i) => sentTo((b + 1) * m, i % roomCount));
+    expected = raised.size;
     const finishedAt = new Promise<number | null>((resolve) => {
       const timer = setTimeout(() => resolve(null), BURST_TIMEOUT_MS);
       burstDone = (at) => {
@@ -174,14 +187,30 @@ export async function rooms(p: LoadParams, control: Control): Promise<ScenarioRe
       };
     });
     const t0 = performance.now();
-    sender.write(bursts[b]!);
+    sender.write(bytes);
     const t1 = await finishedAt;
     burstDone = null;
-    if (t1 === null) {
-      failures.add(`burst ${b}: only ${done} of ${n} sessions had all their room's messages after ${BURST_TIMEOUT_MS} ms`);
+    return t1 === null ? null : t1 - t0;
+  };
+
+  const times: number[] = [];
+  control.mark('start');
+  for (let b = 0; b < p.bursts && !failures.any; b++) {
+    let took: number | null = 0;
+    if (p.paced) {
+      // One message at a time, the next once the last member of its room has it: nothing can coalesce.
+      for (let j = 0; j < m && took !== null; j++) {
+        const one = await step(frames[b]![j]!, b * m + j, 1);
+        took = one === null ? null : took + one;
+      }
+    } else {
+      took = await step(Buffer.concat(frames[b]!), b * m, m);
+    }
+    if (took === null) {
+      failures.add(`burst ${b}: only ${done} of ${expected} members had their room's messages after ${BURST_TIMEOUT_MS} ms`);
       break;
     }
-    times.push(t1 - t0);
+    times.push(took);
     await sleep(100);
   }
   control.mark('end');
