@@ -7,7 +7,7 @@ export { DEFAULTS, TRANSPORT_NAMES, type SockjsOptions, type TransportName, type
 export { Session, type SessionInit } from './session/session.js';
 export { SessionState } from './session/state.js';
 export type { SockjsErrorDetails, SockjsReportedError } from './session/error-report.js';
-export { SessionManager, type SessionManagerOptions, type SessionClass } from './session/manager.js';
+export { SessionManager, type CloseOptions, type SessionManagerOptions, type SessionClass } from './session/manager.js';
 export type { RequestInfo } from './session/request-info.js';
 export type { SockjsStats } from './metrics/route-metrics.js';
 export type { PerMessageDeflateOptions } from './transports/deflate.js';

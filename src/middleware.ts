@@ -13,7 +13,7 @@ import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondText } from './http/text.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
-import { kServeApp, type SessionManager } from './session/manager.js';
+import { kServeApp, type CloseOptions, type SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
@@ -26,8 +26,13 @@ export interface SockjsMiddleware<S extends Session = Session> extends Middlewar
   readonly manager: SessionManager<S>;
   /** The route's resolved options (defaults filled in, validated). */
   readonly route: RouteConfig;
-  /** Closes every session of the route (with a close frame) and its store. */
-  close(): Promise<void>;
+  /**
+   * Shuts the route down: refuses new sessions, gives receivers up to `timeout` ms to take
+   * what is queued, then closes what is left with `c[1001,"Server is shutting down"]` (or,
+   * on a shared store, leaves it to the other processes), and closes the store. See
+   * {@link CloseOptions}; README, "Shutdown".
+   */
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** `/<server>/<session>/<transport>`: no part empty, no dots (protocol suite, SessionURLs). */
@@ -132,8 +137,8 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     [kRoute]: route,
     manager: manager as unknown as SessionManager<S>,
     route,
-    close: async () => {
-      await manager.close();
+    close: async (options?: CloseOptions) => {
+      await manager.close(options);
       wss.close();
     },
   });

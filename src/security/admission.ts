@@ -66,6 +66,16 @@ function matches(identity: string | undefined, record: SessionRecord): boolean {
 export interface GateTarget {
   readonly store: SessionStore;
   readonly metrics: { refused(reason: RefusalReason): void };
+  /** The route is shutting down (close() was called): no new session. */
+  readonly draining?: boolean;
+}
+
+/** A new session asked of a route that is shutting down: 503, and the client tries elsewhere. */
+function refuseDraining(ctx: Context, target: GateTarget): undefined {
+  log('%s %s refused: the route is shutting down', ctx.method, ctx.path);
+  target.metrics.refused('draining');
+  respondText(ctx, 503, 'Server is shutting down.');
+  return undefined;
 }
 
 export interface GateOptions {
@@ -98,7 +108,7 @@ export class Gate {
    * was refused; the response (401, 403, 404, 429) is set on ctx.
    */
   async forReceiver(ctx: Context, key: string, target: GateTarget): Promise<Admission | undefined> {
-    if (!this.#looksUp) return { data: snapshotState(ctx) };
+    if (!this.#looksUp && !target.draining) return { data: snapshotState(ctx) };
     const record = await target.store.get(key);
     if (record) {
       if (!(await this.#sameIdentity(ctx, record))) {
@@ -109,6 +119,7 @@ export class Gate {
       }
       return { data: {}, record };
     }
+    if (target.draining) return refuseDraining(ctx, target);
     return this.#admitNew(ctx, target);
   }
 
@@ -131,6 +142,7 @@ export class Gate {
    * as HTTP requests for it are.
    */
   async forWebsocket(ctx: Context, key: string | undefined, target: GateTarget): Promise<Admission | undefined> {
+    if (target.draining) return refuseDraining(ctx, target);
     if (!this.#looksUp) return { data: snapshotState(ctx) };
     if (key !== undefined && this.#identity) {
       const record = await target.store.get(key);

@@ -107,6 +107,8 @@ export class SessionChannel implements SessionOutlet {
   // ---- SessionOutlet: what the Session calls ----
 
   write(encoded: string): void {
+    // Handed over to another process (see handOver): the session goes on there, not here.
+    if (this.#removed) return;
     this.settings.flushBroadcast();
     this.#batch.push(encoded);
     if (this.#flushScheduled) return;
@@ -206,6 +208,28 @@ export class SessionChannel implements SessionOutlet {
   }
 
   // ---- what the manager calls ----
+
+  /**
+   * Graceful shutdown on a shared store: leaves the session to whichever process the client
+   * reaches next. The record and the mailboxes stay as they are; the receiving connection ends
+   * without a frame (the client comes back); no timer, watch or hook runs here any more.
+   */
+  handOver(): void {
+    if (this.#removed) return;
+    // This tick's messages go out first, on the connection or into the store.
+    this.flush();
+    this.#removed = true;
+    this.#drain?.end();
+    this.#unwatchIncoming?.();
+    const receiver = this.#receiver;
+    if (receiver) {
+      this.#detach();
+      receiver.end();
+    }
+    this.#clearTimers();
+    this.settings.rooms.leaveAll(this);
+    this.forget(this);
+  }
 
   /** Sends a frame built once for many sessions (broadcast) of the `encoded` messages. */
   sendShared(frame: Buffer, encoded: string[]): void {

@@ -78,6 +78,26 @@ export interface SessionManagerOptions<S extends Session = Session> {
   meterProvider?: MeterProvider;
 }
 
+/** How `close()` shuts a route down (README, "Shutdown"). */
+export interface CloseOptions {
+  /**
+   * Milliseconds to let receivers take what is queued before the rest is closed. Meanwhile the
+   * route refuses new sessions (503, and refused websocket upgrades) and serves the existing
+   * ones as usual; it stops waiting as soon as every session's `bufferedBytes` is 0.
+   * @default 0 (close at once)
+   */
+  timeout?: number;
+  /**
+   * With a store shared by several processes: leave the sessions still open here (those of
+   * the HTTP transports) to the other processes instead of closing them. Their records and
+   * queued messages stay in the store, their connections end without a frame, and the next
+   * request of each client, wherever it lands, adopts the session; no hook runs here. Websocket
+   * sessions, which live and die with their connection, are closed with 1001 either way.
+   * @default true, unless the store is a MemoryStore (nothing to hand over to)
+   */
+  handOver?: boolean;
+}
+
 export const DEFAULT_HEARTBEAT_DELAY = 25_000;
 export const DEFAULT_DISCONNECT_DELAY = 5_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -198,6 +218,9 @@ export class SessionManager<S extends Session = Session> {
   #subscriptions: Unsubscribe[] = [];
   #started = false;
   #closed = false;
+  /** The shutdown under way, once close() was called. */
+  #closing: Promise<void> | undefined;
+  #draining = false;
 
   constructor(options: SessionManagerOptions<S> = {}) {
     this.name = options.name ?? '';
@@ -329,10 +352,28 @@ export class SessionManager<S extends Session = Session> {
    * stops every timer and subscription, and closes the store. Calling it again does nothing.
    * @returns A promise that resolves once the store is closed.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutDown(options);
+    return this.#closing;
+  }
+
+  /** True once `close()` was called: new sessions are refused. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  async #shutDown(options: CloseOptions): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new SockjsOptionError('close options', 'must be an object { timeout, handOver }');
+    const timeout = checkDelay('timeout', options.timeout ?? 0, true);
+    const handOver = options.handOver ?? !(this.store instanceof MemoryStore);
+    this.#draining = true;
+    if (timeout > 0) await this.#drained(timeout);
     this.#closed = true;
     for (const channel of [...this.#channels.values()]) {
+      if (handOver && channel.persistent && channel.session.state === SessionState.OPEN) {
+        channel.handOver();
+        continue;
+      }
       if (channel.session.state < SessionState.CLOSING) channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
       channel.remove();
     }
@@ -346,7 +387,17 @@ export class SessionManager<S extends Session = Session> {
     await this.store.close();
   }
 
-  /** Reports a failed hook or store operation; never throws. */
+  /** Resolves once no local session has anything buffered (or none is left), or after `timeout` ms. */
+  #drained(timeout: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.timers.setTimeout(resolve, timeout);
+      void Promise.all([...this.#sessions.values()].map((session) => session.drain(0))).then(() => {
+        this.timers.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /**
    * Reports a failed hook or store operation; never throws. The error gets `error.sockjs`
    * ({@link SockjsErrorDetails}: route, session id, context) and goes to `onError`, by default
@@ -703,6 +754,8 @@ export class SessionManager<S extends Session = Session> {
    * reconnecting. onOpen is not run again: it ran on the first owner.
    */
   async #adoptIfOrphaned(key: string, record: SessionRecord, transport: string, request: RequestInfo): Promise<SessionChannel | undefined> {
+    // A process shutting down takes on no sessions: the client is served, and another adopts it.
+    if (this.#draining) return undefined;
     if (record.owner !== this.store.nodeId && (await this.store.isAlive(record.owner))) return undefined;
     if (record.owner !== this.store.nodeId && !(await this.store.adopt(key, record.owner, this.store.nodeId))) return undefined;
     log('adopting session %s (owner %s is gone)', record.id, record.owner);

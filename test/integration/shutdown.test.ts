@@ -1,0 +1,158 @@
+/**
+ * Graceful shutdown, route.close({ timeout }): new sessions are refused at once (503 over
+ * HTTP, refused websocket upgrades), existing sessions are served while receivers take what is
+ * queued, then what is left is closed with 1001. Sessions on every transport; a fake clock.
+ */
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { after, describe, it } from 'node:test';
+import Koa from 'koa';
+import { WebSocket } from 'ws';
+import { Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
+import { FakeTimers } from '../helpers/fake-timers.js';
+import { open, post, request, until } from '../helpers/http-client.js';
+import { listen, type Listening } from '../helpers/listen.js';
+import { FrameClient } from '../helpers/ws-client.js';
+
+const GOING_AWAY = 'c[1001,"Server is shutting down"]';
+
+class Echo extends Session {
+  static hooks: string[] = [];
+  override onMessage(message: unknown): void {
+    this.send(message);
+  }
+  override onClose(): void {
+    Echo.hooks.push(`close ${this.transport}`);
+  }
+}
+
+const servers: Listening[] = [];
+const aborts: Array<() => void> = [];
+after(async () => {
+  for (const abort of aborts) abort();
+  for (const server of servers) await server.close();
+});
+
+async function start(options: SockjsOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs>; timers: FakeTimers }> {
+  Echo.hooks = [];
+  const timers = new FakeTimers();
+  const app = new Koa();
+  const middleware = sockjs({ prefix: '/s', session: Echo, timers, ...options });
+  app.use(middleware);
+  const server = await listen(app);
+  servers.push(server);
+  return { base: `${server.url}/s`, middleware, timers };
+}
+
+/** A streaming response, read as it comes. */
+async function stream(url: string, method = 'POST'): Promise<{ text: () => string; ended: Promise<void> }> {
+  const opened = open(url, { method });
+  aborts.push(opened.abort);
+  const res: http.IncomingMessage = await opened.response;
+  let text = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => (text += chunk));
+  const ended = new Promise<void>((resolve) => res.once('end', resolve));
+  return { text: () => text, ended };
+}
+
+function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url.replace('http', 'ws'));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('open', () => reject(new Error('the upgrade was accepted')));
+    ws.once('error', () => {});
+  });
+}
+
+describe('route.close({ timeout })', () => {
+  it('refuses new sessions, lets a poll take what is queued, then closes every transport with 1001', async () => {
+    const { base, middleware } = await start();
+    const manager = middleware.manager;
+
+    const ws = new FrameClient(`${base}/000/ws/websocket`);
+    await ws.waitFor(1);
+    const xhrStream = await stream(`${base}/000/xs/xhr_streaming`);
+    const eventsource = await stream(`${base}/000/es/eventsource`, 'GET');
+    const htmlfile = await stream(`${base}/000/hf/htmlfile?c=cb`, 'GET');
+    assert.equal((await post(`${base}/000/poll/xhr`)).body, 'o\n');
+    assert.equal((await request(`${base}/000/jsonp/jsonp?c=cb`)).body, '/**/cb("o");\r\n');
+    await until(() => manager.activeSessions().length === 6, 'six sessions');
+    const poll = manager.activeSessions().find((session) => session.transport === 'xhr-polling')!;
+    poll.send('queued');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(poll.bufferedBytes, '"queued"'.length);
+
+    let closed = false;
+    const closing = middleware.close({ timeout: 60_000 }).then(() => (closed = true));
+    assert.equal(manager.draining, true);
+
+    // New sessions: refused, over HTTP and over websocket.
+    const refused = await post(`${base}/000/newcomer/xhr`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body, 'Server is shutting down.');
+    assert.equal((await request(`${base}/000/newcomer/eventsource`)).status, 503);
+    assert.equal(await upgradeStatus(`${base}/000/newcomer/websocket`), 503);
+    assert.equal(await upgradeStatus(`${base}/websocket`), 503);
+    assert.equal(manager.stats().refusals.draining, 4);
+    // Existing sessions are still served: an echo over the websocket.
+    ws.send('still here');
+    assert.equal((await ws.waitFor(2))[1], 'a["still here"]');
+    assert.equal(closed, false, 'a poll still has a message to take');
+
+    // The polling client comes back and takes its message; nothing else is queued anywhere.
+    assert.equal((await post(`${base}/000/poll/xhr`)).body, 'a["queued"]\n');
+    await closing;
+
+    assert.deepEqual((await ws.closed).code, 1000);
+    assert.equal(ws.frames.at(-1), GOING_AWAY);
+    await Promise.all([xhrStream.ended, eventsource.ended, htmlfile.ended]);
+    assert.ok(xhrStream.text().endsWith(`${GOING_AWAY}\n`), xhrStream.text());
+    assert.ok(eventsource.text().endsWith(`data: ${GOING_AWAY}\r\n\r\n`), eventsource.text());
+    assert.ok(htmlfile.text().includes(JSON.stringify(GOING_AWAY)), htmlfile.text());
+    assert.equal(manager.size, 0);
+    assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 6 });
+    assert.equal(Echo.hooks.length, 6, 'every session saw its close');
+  });
+
+  it('closes what is still queued with 1001 once the timeout ends', async () => {
+    const { base, middleware, timers } = await start();
+    assert.equal((await post(`${base}/000/idle/xhr`)).body, 'o\n');
+    const [session] = middleware.manager.activeSessions();
+    session!.send('never taken');
+    await new Promise((resolve) => setImmediate(resolve));
+
+    let closed = false;
+    const closing = middleware.close({ timeout: 3000 }).then(() => (closed = true));
+    timers.advance(2999);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false);
+    assert.equal(session!.state, SessionState.OPEN);
+    timers.advance(1);
+    await closing;
+    assert.equal(session!.state, SessionState.CLOSED);
+    assert.deepEqual(middleware.manager.stats().sessions.closedByCode, { 1001: 1 });
+  });
+
+  it('without a timeout closes at once; closing twice is one shutdown', async () => {
+    const { base, middleware } = await start();
+    const ws = new FrameClient(`${base}/000/a/websocket`);
+    await ws.waitFor(1);
+    const first = middleware.close();
+    const second = middleware.close({ timeout: 5000 });
+    // One shutdown: the second call (its options too) joins the first.
+    assert.equal(middleware.manager.close(), middleware.manager.close({ timeout: 1 }));
+    await Promise.all([first, second]);
+    await ws.closed;
+    assert.equal(ws.frames.at(-1), GOING_AWAY);
+  });
+
+  it('refuses a timeout that is not a number of milliseconds', async () => {
+    const { middleware } = await start();
+    await assert.rejects(middleware.close({ timeout: -5 }), /timeout/);
+  });
+});
