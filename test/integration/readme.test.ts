@@ -69,7 +69,7 @@ describe('README examples', () => {
   });
 
   it('shutting down: SIGTERM closes every session with a close frame and the process exits', async () => {
-    const { base, child } = await startBlockProcess(2);
+    const { base, child } = await startBlockProcess(runnable.findIndex((block) => block.includes("process.on('SIGTERM'")));
     const client = new FrameClient(`${base}/chat/0/0/websocket`);
     assert.deepEqual(await client.waitFor(1), ['o']);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -80,7 +80,7 @@ describe('README examples', () => {
   });
 
   it("the iframe and sockjs-client: the page loads the app's installed sockjs-client, under its version", async () => {
-    const base = await startBlock(3);
+    const base = await startBlock(runnable.findIndex((block) => block.includes('sockjsUrl: clientUrl')));
     const installed = fileURLToPath(new URL('../../node_modules/sockjs-client/', import.meta.url));
     const { version } = JSON.parse(readFileSync(installed + 'package.json', 'utf8')) as { version: string };
     const page = await request(`${base}/chat/iframe.html`);
