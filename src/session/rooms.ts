@@ -10,11 +10,12 @@
  * no members of.
  *
  * Order: every broadcast of a tick, to everyone or to rooms, leaves in call order, locally and on
- * the store; what a tick holds for one session (of every audience, and from other processes)
- * reaches it as one frame and one write, and a store that delivers one publisher's messages in order (Redis pub/sub does:
- * one connection publishes, one connection receives) keeps that order in every process. A
- * message to several rooms is published once per room; a process subscribed to more than one of
- * them delivers it on the first and recognises the rest by the sender's sequence number.
+ * the store, and a store that delivers one publisher's messages in order (Redis pub/sub does:
+ * one connection publishes, one connection receives) keeps that order in every process. What a
+ * tick holds for one session (of every audience, and from other processes) reaches it as one
+ * frame and one write. A message to several rooms is published once per room; a process
+ * subscribed to more than one of them delivers it on the first and recognises the rest by the
+ * sender's sequence number.
  */
 import { logger } from '../log.js';
 import { messageFrame } from '../protocol/frames.js';
@@ -44,9 +45,9 @@ export interface Recipients<S extends Session = Session> {
   except(excluded: Session | string | Iterable<Session | string>): Recipients<S>;
   /**
    * Sends a value to every open session selected, on every process sharing the store; each
-   * session gets it once even when it is in several of the rooms. Encoded once: every
-   * recipient is written the same bytes. Throws MessageEncodingError for values JSON cannot
-   * carry (before anything is sent).
+   * session gets it once even when it is in several of the rooms. Encoded once, and framed once
+   * for all the sessions that get the same messages in this tick. Throws MessageEncodingError
+   * for values JSON cannot carry (before anything is sent).
    */
   broadcast(value: unknown): void;
   /** The open sessions selected that this process owns (other processes' are not listed). */
