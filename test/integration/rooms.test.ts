@@ -239,6 +239,74 @@ describe('rooms on one process', () => {
     await all[0]!.close();
   });
 
+  it('join() resolves once the store subscription holds; a room left meanwhile is unsubscribed once it does; a failed one is retried', async () => {
+    const events: string[] = [];
+    const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+    const memory = new MemoryStore();
+    // A networked store's answer takes a while: room subscriptions wait until the test lets them go.
+    const slowSubscribe = (topic: string, listener: (payload: string) => void): Unsubscribe | Promise<Unsubscribe> => {
+      if (!topic.startsWith('room:')) return memory.subscribe(topic, listener);
+      events.push(`subscribe ${topic}`);
+      return new Promise<Unsubscribe>((resolve, reject) => {
+        pending.push({
+          resolve: () => {
+            const stop = memory.subscribe(topic, listener);
+            resolve(() => {
+              events.push(`unsubscribe ${topic}`);
+              return stop();
+            });
+          },
+          reject,
+        });
+      });
+    };
+    const store = new Proxy(memory, {
+      get: (target, property) => {
+        if (property === 'subscribe') return slowSubscribe;
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const errors: string[] = [];
+    const { base } = await start({ name: 'slow', store, onError: (_error, context) => errors.push(context) });
+    const all = await clients(base, 2);
+    const [sa, sb] = Member.sessions as [Member, Member];
+
+    let joined = false;
+    const joining = sa.join('red').then(() => {
+      joined = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(joined, false, 'not before the subscription holds');
+    const second = sb.join('red');
+    assert.equal(pending.length, 1, 'one subscription per room and process');
+    pending.shift()!.resolve();
+    await joining;
+    await second;
+    assert.deepEqual(events, ['subscribe room:slow:red']);
+
+    // Left before the subscription held: it is stopped as soon as it does.
+    const blue = sa.join('blue');
+    sa.leave('blue');
+    pending.shift()!.resolve();
+    await blue;
+    await until(() => events.length === 3, 'the unsubscription');
+    assert.deepEqual(events.slice(1), ['subscribe room:slow:blue', 'unsubscribe room:slow:blue']);
+
+    // A failed subscription: join() still resolves, onError hears of it, the next join tries again.
+    const green = sa.join('green');
+    pending.shift()!.reject(new Error('store down'));
+    await green;
+    assert.deepEqual(errors, ['store subscribe to room green']);
+    assert.equal(sa.rooms.has('green'), true, 'still a member here');
+    const again = sb.join('green');
+    assert.equal(events.at(-1), 'subscribe room:slow:green');
+    pending.shift()!.resolve();
+    await again;
+    for (const client of all) await client.close();
+    await until(() => events.filter((event) => event.startsWith('unsubscribe')).length === 3, 'every room to be left');
+  });
+
   it('delivers room broadcasts published by another process, once per message however many rooms it names', async () => {
     const errors: string[] = [];
     const store = new MemoryStore();
