@@ -41,62 +41,71 @@ function listening(): Promise<Server> {
 }
 
 describe('npm run example', () => {
+  // A copy of the runner in a checkout of its own, sharing this one's node_modules, so each
+  // check is tested alone, whatever state this checkout's dist/ is in.
+  let checkout: string;
+  let runner: string;
+  before(() => {
+    checkout = mkdtempSync(join(tmpdir(), 'koa-sockjs-examples-'));
+    mkdirSync(join(checkout, 'scripts'));
+    runner = join(checkout, 'scripts/example.mjs');
+    copyFileSync(RUNNER, runner);
+    writeFileSync(join(checkout, 'package.json'), '{ "name": "koa-sockjs", "type": "module" }\n');
+    symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
+    mkdirSync(join(checkout, 'src/session'), { recursive: true });
+    writeFileSync(join(checkout, 'src/session/session.ts'), '');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(join(checkout, 'src/session/session.ts'), hourAgo, hourAgo);
+  });
+  after(() => rmSync(checkout, { recursive: true, force: true }));
+
+  const built = (): void => {
+    mkdirSync(join(checkout, 'dist/esm'), { recursive: true });
+    writeFileSync(join(checkout, 'dist/esm/index.js'), '');
+  };
+
   it('lists the examples when none or an unknown one is named', async () => {
     for (const args of [[], ['nope']]) {
-      const outcome = await run([RUNNER, ...args]);
+      const outcome = await run([runner, ...args]);
       assert.equal(outcome.code, 1);
       assert.match(outcome.stderr, /^Cannot start the example: say which one: npm run example -- <chat\|echo\|broadcast-route\|custom-store\|prometheus\|cluster>/);
     }
   });
 
+  it('says to build when dist/ is not there', async () => {
+    const outcome = await run([runner, 'echo']);
+    assert.equal(outcome.code, 1);
+    assert.match(outcome.stderr, /dist\/ is not built \(the examples import it as `koa-sockjs`\): run `npm run build`/);
+  });
+
+  it('says to rebuild when src/ changed after the build', async () => {
+    built();
+    const twoHoursAgo = new Date(Date.now() - 7_200_000);
+    utimesSync(join(checkout, 'dist/esm/index.js'), twoHoursAgo, twoHoursAgo);
+    const outcome = await run([runner, 'echo']);
+    assert.equal(outcome.code, 1);
+    assert.match(outcome.stderr, /dist\/ is older than src\/session\/session\.ts: run `npm run build`/);
+  });
+
   it('says that Redis is missing, and how to start one that leaves nothing on disk', async () => {
-    const outcome = await run([RUNNER, 'cluster'], { REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, PORT: '0' });
+    built();
+    const outcome = await run([runner, 'cluster'], { REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, PORT: '0' });
     assert.equal(outcome.code, 1);
     assert.match(outcome.stderr, /no Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED/);
     assert.match(outcome.stderr, /redis-server --port 6379 --save '' --appendonly no/);
   });
 
   it('says which port is taken', async () => {
+    built();
     const busy = await listening();
     try {
       const { port } = busy.address() as { port: number };
-      const outcome = await run([RUNNER, 'echo'], { PORT: String(port), HOST: '127.0.0.1' });
+      const outcome = await run([runner, 'echo'], { PORT: String(port), HOST: '127.0.0.1' });
       assert.equal(outcome.code, 1);
       assert.match(outcome.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is taken: stop what uses it, or set PORT`));
     } finally {
       await new Promise((resolve) => busy.close(resolve));
     }
-  });
-
-  describe('in a checkout whose dist/ is missing or stale', () => {
-    let checkout: string;
-    before(() => {
-      // A copy of the runner in a checkout of its own, sharing this one's node_modules.
-      checkout = mkdtempSync(join(tmpdir(), 'koa-sockjs-examples-'));
-      mkdirSync(join(checkout, 'scripts'));
-      copyFileSync(RUNNER, join(checkout, 'scripts/example.mjs'));
-      writeFileSync(join(checkout, 'package.json'), '{ "name": "koa-sockjs", "type": "module" }\n');
-      symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
-      mkdirSync(join(checkout, 'src/session'), { recursive: true });
-      writeFileSync(join(checkout, 'src/session/session.ts'), '');
-    });
-    after(() => rmSync(checkout, { recursive: true, force: true }));
-
-    it('says to build when dist/ is not there', async () => {
-      const outcome = await run([join(checkout, 'scripts/example.mjs'), 'echo']);
-      assert.equal(outcome.code, 1);
-      assert.match(outcome.stderr, /dist\/ is not built \(the examples import it as `koa-sockjs`\): run `npm run build`/);
-    });
-
-    it('says to rebuild when src/ changed after the build', async () => {
-      mkdirSync(join(checkout, 'dist/esm'), { recursive: true });
-      writeFileSync(join(checkout, 'dist/esm/index.js'), '');
-      const hourAgo = new Date(Date.now() - 3_600_000);
-      utimesSync(join(checkout, 'dist/esm/index.js'), hourAgo, hourAgo);
-      const outcome = await run([join(checkout, 'scripts/example.mjs'), 'echo']);
-      assert.equal(outcome.code, 1);
-      assert.match(outcome.stderr, /dist\/ is older than src\/session\/session\.ts: run `npm run build`/);
-    });
   });
 });
 
