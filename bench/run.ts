@@ -47,7 +47,8 @@ const HELP = `Usage: npm run bench -- [options]
                        idle-eventsource, redis-scale, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
                        koa-cost, rooms-5000, rooms-5000-paced, rooms-5000-split (a load-generator name such as idle-receivers
                        or rooms selects all that use it)
-  --rounds N           interleaved rounds (default 3, --quick 1)
+  --rounds N           interleaved rounds of every scenario (default 3 for the scenarios coalescing
+                       cannot flatter, 2 for the others, to stay under 20 minutes on 2 cores; --quick 1)
   --variants LIST      servers to compare (default koa-sockjs,sockjs-node,ws and each scenario's extras:
                        socket.io, koa-sockjs-redis); also koa-sockjs-upgrade. redis-scale always runs
                        redis-1-process and redis-2-processes
@@ -68,6 +69,8 @@ interface Options {
   quick: boolean;
   scenarios: ScenarioDef[];
   rounds: number;
+  /** --rounds was given: it applies to every scenario (else each scenario's own default). */
+  roundsGiven: boolean;
   /** null: the defaults, with each scenario's extras. */
   variants: string[] | null;
   /** Variants added to every scenario's list (--redis). */
@@ -136,6 +139,7 @@ function options(argv: string[]): Options | null {
     quick,
     scenarios: selectScenarios(values.scenario?.split(',').filter(Boolean) ?? defaultScenarios),
     rounds,
+    roundsGiven: values.rounds !== undefined || quick || profile,
     variants: list,
     addVariants: values.redis ? ['koa-sockjs-redis'] : [],
     redisUrl: values['redis-url'] ?? null,
@@ -383,7 +387,8 @@ async function run(opts: Options, variants: Record<string, Variant>): Promise<vo
     const params = paramsOf(def, opts);
     const order = variantsFor(def, opts.variants, opts.addVariants);
     console.log(`\n== ${def.title} [${def.id}]\n   ${def.describe(params)}`);
-    for (let round = 1; round <= opts.rounds; round++) {
+    const rounds = opts.roundsGiven ? opts.rounds : (def.rounds ?? opts.rounds);
+    for (let round = 1; round <= rounds; round++) {
       for (const id of order) {
         const record = await runOne(def, variants[id]!, round, params, opts);
         runs.push(record);

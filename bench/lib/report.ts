@@ -81,6 +81,8 @@ export interface ScenarioSummary {
   target: TargetResult | null;
   /** Why coalescing flatters koa-sockjs's numbers here; absent where it cannot. */
   coalescing?: string;
+  /** Interleaved rounds this scenario ran. */
+  rounds?: number;
 }
 
 export interface Meta {
@@ -178,6 +180,7 @@ export function summarize(def: ScenarioDef, params: Partial<LoadParams>, order: 
     ratios,
     target,
     ...(def.coalescing !== undefined ? { coalescing: def.coalescing } : {}),
+    rounds: Math.max(0, ...runs.filter((r) => r.scenario === def.id).map((r) => r.round)),
   };
 }
 
@@ -257,7 +260,7 @@ export function markdown(results: Results): string {
   lines.push('# koa-sockjs benchmark results', '');
   lines.push(
     `Taken ${meta.date} on ${meta.machine}, Node ${meta.node}. ${meta.pinned} ` +
-      `${meta.rounds} round(s), variants interleaved within each round (A B C A B C …); every number is the median over the rounds. ` +
+      `Up to ${meta.rounds} round(s) per scenario (each scenario says how many), variants interleaved within each round (A B C A B C …); every number is the median over the rounds. ` +
       `Ratios are variant / the scenario's baseline (sockjs-node unless the table says otherwise) from the same run. Total time ${Math.round(meta.totalSeconds)} s.` +
       (meta.quick ? ' **Quick run: shortened durations, not for comparison.**' : ''),
     '',
@@ -320,7 +323,7 @@ export function markdown(results: Results): string {
 
   lines.push('## Results', '');
   for (const s of results.scenarios) {
-    lines.push(`### ${s.title}`, '', `Parameters: ${s.parameters}.`, '');
+    lines.push(`### ${s.title}`, '', `Parameters: ${s.parameters}.${s.rounds !== undefined ? ` ${s.rounds} round(s).` : ''}`, '');
     const head = ['Server', ...s.metrics.map((m) => m.label), 'server µs/op', 'server CPU', 'client CPU (max)', 'runs ok'];
     lines.push(`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`);
     for (const v of s.variants) {
