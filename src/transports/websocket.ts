@@ -8,6 +8,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { kOpenWebsocket } from '../session/manager.js';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
+import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { Admission } from '../security/admission.js';
 import type { Receiver } from './receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
@@ -89,14 +90,23 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       } finally {
         socket.uncork();
       }
-      ws.on('message', (data) => {
-        // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
-        if (!take((data as Buffer).toString('utf8'), (data as Buffer).length)) ws.terminate();
-      });
-      ws.on('error', (error) => {
-        if (isTooLarge(error)) tr.route.manager.metrics.refused('size');
-        log('websocket error: %O', error);
-      });
+      listen(ws, take, tr.route.manager.metrics);
     },
   };
+}
+
+/**
+ * The websocket's listeners, made here so that their closures hold only what they use: made
+ * inside `handle` they would share its scope, and keep the TransportRequest (the Koa context,
+ * the request, the unbound response) alive as long as the websocket, 3 KB and more per session.
+ */
+function listen(ws: WebSocket, take: (text: string, bytes: number) => boolean, metrics: RouteMetrics): void {
+  ws.on('message', (data) => {
+    // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
+    if (!take((data as Buffer).toString('utf8'), (data as Buffer).length)) ws.terminate();
+  });
+  ws.on('error', (error) => {
+    if (isTooLarge(error)) metrics.refused('size');
+    log('websocket error: %O', error);
+  });
 }
