@@ -10,22 +10,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Koa from 'koa';
 import { sockjs, Session, type SockjsMiddleware } from 'koa-sockjs';
 import { RedisStore } from 'koa-sockjs/redis';
+import { nicknameOf } from '../chat/server.js';
 
 const PAGE_FILE = fileURLToPath(new URL('./public/index.html', import.meta.url));
 const SOCKJS_CLIENT_FILE = createRequire(import.meta.url).resolve('sockjs-client/dist/sockjs.min.js');
 
 class ChatSession extends Session {
+  /** From the SockJS URL (`/chat?name=alice`), as in examples/chat. */
+  readonly nickname = nicknameOf(this.url);
+
   override onOpen() {
     // Runs once, in the process that opened the session (its owner), wherever later requests land.
-    this.send(`Welcome! Your session lives in process ${process.pid}.`);
-    this.manager.broadcast('Someone joined.');
+    this.send(`Welcome, ${this.nickname}! Your session lives in process ${process.pid}.`);
+    // Everyone else, on every process (through Redis pub/sub): nobody is told they joined.
+    this.manager.except(this).broadcast(`${this.nickname} joined.`);
   }
   override onMessage(message: unknown) {
-    // A broadcast reaches the sessions of every process, through Redis pub/sub.
-    this.manager.broadcast(message);
+    // The server puts the name in front: nobody can speak as someone else.
+    if (typeof message === 'string' && message.trim()) this.manager.broadcast(`${this.nickname}: ${message}`);
   }
   override onClose() {
-    this.manager.broadcast('Someone left.');
+    this.manager.except(this).broadcast(`${this.nickname} left.`);
   }
 }
 

@@ -53,18 +53,19 @@ describe('examples/cluster', () => {
       for (let i = 0; i < 2; i++) pids.add(((await (await fetch(`${url}/stats`)).json()) as { process: number }).process);
       assert.equal(pids.size, 2, 'requests alternate between the processes');
 
-      const alice = new TestClient(`${url}/chat`, 'xhr-polling');
-      const bob = new TestClient(`${url}/chat`, 'websocket');
+      const alice = new TestClient(`${url}/chat?name=alice`, 'xhr-polling');
+      const bob = new TestClient(`${url}/chat?name=bob`, 'websocket');
       clients.push(alice, bob);
       await Promise.all([clientEvent(alice, alice.opened, 'alice to connect'), clientEvent(bob, bob.opened, 'bob to connect')]);
       const closes = new Map<TestClient, unknown>();
       for (const client of clients) void client.closed.then((close) => closes.set(client, close));
       await awaitMessages(alice, 1, "alice's welcome");
       await awaitMessages(bob, 1, "bob's welcome");
-      assert.match(String(alice.received[0]), /^Welcome! Your session lives in process \d+\.$/);
+      assert.match(String(alice.received[0]), /^Welcome, alice! Your session lives in process \d+\.$/);
 
-      alice.send('alice: hello');
-      bob.send('bob: hi');
+      // The server puts each sender's name in front.
+      alice.send('hello');
+      bob.send('hi');
       const heard = (client: TestClient) => client.received.filter((message) => /^(alice|bob): /.test(String(message)));
       for (const client of clients) {
         const deadline = Date.now() + 10_000;
@@ -73,6 +74,8 @@ describe('examples/cluster', () => {
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
         assert.deepEqual(heard(client).sort(), ['alice: hello', 'bob: hi']);
+        const self = client === alice ? 'alice' : 'bob';
+        assert.ok(!client.received.includes(`${self} joined.`), `${self} is not told that they joined`);
       }
       const stats = (await (await fetch(`${url}/stats`)).json()) as { sessionsInCluster: number };
       assert.equal(stats.sessionsInCluster, 2);
