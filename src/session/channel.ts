@@ -143,7 +143,11 @@ export class SessionChannel implements SessionOutlet {
     // What was broadcast to its rooms before the close went out above; nothing more will.
     this.settings.rooms.leaveAll(this);
     const frame = closeFrame(code, reason);
-    this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
+    // A websocket session's record goes in the next microtask, and no request can address its
+    // key: recording the close would be a store call (a round trip on Redis) for nobody.
+    if (this.persistent) {
+      this.#storeCall(this.settings.store.update(this.key, { state: SessionState.CLOSED, closeCode: code, closeReason: reason }), 'record close');
+    }
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
       this.#detach();
