@@ -24,6 +24,11 @@ export const CloseCode = {
   TOO_SLOW: 1013,
   /** An incoming message was larger than maxMessageSize (websocket close code). */
   MESSAGE_TOO_BIG: 1009,
+  /**
+   * Sends over HTTP kept coming in parallel while more than INCOMING_LIMIT bytes of messages
+   * waited for onMessage: the client ignores the backpressure of delayed send answers.
+   */
+  TOO_MANY_WAITING: 1008,
 } as const;
 
 /** The reason sent with each {@link CloseCode}, in the close frame `c[code,"reason"]`. */
@@ -40,6 +45,7 @@ export const CloseReason = {
   EXPIRED: 'Session expired',
   /** With 1013: the client read too slowly (`maxBufferedBytes`). */
   TOO_SLOW: 'Client too slow to receive',
+  TOO_MANY_WAITING: 'Too many messages waiting',
 } as const;
 
 /** `a[...]` from messages that are each already JSON-encoded (see encodeMessage). */

@@ -14,10 +14,21 @@ import type { Receiver } from '../transports/receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';
-import { kEnded, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
+import { kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 
 const log = logger('channel');
+
+/**
+ * Bytes of client messages that may wait for an async onMessage (issue 9). Past the high
+ * water mark a websocket is paused (TCP flow control slows the sender; nothing is lost or
+ * reordered) and an HTTP send's answer waits, which holds back sockjs-client's next send; below
+ * the low one reading resumes. Sends that keep coming in parallel past the hard limit close
+ * the session with 1008 "Too many messages waiting".
+ */
+export const INCOMING_HIGH_WATER = 1024 * 1024;
+const INCOMING_LOW_WATER = INCOMING_HIGH_WATER / 2;
+export const INCOMING_LIMIT = 8 * INCOMING_HIGH_WATER;
 
 export interface ChannelSettings {
   readonly store: SessionStore;
@@ -67,6 +78,14 @@ export class SessionChannel implements SessionOutlet {
   #disconnect: TimerHandle | undefined;
   #removed = false;
   #tooSlow = false;
+  /** Bytes of client messages handed to the session whose onMessage has not finished. */
+  #incomingBytes = 0;
+  /** The websocket receiver is paused because too much waits for onMessage. */
+  #readingPaused = false;
+  /** HTTP sends waiting for the incoming backlog to fall below the high water mark. */
+  #roomWaiters: Array<() => void> = [];
+  /** Bytes those waiting sends carry. */
+  #roomWaitingBytes = 0;
   /** The last receiver that ended, while what it was given may still be on its way out. */
   #previous: Receiver | undefined;
   /** The close frame the session ended with, for its tombstone. */
@@ -86,7 +105,7 @@ export class SessionChannel implements SessionOutlet {
   /** Producers waiting in `drain()`; made on the first wait. */
   #drain: DrainWaiters | undefined;
   /** Client messages being delivered, in the order they arrived (see `receive`). */
-  #incoming: Array<{ messages: unknown[] | undefined }> = [];
+  #incoming: Array<{ messages: unknown[] | undefined; bytes: number }> = [];
 
   /**
    * @param key store key (the client's session id; for websocket sessions a key of their own)
@@ -136,6 +155,9 @@ export class SessionChannel implements SessionOutlet {
 
   close(code: number, reason: string): void {
     this.#closedWith = { code, reason };
+    // Sends waiting for room are answered: what they carried was taken (and what the closed
+    // session will not see is dropped, as for any message after a close).
+    this.#wakeRoomWaiters();
     this.flush();
     this.closeCode = code;
     // Nothing more can be sent: producers waiting for room stop waiting.
@@ -317,9 +339,65 @@ export class SessionChannel implements SessionOutlet {
   }
 
   /** Messages from the client's own connection (a websocket): straight to the session. */
-  receiveDirect(messages: readonly unknown[]): void {
+  receiveDirect(messages: readonly unknown[], bytes: number): void {
     this.noteActivity();
     this.session[kReceive](messages);
+    this.#trackIncoming(bytes);
+  }
+
+  /**
+   * Bounds what waits for an async onMessage: undefined when there is room; a promise that
+   * settles once there is (or the session is gone) when more than the high water mark waits;
+   * false when a client keeps sending in parallel past INCOMING_LIMIT (then the session closes
+   * with 1008 and the messages are refused).
+   */
+  incomingRoom(bytes: number): Promise<void> | undefined | false {
+    if (this.#incomingBytes + this.#roomWaitingBytes + bytes > INCOMING_LIMIT) {
+      log('session %s: %d bytes of messages wait for onMessage', this.session.id, this.#incomingBytes + this.#roomWaitingBytes);
+      this.session.close(CloseCode.TOO_MANY_WAITING, CloseReason.TOO_MANY_WAITING);
+      return false;
+    }
+    if (this.#incomingBytes <= INCOMING_HIGH_WATER || this.#removed) return undefined;
+    // The waiting send's body is held meanwhile: it counts toward the limit.
+    this.#roomWaitingBytes += bytes;
+    return new Promise((resolve) =>
+      this.#roomWaiters.push(() => {
+        this.#roomWaitingBytes -= bytes;
+        resolve();
+      }),
+    );
+  }
+
+  /** Counts a batch just handed to the session until every hook called so far has finished. */
+  #trackIncoming(bytes: number): void {
+    const tail = this.session[kHookTail];
+    // Taken at once: nothing waits.
+    if (!tail || bytes === 0) return;
+    this.#incomingBytes += bytes;
+    void tail.then(() => {
+      this.#incomingBytes -= bytes;
+      this.#incomingTaken();
+    });
+    if (this.#incomingBytes > INCOMING_HIGH_WATER && !this.#readingPaused && this.#receiver?.pause) {
+      this.#readingPaused = true;
+      log('session %s: pausing its connection, %d bytes wait for onMessage', this.session.id, this.#incomingBytes);
+      this.#receiver.pause();
+    }
+  }
+
+  #incomingTaken(): void {
+    if (this.#incomingBytes <= INCOMING_HIGH_WATER) this.#wakeRoomWaiters();
+    if (this.#readingPaused && this.#incomingBytes <= INCOMING_LOW_WATER) {
+      this.#readingPaused = false;
+      this.#receiver?.resume?.();
+    }
+  }
+
+  #wakeRoomWaiters(): void {
+    const waiters = this.#roomWaiters;
+    if (waiters.length === 0) return;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /**
@@ -328,13 +406,14 @@ export class SessionChannel implements SessionOutlet {
    * client's order: the client sends one request at a time, so what is queued is older. With
    * an in-memory store the mailbox is answered synchronously and this delivers at once.
    */
-  receive(messages: readonly unknown[]): void {
+  receive(messages: readonly unknown[], bytes = 0): void {
     if (messages.length) this.noteActivity();
-    const slot: { messages: unknown[] | undefined } = { messages: undefined };
+    const slot: { messages: unknown[] | undefined; bytes: number } = { messages: undefined, bytes };
     this.#incoming.push(slot);
     whenReady(
       this.settings.store.take(this.key, 'incoming'),
       (encoded) => {
+        for (const text of encoded) slot.bytes += text.length;
         slot.messages = encoded.length ? encoded.map((text) => JSON.parse(text) as unknown).concat(messages) : [...messages];
         this.#deliverIncoming();
       },
@@ -366,6 +445,7 @@ export class SessionChannel implements SessionOutlet {
 
   /** The manager lets go of the session; onRemove runs. */
   #forgotten(): void {
+    this.#wakeRoomWaiters();
     this.settings.rooms.leaveAll(this);
     this.forget(this);
     this.session[kRemoved]();
@@ -374,8 +454,11 @@ export class SessionChannel implements SessionOutlet {
   /** Store answers come back in the order asked; deliver in that order, never overtaking. */
   #deliverIncoming(): void {
     while (this.#incoming.length && this.#incoming[0]!.messages !== undefined) {
-      const { messages } = this.#incoming.shift()!;
-      if (messages!.length) this.session[kReceive](messages!);
+      const { messages, bytes } = this.#incoming.shift()!;
+      if (messages!.length) {
+        this.session[kReceive](messages!);
+        this.#trackIncoming(bytes);
+      }
     }
   }
 

@@ -568,10 +568,16 @@ export class SessionManager<S extends Session = Session> {
         log('refused %d message(s) for closed session %s', messages.length, local.session.id);
         return false;
       }
+      // Too much already waits for onMessage: this send's answer waits too (sockjs-client sends
+      // one request at a time, so that holds the client back), or the session closes (1008).
+      const room = local.incomingRoom(bytes);
+      if (room === false) return false;
+      if (room) await room;
+      if (local.session.state !== SessionState.OPEN) return false;
       local.session.hits++;
       this.metrics.received(local.meter, messages.length, bytes);
       // After what the client sent earlier through other processes (the store's incoming mailbox).
-      local.receive(messages);
+      local.receive(messages, bytes);
       return true;
     }
     const found = this.store.get(key);
@@ -584,7 +590,7 @@ export class SessionManager<S extends Session = Session> {
     this.metrics.received(this.metrics.transport(record.transport), messages.length, bytes);
     const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {
-      adopted.receive(messages);
+      adopted.receive(messages, bytes);
       return true;
     }
     await this.store.push(
@@ -623,7 +629,7 @@ export class SessionManager<S extends Session = Session> {
       session,
       receive: (messages, bytes) => {
         metrics.received(meter, messages.length, bytes);
-        channel.receiveDirect(messages);
+        channel.receiveDirect(messages, bytes);
       },
     };
   }

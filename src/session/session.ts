@@ -65,6 +65,7 @@ export const kReceive = Symbol.for('koa-sockjs@1.receive');
 export const kResume = Symbol.for('koa-sockjs@1.resume');
 export const kEnded = Symbol.for('koa-sockjs@1.ended');
 export const kRemoved = Symbol.for('koa-sockjs@1.removed');
+export const kHookTail = Symbol.for('koa-sockjs@1.hookTail');
 /** On Session.prototype: marks Session and its subclasses from any copy of koa-sockjs. */
 const kSessionBrand = Symbol.for('koa-sockjs@1.Session');
 
@@ -294,6 +295,15 @@ export class Session<Data extends object = Record<string, unknown>> {
     assertTransition(this.#state, SessionState.CLOSED);
     this.#state = SessionState.CLOSED;
     this.#runHook('onClosed');
+  }
+
+  /**
+   * @internal Settles once every hook called so far has finished; undefined when none is
+   * running (all messages delivered so far have been taken). How the session layer bounds what
+   * waits for an async onMessage (issue 9).
+   */
+  get [kHookTail](): Promise<void> | undefined {
+    return this.#hookTail;
   }
 
   /** @internal The manager forgot the session: onRemove, once. */

@@ -150,6 +150,15 @@ export class Hixie76Connection {
     return this.#socket.writableLength;
   }
 
+  /** Stops reading the client's bytes (its messages wait in TCP) until `resume()`. */
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
   constructor(socket: Socket, maxMessageSize: number, handlers: Hixie76Handlers) {
     this.#socket = socket;
     this.#handlers = handlers;
@@ -283,6 +292,14 @@ export class Hixie76Receiver implements Receiver {
 
   get backlog(): number {
     return this.connection.backlog;
+  }
+
+  pause(): void {
+    this.connection.pause();
+  }
+
+  resume(): void {
+    this.connection.resume();
   }
 
   send(frame: string | Buffer): boolean {

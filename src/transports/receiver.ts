@@ -38,6 +38,13 @@ export interface Receiver {
   /** Drops the connection now, discarding what it has not sent: a client that does not read. */
   destroy?(): void;
   /**
+   * Connections that carry the client's messages too (websockets): stop reading them, so the
+   * sender slows down (TCP flow control) while the application works through what it got.
+   */
+  pause?(): void;
+  /** Reads the client's messages again after `pause()`. */
+  resume?(): void;
+  /**
    * Connections with a liveness check of their own (websockets: RFC 6455 ping and pong): asks
    * the peer to answer, and drops the connection (then `onAbort`) when no answer comes within
    * `timeoutMs` of `timers`' clock. Called with every heartbeat.

@@ -68,6 +68,14 @@ export class WebsocketReceiver implements Receiver {
     return this.ws.bufferedAmount;
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   onceFlushed(callback: () => void): void {
     if (this.socket) whenFlushed(this.socket, callback);
     else setImmediate(callback);

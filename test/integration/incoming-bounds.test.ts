@@ -1,0 +1,116 @@
+/**
+ * Incoming messages waiting for an async onMessage are bounded (issue 9, fault 4): a fast
+ * websocket sender is paused (nothing lost or reordered), an HTTP send's answer waits for room,
+ * and parallel sends past the limit close the session with 1008.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import Koa from 'koa';
+import { Session, sockjs } from '../../src/index.js';
+import { INCOMING_HIGH_WATER } from '../../src/session/channel.js';
+import { post, until } from '../helpers/http-client.js';
+import { listen, type Listening } from '../helpers/listen.js';
+import { FrameClient } from '../helpers/ws-client.js';
+
+const SIZE = 256 * 1024;
+
+/** onMessage waits on a gate the test opens; records what it got, in order. */
+class Slow extends Session {
+  static gate: Promise<void>;
+  static open: () => void;
+  static got: string[] = [];
+  static sessions: Slow[] = [];
+  static reset(): void {
+    Slow.got = [];
+    Slow.sessions = [];
+    Slow.gate = new Promise((resolve) => (Slow.open = resolve));
+  }
+  override onOpen(): void {
+    Slow.sessions.push(this);
+  }
+  override async onMessage(message: unknown): Promise<void> {
+    await Slow.gate;
+    Slow.got.push((message as string).slice(0, (message as string).indexOf(':')));
+  }
+}
+
+const servers: Listening[] = [];
+after(async () => {
+  for (const server of servers) await server.close();
+});
+
+async function start(): Promise<string> {
+  Slow.reset();
+  const app = new Koa();
+  app.use(sockjs({ prefix: '/s', session: Slow }));
+  const server = await listen(app);
+  servers.push(server);
+  return `${server.url}/s`;
+}
+
+const message = (i: number, size = SIZE): string => `${i}:${'x'.repeat(size)}`;
+
+/** Resolves once `value()` has not changed for 200 turns of the event loop (no timer). */
+async function settled(value: () => number): Promise<number> {
+  let last = value();
+  for (let stable = 0; stable < 200; ) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = value();
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+describe('messages waiting for an async onMessage', () => {
+  it('pause a fast websocket sender: the server reads about the high water mark, then all arrive in order', async () => {
+    const base = await start();
+    const client = new FrameClient(`${base}/0/0/websocket`);
+    await client.waitFor(1);
+    const count = 40;
+    for (let i = 0; i < count; i++) client.send(message(i));
+    const session = Slow.sessions[0]!;
+    // hits counts the frames the server read off the connection.
+    const read = await settled(() => session.hits);
+    assert.ok(read >= 1, 'the server read some');
+    assert.ok(read * SIZE <= INCOMING_HIGH_WATER + 3 * SIZE, `paused after ${read} frames of ${SIZE} bytes`);
+    Slow.open();
+    await until(() => Slow.got.length === count, 'every message', 20_000);
+    assert.deepEqual(Slow.got, Array.from({ length: count }, (_, i) => String(i)));
+    await client.close();
+  });
+
+  it('hold back an HTTP send until there is room, then take it, in order', async () => {
+    const base = await start();
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    const size = 600 * 1024;
+    assert.equal((await post(`${url}/xhr_send`, JSON.stringify([message(0, size)]))).status, 204);
+    assert.equal((await post(`${url}/xhr_send`, JSON.stringify([message(1, size)]))).status, 204);
+    // 1.2 MB wait: the third send is answered only once the application took enough.
+    let answered = 0;
+    const third = post(`${url}/xhr_send`, JSON.stringify([message(2, size)])).then((reply) => {
+      answered = reply.status;
+      return reply;
+    });
+    const session = Slow.sessions[0]!;
+    assert.equal(await settled(() => session.hits + answered), 2);
+    Slow.open();
+    assert.equal((await third).status, 204);
+    await until(() => Slow.got.length === 3, 'every message');
+    assert.deepEqual(Slow.got, ['0', '1', '2']);
+  });
+
+  it('close the session with 1008 when sends keep coming in parallel past the limit', async () => {
+    const base = await start();
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    const size = 900 * 1024;
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`${url}/xhr_send`, JSON.stringify([message(i, size)]))));
+    const statuses = replies.map((reply) => reply.status);
+    assert.ok(statuses.includes(404), `some sends refused: ${statuses.join(' ')}`);
+    assert.equal((await post(`${url}/xhr`)).body, 'c[1008,"Too many messages waiting"]\n');
+    Slow.open();
+  });
+});
