@@ -11,7 +11,7 @@ import { info } from './endpoints/info.js';
 import { quietClientErrors } from './http/client-gone.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
-import { respondText } from './http/text.js';
+import { respondStoreUnavailable, respondText } from './http/text.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
 import { kServeApp, type CloseOptions, type SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
@@ -87,8 +87,14 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     // error handler quiet about it (once per connection).
     quietClientErrors(ctx.req.socket);
     manager[kServeApp](ctx.app);
-    const started = manager.start();
-    if (started) await started;
+    try {
+      const started = manager.start();
+      if (started) await started;
+    } catch (error) {
+      manager.reportError(error, 'subscribing to the store');
+      respondStoreUnavailable(ctx);
+      return;
+    }
     const rest = path.slice(prefix.length);
     if (rest === '' || rest === '/') {
       if (ctx.method === 'GET' || ctx.method === 'HEAD') greeting(ctx);

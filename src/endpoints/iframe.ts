@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { setCacheForever } from '../http/headers.js';
+import { keepAliveWithoutBody, setCacheForever } from '../http/headers.js';
 import { respondMethodNotAllowed } from '../http/raw.js';
 import { iframePage } from '../transports/framing.js';
 
@@ -41,6 +41,7 @@ export function iframeEndpoint(sockjsUrl: string, frameAncestors: string): Ifram
       if (matchesEtag(ctx.get('If-None-Match'), etag)) {
         // 304 without Content-Type or body (protocol suite: test_cacheability): Koa strips both.
         ctx.status = 304;
+        keepAliveWithoutBody(ctx);
         return;
       }
       ctx.type = 'text/html; charset=UTF-8';

@@ -69,9 +69,22 @@ export function setCors(ctx: Context): void {
   ctx.vary('Origin');
 }
 
+/**
+ * Keeps an HTTP/1.0 client's connection open after a response without a body (204, 304) when it
+ * asked for that. Node keeps an HTTP/1.0 connection only for a response with a Content-Length,
+ * which a 204 must not carry (RFC 9110, 8.6), so it answered those with `Connection: close`. A
+ * response without a body needs no length to end, so keep-alive is safe to say. HTTP/1.1 needs
+ * nothing: keep-alive is its default.
+ */
+export function keepAliveWithoutBody(ctx: Context): void {
+  const { httpVersion, headers } = ctx.req;
+  if (httpVersion === '1.0' && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(headers.connection ?? '')) ctx.set('Connection', 'keep-alive');
+}
+
 /** Answers a CORS preflight: 204, cacheable for a year. */
 export function answerPreflight(ctx: Context, methods: readonly string[], cors: boolean): void {
   ctx.status = 204;
+  keepAliveWithoutBody(ctx);
   setCacheForever(ctx);
   ctx.set('Access-Control-Max-Age', String(ONE_YEAR_SECONDS));
   ctx.set('Access-Control-Allow-Methods', ['OPTIONS', ...methods].join(', '));

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
+import { keepAliveWithoutBody } from './headers.js';
 
 /**
  * 204 with a Content-Type. Koa strips Content-Type from every 204 as it writes it, so the type
@@ -14,6 +15,7 @@ import type { ServerResponse } from 'node:http';
  */
 export function respondNoContent(ctx: Context, contentType: string): void {
   ctx.status = 204;
+  keepAliveWithoutBody(ctx);
   const res = ctx.res;
   const writeHead = res.writeHead;
   res.writeHead = function writeHeadWithType(this: ServerResponse, ...args: unknown[]) {

@@ -8,3 +8,11 @@ export function respondText(ctx: Context, status: number, text: string): void {
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = text;
 }
+
+/**
+ * 503 for a request the session store could not serve. The store's own error goes to `onError`;
+ * its text (hosts, keys, connection states) is not the client's business.
+ */
+export function respondStoreUnavailable(ctx: Context): void {
+  respondText(ctx, 503, 'Session store unavailable.');
+}

@@ -36,6 +36,29 @@ export function encodeMessage(value: unknown): string {
   return escapeForClient(json);
 }
 
+/**
+ * Characters encodeMessage never leaves raw: control characters (JSON.stringify escapes them in
+ * strings and emits none elsewhere; a raw newline would end an xhr frame), the ones
+ * escapeForClient escapes, and lone surrogates (JSON.stringify escapes those too).
+ */
+const NEVER_RAW = /[\u0000-\u001f\u200c-\u200f\u2028-\u202f\u2060-\u206f\ufff0-\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * True when `encoded` could have come from encodeMessage: exactly one JSON value, with nothing
+ * raw that sockjs-client or a transport's framing cannot take. Strings that come back from a
+ * networked store (Redis, another process) are checked with it before they are spliced into a
+ * frame: a corrupt one could otherwise end the frame early or forge another.
+ */
+export function isEncodedMessage(encoded: string): boolean {
+  if (typeof encoded !== 'string' || encoded.length === 0 || NEVER_RAW.test(encoded)) return false;
+  try {
+    JSON.parse(encoded);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Why an incoming payload was refused; the text is what the protocol suite expects. */
 export type PayloadError = 'Payload expected.' | 'Broken JSON encoding.';
 

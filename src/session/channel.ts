@@ -16,6 +16,7 @@ import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';
 import { kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
+import { checkedOutgoing, decodedIncoming } from './stored-messages.js';
 
 const log = logger('channel');
 
@@ -290,7 +291,7 @@ export class SessionChannel implements SessionOutlet {
     this.#attaching = [];
     whenReady(
       this.settings.store.take(this.key, 'outgoing'),
-      (queued) => this.#attached(receiver, queued),
+      (queued) => this.#attached(receiver, checkedOutgoing(queued, this.settings.reportError, `store take for session ${this.session.id}`)),
       (error) => {
         this.#attaching = undefined;
         this.settings.reportError(error, `store take for session ${this.session.id}`, this.session.id);
@@ -414,7 +415,7 @@ export class SessionChannel implements SessionOutlet {
       this.settings.store.take(this.key, 'incoming'),
       (encoded) => {
         for (const text of encoded) slot.bytes += text.length;
-        slot.messages = encoded.length ? encoded.map((text) => JSON.parse(text) as unknown).concat(messages) : [...messages];
+        slot.messages = encoded.length ? decodedIncoming(encoded, this.settings.reportError, `store take for session ${this.session.id}`).concat(messages) : [...messages];
         this.#deliverIncoming();
       },
       (error) => {

@@ -16,6 +16,7 @@ import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
 import type { Admission } from '../security/admission.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
+import { keyLabel } from '../util/key-label.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
@@ -23,6 +24,7 @@ import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
 import { Session, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
 import { SessionState } from './state.js';
+import { checkedOutgoing } from './stored-messages.js';
 
 const log = logger('manager');
 
@@ -485,7 +487,7 @@ export class SessionManager<S extends Session = Session> {
       await this.#connect(key, receiver, request, admission);
     } catch (error) {
       // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
-      this.reportError(error, `receiving request for session key ${key}`);
+      this.reportError(error, `receiving request (${receiver.transport}) for session ${keyLabel(key)}`);
       receiver.end(closeFrame(STORE_UNAVAILABLE.code, STORE_UNAVAILABLE.reason));
       return;
     }
@@ -692,7 +694,7 @@ export class SessionManager<S extends Session = Session> {
       // Our own connection carries our releases in order before this claim: the holder is real.
       if (holderNode === undefined || holderNode === this.store.nodeId) return false;
       if (!(await this.store.isAlive(holderNode))) {
-        log('releasing the receiver claim that dead process %s holds on %s', holderNode, key);
+        log('releasing the receiver claim that dead process %s holds on %s', holderNode, keyLabel(key));
         await this.store.releaseReceiver(key, holder);
         return this.store.claimReceiver(key, token, ttl);
       }
@@ -718,7 +720,7 @@ export class SessionManager<S extends Session = Session> {
       (record) => {
         if (record) this.#storeCall(this.store.publish(this.#nodeTopic(record.owner), `${kind}\n${key}`), `publish ${kind}`);
       },
-      (error) => this.reportError(error, `store get for session key ${key}`),
+      (error) => this.reportError(error, `store get for session ${keyLabel(key)}`),
     );
   }
 
@@ -732,7 +734,7 @@ export class SessionManager<S extends Session = Session> {
         if (holderNode === this.store.nodeId) this.#remoteReceivers.get(key)?.checkClosed();
         else this.#storeCall(this.store.publish(this.#nodeTopic(holderNode), `${CLOSED}\n${key}`), 'publish close');
       },
-      (error) => this.reportError(error, `store get for session key ${key}`),
+      (error) => this.reportError(error, `store get for session ${keyLabel(key)}`),
     );
   }
 
@@ -776,7 +778,8 @@ export class SessionManager<S extends Session = Session> {
     const frame = closeFrame(record.closeCode ?? CloseCode.GO_AWAY, record.closeReason ?? CloseReason.GO_AWAY);
     whenReady(
       this.store.take(key, 'outgoing'),
-      (pending) => {
+      (taken) => {
+        const pending = checkedOutgoing(taken, (error, context) => this.reportError(error, context), `store take for closed session ${record.id}`);
         // Messages sent before the close still reach the client, then the close frame.
         if (pending.length && !receiver.send(messageFrame(pending))) return;
         receiver.end(frame);

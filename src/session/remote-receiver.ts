@@ -10,8 +10,10 @@ import type { SessionStore, Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
 import { catchRejection, whenReady } from '../util/awaitable.js';
+import { keyLabel } from '../util/key-label.js';
 import type { SessionChannel } from './channel.js';
 import { SessionState } from './state.js';
+import { checkedOutgoing } from './stored-messages.js';
 
 export interface RemoteReceiverSettings {
   readonly store: SessionStore;
@@ -91,7 +93,8 @@ export class RemoteReceiver {
     this.#taking = true;
     whenReady(
       this.settings.store.take(this.key, 'outgoing'),
-      (messages) => {
+      (taken) => {
+        const messages = checkedOutgoing(taken, this.settings.reportError, `store take for remote session ${keyLabel(this.key)}`);
         this.#taking = false;
         if (this.#done) {
           // Raced with the end of this receiver: give the messages back for the next one.
@@ -162,7 +165,7 @@ export class RemoteReceiver {
   }
 
   #fail(error: unknown, what: string): void {
-    this.settings.reportError(error, `store ${what} for remote session ${this.key}`);
+    this.settings.reportError(error, `store ${what} for remote session ${keyLabel(this.key)}`);
     this.#finish();
     this.receiver.end();
   }
@@ -186,6 +189,6 @@ export class RemoteReceiver {
   }
 
   #storeCall(result: unknown, what: string): void {
-    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for remote session ${this.key}`));
+    catchRejection(result, (error) => this.settings.reportError(error, `store ${what} for remote session ${keyLabel(this.key)}`));
   }
 }

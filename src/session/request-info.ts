@@ -11,8 +11,28 @@ export interface RequestInfo {
   readonly remoteAddress: string;
   /** A safe subset of the request headers: never `cookie` or `authorization`. */
   readonly headers: Readonly<Record<string, string>>;
-  /** The request URL (path and query). */
+  /**
+   * The request URL (path and query), with the client's session id replaced by `*`: that id
+   * lets anyone who knows it send and receive on the session, so it is never exposed. Only that
+   * path segment changes: the prefix, server id, transport and query stay as they came.
+   */
   readonly url: string;
+}
+
+/** Stands for the client's session id in {@link RequestInfo.url}. */
+export const REDACTED_SESSION_ID = '*';
+
+/**
+ * `url` with its session id segment replaced. `url` is a session URL as the route matched it:
+ * its path ends in `/<server>/<session>/<transport>`.
+ */
+export function redactSessionUrl(url: string): string {
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  const transport = path.lastIndexOf('/');
+  const session = path.lastIndexOf('/', transport - 1);
+  if (session < 0) return url;
+  return path.slice(0, session + 1) + REDACTED_SESSION_ID + url.slice(transport);
 }
 
 /**
@@ -49,6 +69,7 @@ export function pickSafeHeaders(headers: IncomingHttpHeaders): Record<string, st
  * (polls and sends of existing sessions) never need the client address or the headers.
  */
 export class ContextRequestInfo implements RequestInfo {
+  /** `ctx` must be a request for a session URL (`/<server>/<session>/<transport>`). */
   constructor(readonly ctx: Context) {}
 
   get remoteAddress(): string {
@@ -60,6 +81,6 @@ export class ContextRequestInfo implements RequestInfo {
   }
 
   get url(): string {
-    return this.ctx.url;
+    return redactSessionUrl(this.ctx.url);
   }
 }

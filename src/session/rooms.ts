@@ -25,6 +25,7 @@ import { catchRejection, isPromiseLike } from '../util/awaitable.js';
 import type { SessionChannel } from './channel.js';
 import type { Session } from './session.js';
 import { SessionState } from './state.js';
+import { checkedOutgoing } from './stored-messages.js';
 
 const log = logger('rooms');
 
@@ -251,7 +252,8 @@ export class RoomHub implements RoomMembership {
     }
     // Whatever else publishes on a shared store's topic must not break this process.
     if (isStringArray(message)) {
-      this.#queue(EVERYONE, message, false);
+      const valid = checkedOutgoing(message, this.#settings.reportError, `broadcast received on ${topic}`);
+      if (valid.length) this.#queue(EVERYONE, valid, false);
       return;
     }
     const envelope = message as Partial<Envelope> | null;
@@ -274,7 +276,9 @@ export class RoomHub implements RoomMembership {
     this.#delivered.delete(sender);
     this.#delivered.set(sender, envelope.s!);
     if (this.#delivered.size > MAX_SENDERS) this.#delivered.delete(this.#delivered.keys().next().value!);
-    this.#queue({ rooms: envelope.r, exceptRooms: envelope.xr ?? [], exceptSessions: envelope.xs ?? [] }, envelope.m!, false);
+    const audience = { rooms: envelope.r, exceptRooms: envelope.xr ?? [], exceptSessions: envelope.xs ?? [] };
+    const valid = checkedOutgoing(envelope.m!, this.#settings.reportError, `broadcast received on ${topic}`);
+    if (valid.length) this.#queue(audience, valid, false);
   }
 
   /** Local open sessions an audience selects, each once. */
@@ -375,7 +379,7 @@ export class RoomHub implements RoomMembership {
 
   /** Writes one frame, built once, to every local recipient. */
   #deliver(audience: Audience, encoded: string[]): void {
-    if (this.#settings.channels.size === 0) return;
+    if (this.#settings.channels.size === 0 || encoded.length === 0) return;
     let frame: Buffer | undefined;
     this.forEachRecipient(audience, (channel) => {
       frame ??= Buffer.from(messageFrame(encoded));

@@ -26,6 +26,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { StoreError } from '../errors.js';
 import { logger } from '../log.js';
 import { SessionState } from '../session/state.js';
+import { keyLabel } from '../util/key-label.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
 const log = logger('redis');
@@ -80,13 +81,15 @@ export const REDIS_STORE_DEFAULTS = {
 
 /**
  * A Redis operation failed or Redis was unreachable. Koa answers a request that fails with it
- * 503 Service Unavailable (`status`), and shows the message (`expose`).
+ * 503 Service Unavailable (`status`), with that bare text: the message names hosts and
+ * connection states, which are the operator's business, not the client's (`expose` false, as
+ * for every 5xx). Koa reports it through `app.emit('error')`.
  */
 export class RedisStoreError extends StoreError {
   /** 503: the HTTP status Koa answers a request that failed with this error. */
   readonly status = 503;
-  /** True: Koa shows the message to the client (it names no secret, only what failed). */
-  readonly expose = true;
+  /** False: the message names hosts and connection states, the operator's business (Koa shows a bare status text). */
+  readonly expose = false;
   constructor(message: string, options?: { cause?: unknown }) {
     super(`Redis store: ${message}`, options);
     this.name = 'RedisStoreError';
@@ -382,7 +385,7 @@ export class RedisStore implements SessionStore {
     const result = await this.#eval('create', CREATE, [this.#recordKey(key), this.#index], [ttlMs, now, now + ttlMs, key, ...fields]);
     if (result === 1) return { record: { ...record }, created: true };
     const existing = toRecord(pairsToObject(result as string[]), now);
-    if (!existing) throw new RedisStoreError(`create of ${key} found a record without an id`);
+    if (!existing) throw new RedisStoreError(`create of ${keyLabel(key)} found a record without an id`);
     return { record: existing, created: false };
   }
 

@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import { BodyTooLargeError, bodyWasRead, readBody } from '../http/body.js';
 import { BodyConsumedError, recoverParsedBody } from '../http/parsed-body.js';
-import { respondText } from '../http/text.js';
+import { respondStoreUnavailable, respondText } from '../http/text.js';
 import { kIncoming } from '../session/manager.js';
 import { decodeMessageArray } from '../protocol/json.js';
 import { respondNoSession } from '../security/admission.js';
@@ -64,7 +64,7 @@ function tooLarge({ ctx, route }: TransportRequest): undefined {
 
 /**
  * Reads and delivers the messages. Returns true when they were delivered; otherwise the
- * error response (400, 404, 413, 500) has been set on ctx.
+ * error response (400, 404, 413, 500, 503) has been set on ctx.
  */
 export async function deliverMessages(tr: TransportRequest, format: PayloadFormat): Promise<boolean> {
   const { ctx, route } = tr;
@@ -77,8 +77,16 @@ export async function deliverMessages(tr: TransportRequest, format: PayloadForma
   }
   // Checked where an unknown session is found out, so a session of another identity gets the
   // very answer an unknown one gets, after the same checks of the body.
-  const delivered =
-    (await route.gate.forSend(ctx, tr.key, route.manager)) && (await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes));
+  let delivered: boolean;
+  try {
+    delivered = (await route.gate.forSend(ctx, tr.key, route.manager)) && (await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes));
+  } catch (error) {
+    // The store failed (say, Redis is unreachable). Its message is for the operator (onError),
+    // never for the client: it can name hosts, keys and connection states.
+    route.manager.reportError(error, 'store for incoming messages');
+    respondStoreUnavailable(ctx);
+    return false;
+  }
   if (!delivered) {
     // Unknown, closed, or another identity's: the messages were not taken (docs/transports.md).
     respondNoSession(ctx);

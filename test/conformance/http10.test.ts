@@ -1,7 +1,7 @@
 // Protocol suite: Http10.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { POST, RawHttpConnection, sessionPart, startServer, type ConformanceServer } from './helpers.js';
+import { GET, POST, RawHttpConnection, sessionPart, startServer, type ConformanceServer } from './helpers.js';
 
 describe('HTTP/1.0', () => {
   let server: ConformanceServer;
@@ -82,5 +82,68 @@ describe('HTTP/1.0', () => {
     send.close();
     assert.equal(await c.readToEnd(), `data: a["${big}"]\r\n\r\n`);
     c.close();
+  });
+});
+
+describe('HTTP/1.0 keep-alive on every endpoint that does not stream', () => {
+  let server: ConformanceServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  /** One request with `Connection: Keep-Alive`, then a greeting on the same connection. */
+  async function keptAlive(method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<string> {
+    const c = await RawHttpConnection.open(server.url);
+    try {
+      const r = await c.request(method, target, { http: '1.0', headers: { Connection: 'Keep-Alive', ...headers }, body });
+      assert.equal(r.headers['transfer-encoding'], undefined);
+      const length = r.headers['content-length'];
+      if (length !== undefined) await c.read(Number(length));
+      else assert.ok([204, 304].includes(r.status), `${method} ${target}: ${r.status} without a length`);
+      const answer = `${r.status} ${r.headers['connection']?.toLowerCase() ?? '(no Connection header)'}`;
+      const next = await c.request('GET', '/echo', { http: '1.0', headers: { Connection: 'Keep-Alive' } }).then(
+        (head) => head.status,
+        () => 'closed',
+      );
+      return `${answer}, then ${next}`;
+    } finally {
+      c.close();
+    }
+  }
+
+  it('answers keep-alive, with a length or no body, and the connection carries the next request', async () => {
+    const path = new URL(server.url + '/echo' + sessionPart()).pathname;
+    const cors = { Origin: 'http://example.com' };
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const page = await GET(server.url + '/echo/iframe.html');
+    const requests: Array<[string, string, Record<string, string>?, string?]> = [
+      ['GET', '/echo'],
+      ['GET', '/echo/info'],
+      ['OPTIONS', '/echo/info', cors],
+      ['GET', '/echo/iframe.html'],
+      ['GET', '/echo/iframe.html', { 'If-None-Match': page.headers['etag'] as string }],
+      ['GET', '/echo/nowhere'],
+      ['POST', '/echo'],
+      ['OPTIONS', path + '/xhr_send', cors],
+      // Each poll has a message waiting: the open frame, then the echo of the send before it.
+      ['POST', path + '/xhr'],
+      ['POST', path + '/xhr_send', {}, '["a"]'],
+      ['GET', path + '/jsonp?c=callback'],
+      ['POST', path + '/jsonp_send', form, 'd=%5B%22j%22%5D'],
+      ['POST', path + '/xhr'],
+      ['POST', path + '/xhr_send', {}, ''],
+      ['POST', path + '/xhr_send', {}, '["broken'],
+      ['POST', '/echo/000/no-such-session/xhr_send', {}, '["a"]'],
+    ];
+    const answers: string[] = [];
+    for (const [method, target, headers, body] of requests) {
+      answers.push(`${method} ${target.replace(path, '<session>')}${headers?.['If-None-Match'] ? ' (If-None-Match)' : ''}: ${await keptAlive(method, target, headers, body)}`);
+    }
+    assert.deepEqual(
+      answers.filter((answer) => !/: \d{3} keep-alive, then 200$/.test(answer)),
+      [],
+      'every answer keeps the connection',
+    );
   });
 });

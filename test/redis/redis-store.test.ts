@@ -100,6 +100,8 @@ describe('RedisStore', () => {
     await assert.rejects(store.ready(), (error: unknown) => {
       assert.ok(error instanceof RedisStoreError);
       assert.equal(error.status, 503);
+      // Its message names hosts and connection states: Koa must not show it to the client.
+      assert.equal(error.expose, false);
       assert.equal(error.code, 'SOCKJS_ERR_STORE');
       assert.match(error.message, /Redis/);
       return true;
