@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { logger } from './log.js';
+import { redactForLog } from './session/request-info.js';
 import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/websocket-upgrade.js';
 
 const log = logger('upgrade');
@@ -67,7 +68,7 @@ export function upgradeHandler(app: Koa): UpgradeListener {
       });
       res.assignSocket(socket as Socket);
     }).catch((error: unknown) => {
-      log('answering upgrade request %s: %O', req.url, error);
+      log('answering upgrade request %s: %O', redactForLog(req.url ?? ''), error);
       socket.destroy();
     });
   };

@@ -16,6 +16,7 @@ import { respondText } from '../http/text.js';
 import { logger } from '../log.js';
 import type { RefusalReason } from '../metrics/names.js';
 import type { SessionRecord, SessionStore } from '../store/store.js';
+import { redactForLog } from '../session/request-info.js';
 import { identityDigest, type IdentityFunction } from './identity.js';
 import { consumeNewSession, type ResolvedLimits } from './limits.js';
 
@@ -112,7 +113,7 @@ export class Gate {
     const record = await target.store.get(key);
     if (record) {
       if (!(await this.#sameIdentity(ctx, record))) {
-        log('%s %s: the session belongs to another identity; answered as unknown', ctx.method, ctx.path);
+        log('%s %s: the session belongs to another identity; answered as unknown', ctx.method, redactForLog(ctx.path));
         target.metrics.refused('authorization');
         respondNoSession(ctx);
         return undefined;
@@ -163,7 +164,7 @@ export class Gate {
     if (this.#limits) {
       const refusal = await consumeNewSession(this.#limits, ctx);
       if (refusal) {
-        log('%s %s refused: %s', ctx.method, ctx.path, refusal.reason);
+        log('%s %s refused: %s', ctx.method, redactForLog(ctx.path), refusal.reason);
         target.metrics.refused('limit');
         if (refusal.retryAfter !== undefined) ctx.set('Retry-After', String(refusal.retryAfter));
         respondText(ctx, 429, 'Too many new sessions.');
@@ -171,7 +172,7 @@ export class Gate {
       }
       // Counted, never made room for: a full route refuses the newcomer and keeps everyone else.
       if (this.#limits.maxSessions !== Infinity && (await target.store.count()) >= this.#limits.maxSessions) {
-        log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, ctx.path, this.#limits.maxSessions);
+        log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, redactForLog(ctx.path), this.#limits.maxSessions);
         target.metrics.refused('limit');
         respondText(ctx, 429, 'Too many new sessions.');
         return undefined;
@@ -185,7 +186,7 @@ export class Gate {
     if (this.#identity) {
       const found = await this.#identity(ctx);
       if (typeof found !== 'string' || found === '') {
-        log('%s %s refused: the identity function found nobody', ctx.method, ctx.path);
+        log('%s %s refused: the identity function found nobody', ctx.method, redactForLog(ctx.path));
         target.metrics.refused('authorization');
         respondText(ctx, 403, 'Forbidden.');
         return undefined;
@@ -208,12 +209,12 @@ export class Gate {
       });
     } catch (error) {
       if (!isClientError(error)) throw error;
-      log('%s %s refused by the use middleware: %d %s', ctx.method, ctx.path, error.status, error.message);
+      log('%s %s refused by the use middleware: %d %s', ctx.method, redactForLog(ctx.path), error.status, error.message);
       if (error.headers) ctx.set(error.headers);
       respondText(ctx, error.status, error.expose === false ? 'Refused.' : error.message);
       return false;
     }
-    if (!reached) log('%s %s refused: a use middleware did not call next() (answered %d)', ctx.method, ctx.path, ctx.status);
+    if (!reached) log('%s %s refused: a use middleware did not call next() (answered %d)', ctx.method, redactForLog(ctx.path), ctx.status);
     return reached;
   }
 }

@@ -25,6 +25,7 @@
 import type { Context } from 'koa';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
+import { redactForLog } from '../session/request-info.js';
 
 const log = logger('origins');
 
@@ -198,7 +199,7 @@ export class OriginPolicy {
     const origin = requestOrigin(ctx);
     if (origin === undefined) return true;
     if (await this.#decide(origin, ctx)) return true;
-    log('refused origin %s for %s %s (Sec-Fetch-Site: %s; allowed: %s)', origin, ctx.method, ctx.path, ctx.get('Sec-Fetch-Site') || 'none', this.#describe(ctx));
+    log('refused origin %s for %s %s (Sec-Fetch-Site: %s; allowed: %s)', origin, ctx.method, redactForLog(ctx.path), ctx.get('Sec-Fetch-Site') || 'none', this.#describe(ctx));
     return false;
   }
 

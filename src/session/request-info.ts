@@ -22,6 +22,18 @@ export interface RequestInfo {
 /** Stands for the client's session id in {@link RequestInfo.url}. */
 export const REDACTED_SESSION_ID = '*';
 
+/** The last segments of a session URL: `/<server>/<session>/<transport>`, then the query or the end. */
+const SESSION_URL_TAIL = /\/([^/.?]+)\/[^/.?]+\/(xhr|xhr_send|xhr_streaming|eventsource|htmlfile|jsonp|jsonp_send|websocket)(?=\?|$)/;
+
+/**
+ * A request URL or path for a debug log, with whatever could be a client's session id
+ * replaced by `*`. Unlike redactSessionUrl it does not know whether `url` is a session URL, so
+ * it may also hide a prefix segment (`/a/b/websocket` reads `/a/*\/websocket`): harmless in a log.
+ */
+export function redactForLog(url: string): string {
+  return url.replace(SESSION_URL_TAIL, `/$1/${REDACTED_SESSION_ID}/$2`);
+}
+
 /**
  * `url` with its session id segment replaced. `url` is a session URL as the route matched it:
  * its path ends in `/<server>/<session>/<transport>`.

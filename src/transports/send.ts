@@ -77,9 +77,9 @@ export async function deliverMessages(tr: TransportRequest, format: PayloadForma
   }
   // Checked where an unknown session is found out, so a session of another identity gets the
   // very answer an unknown one gets, after the same checks of the body.
-  let delivered: boolean;
+  let delivered = await route.gate.forSend(ctx, tr.key, route.manager);
   try {
-    delivered = (await route.gate.forSend(ctx, tr.key, route.manager)) && (await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes));
+    if (delivered) delivered = await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes);
   } catch (error) {
     // The store failed (say, Redis is unreachable). Its message is for the operator (onError),
     // never for the client: it can name hosts, keys and connection states.

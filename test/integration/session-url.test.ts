@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
 import { MemoryStore, Session, sockjs } from '../../src/index.js';
-import { redactSessionUrl } from '../../src/session/request-info.js';
+import { redactForLog, redactSessionUrl } from '../../src/session/request-info.js';
 import { keyLabel } from '../../src/util/key-label.js';
 import { Hixie76Client } from '../helpers/hixie76-client.js';
 import { post, request } from '../helpers/http-client.js';
@@ -20,6 +20,13 @@ describe('Session.url', () => {
     assert.equal(redactSessionUrl(`/echo/000/${SECRET}/xhr`), '/echo/000/*/xhr');
     assert.equal(redactSessionUrl(`/a/b/echo/000/${SECRET}/jsonp?c=cb&user=ann`), '/a/b/echo/000/*/jsonp?c=cb&user=ann');
     assert.equal(redactSessionUrl(`/echo/000/${SECRET}/xhr?next=/x/y/z`), '/echo/000/*/xhr?next=/x/y/z');
+  });
+
+  it('redactForLog hides what could be a session id in any request path', () => {
+    assert.equal(redactForLog(`/echo/000/${SECRET}/xhr_send`), '/echo/000/*/xhr_send');
+    assert.equal(redactForLog(`/a/echo/000/${SECRET}/websocket?x=1`), '/a/echo/000/*/websocket?x=1');
+    assert.equal(redactForLog('/echo/info'), '/echo/info');
+    assert.equal(redactForLog('/echo/000/abc/unknown'), '/echo/000/abc/unknown');
   });
 
   it('never holds the client session id, on any transport', async () => {
