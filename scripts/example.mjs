@@ -22,6 +22,9 @@ const EXAMPLES = {
   'broadcast-route': { entry: 'server.ts', port: 8082 },
   'custom-store': { entry: 'server.ts', port: 8083 },
   prometheus: { entry: 'server.ts', port: 8082, packages: ['@opentelemetry/exporter-prometheus', '@opentelemetry/sdk-metrics'] },
+  firehose: { entry: 'server.ts', port: 8083 },
+  'cookie-auth': { entry: 'server.ts', port: 8083, packages: ['koa-session', 'koa-helmet'] },
+  'token-auth': { entry: 'server.ts', port: 8084 },
   // The proxy on PORT, the chat processes on the NODES ports after it.
   cluster: { entry: 'cluster.ts', port: 8080, extraPorts: () => Number(process.env.NODES ?? 3), packages: ['ioredis'], redis: true },
 };
@@ -73,10 +76,9 @@ const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) fail(`koa-sockjs needs Node.js 20 or later; this is ${process.version}`);
 
 const require = createRequire(join(ROOT, 'package.json'));
+// Looked for where npm installs them, not resolved: some packages export no package.json.
 for (const pkg of ['koa', 'tsx', 'sockjs-client', ...(example.packages ?? [])]) {
-  try {
-    require.resolve(`${pkg}/package.json`);
-  } catch {
+  if (!existsSync(join(ROOT, 'node_modules', pkg, 'package.json'))) {
     fail(`the package "${pkg}" is not installed: run \`npm install\` in ${ROOT}`);
   }
 }

@@ -2,7 +2,7 @@
 // an example that cannot work; the cluster example refuses to start without Redis.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,11 +64,28 @@ describe('npm run example', () => {
     writeFileSync(join(checkout, 'dist/esm/index.js'), '');
   };
 
-  it('lists the examples when none or an unknown one is named', async () => {
+  it('lists every example when none or an unknown one is named', async () => {
+    const examples = readdirSync(join(ROOT, 'examples'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    assert.ok(examples.includes('chat') && examples.includes('cluster'));
     for (const args of [[], ['nope']]) {
       const outcome = await run([runner, ...args]);
       assert.equal(outcome.code, 1);
-      assert.match(outcome.stderr, /^Cannot start the example: say which one: npm run example -- <chat\|echo\|broadcast-route\|custom-store\|prometheus\|cluster>/);
+      const listed = /^Cannot start the example: say which one: npm run example -- <([^>]+)>/.exec(outcome.stderr)?.[1]?.split('|');
+      assert.deepEqual(listed?.sort(), examples.sort(), 'the runner knows every folder in examples/');
+    }
+  });
+
+  it('says which package is not installed', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'koa-sockjs-examples-'));
+    try {
+      mkdirSync(join(bare, 'scripts'));
+      mkdirSync(join(bare, 'node_modules'));
+      copyFileSync(RUNNER, join(bare, 'scripts/example.mjs'));
+      const outcome = await run([join(bare, 'scripts/example.mjs'), 'echo']);
+      assert.equal(outcome.code, 1);
+      assert.match(outcome.stderr, /the package "koa" is not installed: run `npm install` in /);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
     }
   });
 
