@@ -224,7 +224,12 @@ async function runOne(def: ScenarioDef, variant: Variant, round: number, params:
       servers.push(await ServerProcess.start({ script: variant.script, args: variant.args, cpu: pin ? opts.serverCpu : null, nodeArgs }));
     }
     const first = servers[0]!;
-    if (variant.balancer === true) balancer = await Balancer.start(servers.map((s) => s.port));
+    if (variant.balancer !== undefined && variant.balancer !== false) {
+      balancer = await Balancer.start(
+        servers.map((s) => s.port),
+        { sticky: variant.balancer === 'sticky' },
+      );
+    }
     // Server CPU: every server process, and the redis-server the variant depends on.
     const pids = [...servers.map((s) => s.pid), ...(variant.redis === true && redisPid !== null ? [redisPid] : [])];
     const target = { pid: first.pid, pids, mem: () => first.mem() };

@@ -15,8 +15,11 @@ export interface Variant {
   protocol: Protocol;
   /** Server processes to start (default 1); more than one run behind the bench's round-robin balancer. */
   processes?: number;
-  /** Put the bench's round-robin TCP balancer in front, even of one process (so 1 and 2 pay the same hop). */
-  balancer?: boolean;
+  /**
+   * Put the bench's round-robin TCP balancer in front, even of one process (so 1 and 2 pay the
+   * same hop); `sticky`: a session's connections all reach one process (bench/lib/balancer.ts).
+   */
+  balancer?: boolean | 'sticky';
   /** Uses the bench's redis-server; its CPU over the window counts as server CPU. */
   redis?: boolean;
 }
@@ -47,7 +50,17 @@ export function variants(redisUrl: string): Record<string, Variant> {
     },
     'redis-2-processes': {
       id: 'redis-2-processes',
-      label: 'koa-sockjs on Redis, 2 processes',
+      label: 'koa-sockjs on Redis, 2 processes, sticky',
+      script: 'bench/servers/koa-sockjs.ts',
+      args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-scale:'],
+      protocol: 'sockjs',
+      processes: 2,
+      balancer: 'sticky',
+      redis: true,
+    },
+    'redis-2-processes-any': {
+      id: 'redis-2-processes-any',
+      label: 'koa-sockjs on Redis, 2 processes, not sticky',
       script: 'bench/servers/koa-sockjs.ts',
       args: ['--store', 'redis', '--redis-url', redisUrl, '--redis-prefix', 'bench-scale:'],
       protocol: 'sockjs',
@@ -402,14 +415,16 @@ export const SCENARIOS: ScenarioDef[] = [
     title: 'xhr-polling on Redis: two processes vs one',
     load: 'xhr-polling',
     group: 'scale',
-    onlyVariants: ['redis-1-process', 'redis-2-processes'],
+    onlyVariants: ['redis-1-process', 'redis-2-processes', 'redis-2-processes-any'],
     baseline: 'redis-1-process',
     pin: false,
     params: { sessions: 100, durationSec: 5, warmupSec: 1 },
     quick: { sessions: 50, durationSec: 2, warmupSec: 1 },
     describe: (p) =>
       `the xhr-polling echo (${p.sessions} sessions) through the bench's round-robin TCP balancer to one or two koa-sockjs processes ` +
-      `sharing sessions through one redis-server, so a session's poll and send may reach different processes; processes not pinned; ` +
+      `sharing sessions through one redis-server: sticky (a session's connections all reach the process its first one reached, as when ` +
+      `a balancer hashes the session id) or not (a session's poll and send may reach different processes, and its messages cross ` +
+      `through Redis); processes not pinned; ` +
       `server CPU counts the koa-sockjs processes and redis-server; ${p.durationSec} s measured after ${p.warmupSec} s warm-up`,
     metrics: [MSGS, P50, P99],
     target: {

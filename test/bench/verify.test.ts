@@ -116,14 +116,20 @@ describe('bench scale-out: xhr-polling --verify through the round-robin balancer
   let redis: RedisServer;
   const servers: ServerProcess[] = [];
   let balancer: Balancer;
+  let sticky: Balancer;
   before(async () => {
     redis = await startRedisServer();
     const args = ['--store', 'redis', '--redis-url', redis.url, '--redis-prefix', 'verify-scale:'];
     for (let i = 0; i < 2; i++) servers.push(await ServerProcess.start({ script: 'bench/servers/koa-sockjs.ts', args, cpu: null }));
     balancer = await Balancer.start(servers.map((s) => s.port));
+    sticky = await Balancer.start(
+      servers.map((s) => s.port),
+      { sticky: true },
+    );
   });
   after(async () => {
     await balancer?.stop();
+    await sticky?.stop();
     await Promise.all(servers.map((s) => s.stop()));
     await redis?.stop();
   });
@@ -137,6 +143,14 @@ describe('bench scale-out: xhr-polling --verify through the round-robin balancer
     assert.ok((result.ops ?? 0) > 0);
     // Both processes' CPU is summed (on Linux, where /proc exists).
     if (process.platform === 'linux') assert.ok(serverCpuMs !== null && serverCpuMs >= 0);
+  });
+
+  it('every echo arrives in order through the sticky balancer (each session on one process)', async () => {
+    const target = { pid: null, pids: servers.map((s) => s.pid), mem: async () => null };
+    const args = ['--scenario', 'xhr-polling', '--port', String(sticky.port), '--verify', ...TINY['xhr-polling']!, '--sessions', '4'];
+    const { result } = await runLoadgen(target, args, null, 60_000);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.ok, true);
   });
 });
 
