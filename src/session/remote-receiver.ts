@@ -22,6 +22,8 @@ export interface RemoteReceiverSettings {
   readonly recordTtl: number;
   /** Milliseconds between renewals of the record while serving (see ChannelSettings). */
   readonly keepAliveDelay: number;
+  /** A backlog past this ends the connection with 1013, as for a local receiver. */
+  readonly maxBufferedBytes: number;
   readonly reportError: (error: unknown, context: string) => void;
   /** Tells the process owning the session now that the receiving connection was interrupted. */
   readonly notifyInterrupted: (key: string) => void;
@@ -106,6 +108,10 @@ export class RemoteReceiver {
           this.#finish();
           return;
         }
+        if (this.receiver.backlog > this.settings.maxBufferedBytes) {
+          this.#tooSlow();
+          return;
+        }
         if (this.#wokenWhileTaking) {
           this.#wokenWhileTaking = false;
           this.#pull();
@@ -162,6 +168,17 @@ export class RemoteReceiver {
   #handOver(channel: SessionChannel): void {
     this.#stop();
     channel.attach(this.receiver, this.token);
+  }
+
+  /**
+   * The client stopped reading this connection (issue 9: unsent bytes are bounded wherever the
+   * receiver is): it gets the reason after what it was sent, and the owner hears that the
+   * connection is lost, which ends the session there.
+   */
+  #tooSlow(): void {
+    this.#finish();
+    this.receiver.end(closeFrame(CloseCode.TOO_SLOW, CloseReason.TOO_SLOW));
+    this.settings.notifyInterrupted(this.key);
   }
 
   #fail(error: unknown, what: string): void {
