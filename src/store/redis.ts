@@ -96,7 +96,7 @@ export class RedisStoreError extends StoreError {
   }
 }
 
-/** A Lua script, run by its SHA1 and loaded again when Redis answers NOSCRIPT (a restart). */
+/** A Lua script: sent whole (EVAL) the first time on a connection, by its SHA1 after. */
 class Script {
   readonly sha: string;
   constructor(readonly source: string) {
@@ -284,6 +284,8 @@ export class RedisStore implements SessionStore {
   readonly #sub: Redis;
   readonly #now: () => number;
   readonly #subscriptions = new Map<string, Subscription>();
+  /** Scripts sent whole on the command connection since it (re)connected; see #eval. */
+  readonly #scriptsSent = new Set<Script>();
   readonly #nodeKey: string;
   readonly #index: string;
   readonly #liveness: NodeJS.Timeout;
@@ -305,6 +307,9 @@ export class RedisStore implements SessionStore {
     for (const client of [this.#client, this.#sub]) if (client.status === 'ready') this.#downSince.delete(client);
   };
   readonly #onClientReady = (): void => {
+    // A new connection, maybe to a Redis that restarted empty: scripts go whole again. This runs
+    // inside the 'ready' event, before any operation waiting for it sends a command.
+    this.#scriptsSent.clear();
     // Redis came back, possibly empty (a restart without persistence): say we are alive at once,
     // before another process mistakes us for dead and adopts our sessions.
     if (this.#registered) void this.#register().catch((error: unknown) => log('re-registering %s failed: %O', this.nodeId, error));
@@ -543,13 +548,27 @@ export class RedisStore implements SessionStore {
     }
   }
 
+  /**
+   * Runs a script. Redis runs the commands of one connection in the order they were sent, and
+   * the store relies on it (a push and the take sent after it must meet in that order). A
+   * script first tried by SHA1 and re-sent whole on NOSCRIPT breaks that order: the re-sent
+   * command runs after everything sent behind it meanwhile — a take overtook the first push of
+   * a process and the pushed message waited for the next poll. So each script goes whole
+   * (EVAL, which also caches it) the first time on a connection, and by SHA1 after; a new
+   * connection (after a restart, say) starts over. NOSCRIPT can then only follow a SCRIPT FLUSH
+   * on a live connection, and is still answered by sending the script whole.
+   */
   async #eval(what: string, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
     return this.#run(this.#client, what, async () => {
+      if (!this.#scriptsSent.has(script)) {
+        this.#scriptsSent.add(script);
+        return this.#client.eval(script.source, keys.length, ...keys, ...args);
+      }
       try {
         return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args);
       } catch (error) {
-        // Redis restarted (or flushed its script cache): load the script again.
         if (!messageOf(error).startsWith('NOSCRIPT')) throw error;
+        this.#scriptsSent.clear();
         return this.#client.eval(script.source, keys.length, ...keys, ...args);
       }
     });

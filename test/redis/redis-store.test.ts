@@ -49,6 +49,32 @@ describe('RedisStore', () => {
     }
   });
 
+  it('runs operations in the order they were called, even the first use of a script Redis has not cached', async () => {
+    // The bench's non-sticky polling lost a message this way: a process's first push went by
+    // SHA1, Redis answered NOSCRIPT, and the push re-sent whole ran after the take called
+    // just after it, so the take found the mailbox empty.
+    await admin.script('FLUSH');
+    const store = new RedisStore({ url: redis.url, keyPrefix: `order:${randomUUID()}:` });
+    try {
+      await store.create('k', record(store.nodeId), 60_000);
+      // TAKE is cached (and known to this connection) from here on; PUSH is not.
+      assert.deepEqual(await store.take('k', 'outgoing'), []);
+      const pushed = store.push('k', 'outgoing', ['"first"']);
+      const taken = store.take('k', 'outgoing');
+      await pushed;
+      assert.deepEqual(await taken, ['"first"']);
+      // After Redis forgets every script on a live connection, order holds from the next call.
+      await admin.script('FLUSH');
+      await assert.doesNotReject(store.push('k', 'outgoing', ['"second"']));
+      const pushedAgain = store.push('k', 'outgoing', ['"third"']);
+      const takenAgain = store.take('k', 'outgoing');
+      await pushedAgain;
+      assert.deepEqual(await takenAgain, ['"second"', '"third"']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('gives a session record and its mailboxes the time to live it was given', async () => {
     const prefix = `ttl:${randomUUID()}:`;
     const store = new RedisStore({ url: redis.url, keyPrefix: prefix });
