@@ -106,5 +106,6 @@ export function setJsessionid(ctx: Context, option: JsessionidOption): void {
   }
   const existing = ctx.cookies.get('JSESSIONID');
   const value = existing && /^[\w.-]+$/.test(existing) ? existing : 'dummy';
-  ctx.set('Set-Cookie', `JSESSIONID=${value}; path=/`);
+  // Appended: cookies that middleware above set before `await next()` (a session) must stay.
+  ctx.append('Set-Cookie', `JSESSIONID=${value}; path=/`);
 }

@@ -21,6 +21,9 @@ export const jsonpPolling: Transport = {
     ctx.set('Content-Type', 'application/javascript; charset=UTF-8');
     // The body is script for a <script> tag; never let it be sniffed as anything else.
     ctx.set('X-Content-Type-Options', 'nosniff');
+    // A page of another origin loads it with <script>, a no-cors request: with helmet's default
+    // `Cross-Origin-Resource-Policy: same-origin` in front, Chromium would refuse the script.
+    ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
     setJsessionid(ctx, route.jsessionid);
     await connectReceiver(tr, { transport: 'jsonp-polling', streaming: false, responseLimit: 0, format: (frame) => jsonpFrame(callback, frame) });
   },
