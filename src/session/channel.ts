@@ -17,6 +17,7 @@ import { byteLengthOf, DrainWaiters } from './drain.js';
 import { kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from './state.js';
 import { checkedOutgoing, decodedIncoming } from './stored-messages.js';
+import { logLife } from './life-log.js';
 
 const log = logger('channel');
 
@@ -155,6 +156,7 @@ export class SessionChannel implements SessionOutlet {
   }
 
   close(code: number, reason: string): void {
+    logLife(this.session, 'closed', code);
     this.#closedWith = { code, reason };
     // Sends waiting for room are answered: what they carried was taken (and what the closed
     // session will not see is dropped, as for any message after a close).
@@ -279,6 +281,7 @@ export class SessionChannel implements SessionOutlet {
     this.#token = token;
     if (this.#previous) this.#checkPreviousRead();
     this.session.transport = receiver.transport;
+    logLife(this.session, 'receiver attached', receiver.transport);
     this.settings.metrics.receiverAttached(this.meter);
     receiver.onAbort = () => this.#aborted(receiver);
     if (!this.persistent) {
@@ -447,6 +450,7 @@ export class SessionChannel implements SessionOutlet {
   /** The manager lets go of the session; onRemove runs. */
   #forgotten(): void {
     this.#wakeRoomWaiters();
+    logLife(this.session, 'removed');
     this.settings.rooms.leaveAll(this);
     this.forget(this);
     this.session[kRemoved]();
@@ -623,6 +627,7 @@ export class SessionChannel implements SessionOutlet {
     if (!receiver) return;
     receiver.onAbort = undefined;
     this.#receiver = undefined;
+    logLife(this.session, 'receiver detached', receiver.transport);
     // An answered response may still be going out: the next receiving request looks (above).
     if (receiver.flushed === false) this.#previous = receiver;
     this.#clearHeartbeat();

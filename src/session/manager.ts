@@ -19,6 +19,7 @@ import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
+import { logLife } from './life-log.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
@@ -740,6 +741,7 @@ export class SessionManager<S extends Session = Session> {
 
   #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean, data?: Readonly<Record<string, unknown>>): SessionChannel {
     const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request, ...(data ? { data } : {}) });
+    logLife(session, 'created', transport);
     const meter = this.metrics.transport(transport);
     const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
     this.metrics.sessionHeld(meter);

@@ -12,6 +12,7 @@ import type { SessionManager } from './manager.js';
 import type { RequestInfo } from './request-info.js';
 import { checkRoom } from './rooms.js';
 import { SessionState, assertTransition, stateName } from './state.js';
+import { logLife } from './life-log.js';
 
 const log = logger('session');
 const NO_ROOMS: ReadonlySet<string> = new Set();
@@ -265,6 +266,7 @@ export class Session<Data extends object = Record<string, unknown>> {
       throw new SessionStateError(`cannot open a session in state ${stateName(this.#state)}`);
     }
     this.#state = SessionState.OPEN;
+    logLife(this, 'opened');
     this.#runHook('onOpen');
   }
 
