@@ -23,7 +23,7 @@ class Echo extends Session {
   }
 }
 
-describe('DEBUG=koa-sockjs:* and the life of a session', () => {
+describe('DEBUG=koa-sockjs:* and the life of a session', { timeout: 30_000 }, () => {
   const lines: string[] = [];
   const originalLog = createDebug.log;
   before(() => {
