@@ -41,9 +41,13 @@ describe('DEBUG=koa-sockjs:* and the life of a session', { timeout: 30_000 }, ()
 
   it('an xhr-polling session of the default route, from creation to removal', async () => {
     const app = new Koa();
-    const route = sockjs({ prefix: '/echo', session: Echo, disconnectDelay: 50 });
+    const route = sockjs({ prefix: '/echo', session: Echo, disconnectDelay: 1500 });
     app.use(route);
     const server = await listen(app);
+    after(async () => {
+      await route.close();
+      await server.close();
+    });
     const url = `${server.url}/echo/000/${randomUUID()}`;
     assert.equal((await post(`${url}/xhr`)).body, 'o\n');
     const [session] = route.manager.activeSessions();
@@ -54,7 +58,7 @@ describe('DEBUG=koa-sockjs:* and the life of a session', { timeout: 30_000 }, ()
     await post(`${url}/xhr_send`, JSON.stringify([SECRET, 'bye']));
     assert.equal(await readAll(await poll.response), `a[${JSON.stringify(SECRET)},"bye"]\n`);
     assert.equal((await post(`${url}/xhr`)).body, 'c[3001,"done here"]\n');
-    await until(() => route.manager.size === 0, 'the session to be removed');
+    await until(() => route.manager.size === 0, 'the session to be removed', 10_000);
     assert.deepEqual(lifeOf(id), [
       `route "" session ${id}: created (xhr-polling)`,
       `route "" session ${id}: opened`,
@@ -64,8 +68,6 @@ describe('DEBUG=koa-sockjs:* and the life of a session', { timeout: 30_000 }, ()
       `route "" session ${id}: removed`,
     ]);
     assert.ok(lines.every((line) => !line.includes(SECRET)), 'a message body was logged');
-    await route.close();
-    await server.close();
   });
 
   it('a websocket session of a named route, closed by the client', async () => {
@@ -73,20 +75,22 @@ describe('DEBUG=koa-sockjs:* and the life of a session', { timeout: 30_000 }, ()
     const route = sockjs({ name: 'chat', prefix: '/chat', session: Echo });
     app.use(route);
     const server = await listen(app);
+    after(async () => {
+      await route.close();
+      await server.close();
+    });
     const client = new FrameClient(`${server.url}/chat/0/0/websocket`);
     await client.waitFor(1);
     const id = route.manager.activeSessions()[0]!.id;
     client.send(SECRET);
     await client.waitFor(2);
     await client.close();
-    await until(() => route.manager.size === 0, 'the session to be removed');
+    await until(() => route.manager.size === 0, 'the session to be removed', 10_000);
     const life = lifeOf(id);
     assert.deepEqual(life.slice(0, 3), [`route "chat" session ${id}: created (websocket)`, `route "chat" session ${id}: receiver attached (websocket)`, `route "chat" session ${id}: opened`]);
     assert.match(life[3]!, /: (receiver detached \(websocket\)|closed \(\d+\))$/);
     assert.equal(life.at(-1), `route "chat" session ${id}: removed`);
     assert.ok(life.some((line) => /: closed \(\d+\)$/.test(line)));
     assert.ok(lines.every((line) => !line.includes(SECRET)), 'a message body was logged');
-    await route.close();
-    await server.close();
   });
 });
