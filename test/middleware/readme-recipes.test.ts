@@ -49,7 +49,8 @@ async function startRecipe(name: string, probe: string): Promise<string> {
   const file = fileURLToPath(new URL(`./recipe-${randomUUID()}.tmp.ts`, import.meta.url));
   writeFileSync(file, source.replace('listen(3000)', 'listen(Number(process.env.PORT))'));
   files.push(file);
-  const child = spawn(process.execPath, [TSX, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // stdout is koa-logger's in one recipe: not wanted in the test output.
+  const child = spawn(process.execPath, [TSX, file], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   const base = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
