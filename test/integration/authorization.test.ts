@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Koa from 'koa';
-import { Session, sockjs, type SockjsMiddleware } from '../../src/index.js';
+import { MemoryStore, Session, sockjs, type SessionRecord, type SockjsMiddleware } from '../../src/index.js';
 import { RawHttpConnection, type ResponseHead } from '../conformance/helpers.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { FrameClient } from '../helpers/ws-client.js';
@@ -53,6 +53,20 @@ async function authorize(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await next();
 }
 
+/** A MemoryStore that counts every write a session would need. */
+class CountingStore extends MemoryStore {
+  writes = 0;
+  override create(key: string, record: SessionRecord, ttlMs: number): ReturnType<MemoryStore['create']> {
+    this.writes++;
+    return super.create(key, record, ttlMs);
+  }
+  override claimReceiver(key: string, token: string, ttlMs: number): boolean {
+    this.writes++;
+    return super.claimReceiver(key, token, ttlMs);
+  }
+}
+
+const store = new CountingStore();
 let server: Listening;
 let route: SockjsMiddleware<Chat>;
 const appErrors: unknown[] = [];
@@ -93,7 +107,7 @@ describe('authorization with use: [middleware]', () => {
   before(async () => {
     const app = new Koa();
     app.on('error', (error: unknown) => appErrors.push(error));
-    route = sockjs({ prefix: '/s', session: Chat, use: [authorize] });
+    route = sockjs({ prefix: '/s', session: Chat, store, use: [authorize] });
     app.use(route);
     server = await listen(app);
   });
@@ -113,6 +127,7 @@ describe('authorization with use: [middleware]', () => {
         { query: 'token=banned', status: 403, body: 'Banned.' },
         { query: 'token=teapot', status: 418, body: 'I am a teapot.' },
       ];
+      const writesBefore = store.writes;
       for (const refusal of refusals) {
         const reply = await exchange(creator.method, creator.path(refusal.query), creator.headers);
         assert.equal(reply.head.status, refusal.status, `${creator.name} ${refusal.query}`);
@@ -121,6 +136,7 @@ describe('authorization with use: [middleware]', () => {
         assert.equal(route.manager.size, 0, 'no session');
         assert.equal(await route.manager.count(), 0, 'no store record');
         assert.deepEqual(hooks, [], 'no hook');
+        assert.equal(store.writes, writesBefore, 'no store write');
       }
       assert.ok(route.manager.stats().refusals.authorization >= 3);
     });
@@ -151,8 +167,10 @@ describe('authorization with use: [middleware]', () => {
   it('an authorized HTTP session: the user in session.data, no cookie in data or headers, use run once per session', async () => {
     const path = sessionPath();
     const runsBefore = useRuns;
+    const writesBefore = store.writes;
     const opened = await exchange('POST', `${path}/xhr?token=bob`, { Cookie: 'koa.sess=secret' });
     assert.equal(opened.body, 'o\n');
+    assert.ok(store.writes > writesBefore, 'an authorized session is written to the store');
     assert.deepEqual(openedBy[0]?.user, { name: 'bob' });
     assert.deepEqual(Object.keys(openedBy[0]!.data), ['user']);
     assert.ok(Object.isFrozen(openedBy[0]!.data));
