@@ -36,8 +36,9 @@ export interface RedisStoreOptions {
   /**
    * An ioredis client to use. The store duplicates it once for its pub/sub connection and
    * never closes it: you own it. Give it `enableOfflineQueue: false` and a `commandTimeout`
-   * if you want commands of your own to fail fast too. Ignored fields: none; `url` must not be
-   * given with it.
+   * if you want commands of your own to fail fast too, and `enableAutoPipelining: true` to send
+   * the commands of one tick in one write, as the store's own client does (it halves the
+   * syscalls per polling message). Ignored fields: none; `url` must not be given with it.
    * @default a client the store creates from `url` (and closes in `close()`)
    */
   client?: Redis;
