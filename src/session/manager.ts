@@ -351,12 +351,27 @@ export class SessionManager<S extends Session = Session> {
   }
 
   /**
-   * Shuts the route down: closes every local session with `c[1001,"Server is shutting down"]`,
-   * stops every timer and subscription, and closes the store. Calling it again does nothing.
+   * Shuts the route down (README, "Shutdown"): refuses new sessions at once, waits up to
+   * `options.timeout` ms until receivers took what is queued, then closes every local session
+   * with `c[1001,"Server is shutting down"]` (or hands it over, see {@link CloseOptions}),
+   * stops every timer and subscription, and closes the store. A second call joins the first.
    * @returns A promise that resolves once the store is closed.
+   * @throws {@link SockjsOptionError} (as a rejection) for a timeout that is not 0 or more ms.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.#closing ??= this.#shutDown(options);
+    if (this.#closing) return this.#closing;
+    let settings: { timeout: number; handOver: boolean };
+    try {
+      if (typeof options !== 'object' || options === null) throw new SockjsOptionError('close options', 'must be an object { timeout, handOver }');
+      settings = {
+        timeout: checkDelay('timeout', options.timeout ?? 0, true),
+        handOver: options.handOver ?? !(this.store instanceof MemoryStore),
+      };
+    } catch (error) {
+      // A mistake in the call: the route is not closing, and may be closed properly next.
+      return Promise.reject(error);
+    }
+    this.#closing = this.#shutDown(settings.timeout, settings.handOver);
     return this.#closing;
   }
 
@@ -365,10 +380,7 @@ export class SessionManager<S extends Session = Session> {
     return this.#draining;
   }
 
-  async #shutDown(options: CloseOptions): Promise<void> {
-    if (typeof options !== 'object' || options === null) throw new SockjsOptionError('close options', 'must be an object { timeout, handOver }');
-    const timeout = checkDelay('timeout', options.timeout ?? 0, true);
-    const handOver = options.handOver ?? !(this.store instanceof MemoryStore);
+  async #shutDown(timeout: number, handOver: boolean): Promise<void> {
     this.#draining = true;
     if (timeout > 0) await this.#drained(timeout);
     this.#closed = true;
@@ -663,6 +675,7 @@ export class SessionManager<S extends Session = Session> {
 
   #serveRemotely(key: string, receiver: Receiver, token: string): void {
     const remote = new RemoteReceiver(key, receiver, token, this.#remoteSettings);
+    this.metrics.receiverAttached(this.metrics.transport(receiver.transport));
     this.#remoteReceivers.set(key, remote);
     remote.start();
   }

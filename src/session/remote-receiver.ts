@@ -6,6 +6,7 @@
  * to it, so the client goes on without reconnecting.
  */
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
+import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { SessionStore, Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from '../transports/receiver.js';
@@ -27,6 +28,8 @@ export interface RemoteReceiverSettings {
   readonly reportError: (error: unknown, context: string) => void;
   /** Tells the process owning the session now that the receiving connection was interrupted. */
   readonly notifyInterrupted: (key: string) => void;
+  /** Where messages sent to clients are counted. */
+  readonly metrics?: RouteMetrics;
   /** Tells the owner that its queued messages were taken (its producers may be waiting in drain()). */
   readonly notifyTaken?: (key: string) => void;
   /**
@@ -103,10 +106,15 @@ export class RemoteReceiver {
           if (messages.length) this.#storeCall(this.settings.store.push(this.key, 'outgoing', messages), 'push back');
           return;
         }
-        if (messages.length) this.settings.notifyTaken?.(this.key);
-        if (messages.length && !this.receiver.send(messageFrame(messages))) {
-          this.#finish();
-          return;
+        if (messages.length) {
+          this.settings.notifyTaken?.(this.key);
+          const frame = messageFrame(messages);
+          const more = this.receiver.send(frame);
+          this.settings.metrics?.sent(this.settings.metrics.transport(this.receiver.transport), messages.length, Buffer.byteLength(frame));
+          if (!more) {
+            this.#finish();
+            return;
+          }
         }
         if (this.receiver.backlog > this.settings.maxBufferedBytes) {
           this.#tooSlow();

@@ -154,5 +154,8 @@ describe('route.close({ timeout })', () => {
   it('refuses a timeout that is not a number of milliseconds', async () => {
     const { middleware } = await start();
     await assert.rejects(middleware.close({ timeout: -5 }), /timeout/);
+    assert.equal(middleware.manager.draining, false, 'a mistaken call does not start a shutdown');
+    await middleware.close();
+    assert.equal(middleware.manager.draining, true);
   });
 });
