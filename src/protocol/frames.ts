@@ -45,6 +45,7 @@ export const CloseReason = {
   EXPIRED: 'Session expired',
   /** With 1013: the client read too slowly (`maxBufferedBytes`). */
   TOO_SLOW: 'Client too slow to receive',
+  /** With 1008: too many of the client's messages waited for `onMessage`. */
   TOO_MANY_WAITING: 'Too many messages waiting',
 } as const;
 
