@@ -22,6 +22,7 @@
  * - a function `(origin, ctx) => boolean | Promise<boolean>`: decides per request; it cannot be
  *   written into the iframe page's CSP nor listed in `/info`.
  */
+import { domainToASCII } from 'node:url';
 import type { Context } from 'koa';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
@@ -64,6 +65,24 @@ function parseOrigin(text: string): ParsedOrigin | undefined {
   return { scheme, host: match[2]!, port };
 }
 
+/** A DNS name (letters, digits, `-`, `_`, dots) or an IPv4 address: all a rule's host may be. */
+const RULE_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/;
+
+/**
+ * Parses a rule. Its host is converted to the ASCII (punycode) form browsers send in `Origin`
+ * (a rule for `https://bücher.example` must match `https://xn--bcher-kva.example`), and must be
+ * a plain host name: the rule is also written into the iframe page's Content-Security-Policy,
+ * where `;` would start another directive, `,` another policy and `'` a keyword.
+ */
+function parseRule(text: string): ParsedOrigin | undefined {
+  const parsed = parseOrigin(text);
+  if (!parsed || parsed.host.startsWith('[')) return parsed;
+  const wild = parsed.host.startsWith('*.');
+  const ascii = domainToASCII(wild ? parsed.host.slice(2) : parsed.host);
+  if (!RULE_HOST.test(ascii)) return undefined;
+  return { ...parsed, host: wild ? `*.${ascii}` : ascii };
+}
+
 function serialize(origin: ParsedOrigin): string {
   return `${origin.scheme}://${origin.host}${origin.port ? `:${origin.port}` : ''}`;
 }
@@ -93,7 +112,8 @@ function matchesPattern(pattern: Pattern, origin: ParsedOrigin): boolean {
 /**
  * The origin of the page behind a request, or undefined when no page of another origin is
  * involved:
- * - the `Origin` header, which browsers send on every CORS request, form POST and websocket;
+ * - the `Origin` header, which browsers send on every CORS request, form POST and websocket
+ *   (`Sec-WebSocket-Origin` on hybi-07/08 websockets);
  *   except `Origin: null` with `Sec-Fetch-Site: same-origin`: a page of the route's own origin
  *   whose `Referrer-Policy` is `no-referrer` (helmet's default) posts forms (jsonp_send) with
  *   `Origin: null`, and the browser, not the page, vouches that it is same-origin (an opaque
@@ -104,7 +124,9 @@ function matchesPattern(pattern: Pattern, origin: ParsedOrigin): boolean {
  * - else none: a program, or a browser navigating to the URL itself.
  */
 export function requestOrigin(ctx: Context): string | undefined {
-  const origin = ctx.get('Origin');
+  // hybi-07 and hybi-08 (websocket drafts that browsers of 2011 spoke, still served here) named
+  // the page in Sec-WebSocket-Origin; RFC 6455 renamed it Origin.
+  const origin = ctx.get('Origin') || ctx.get('Sec-WebSocket-Origin');
   const site = ctx.get('Sec-Fetch-Site');
   if (origin) return origin === 'null' && site === 'same-origin' ? undefined : origin;
   const referer = ctx.get('Referer');
@@ -151,7 +173,7 @@ export class OriginPolicy {
       } else if (rule === 'null') {
         allowNull = true;
       } else {
-        const parsed = parseOrigin(rule);
+        const parsed = parseRule(rule);
         if (!parsed) {
           throw new SockjsOptionError(
             'origins',

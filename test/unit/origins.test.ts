@@ -141,8 +141,26 @@ describe('origins', () => {
     assert.equal(new OriginPolicy(['*']).frameAncestors, "frame-ancestors 'self' *");
   });
 
+  it('an internationalized host in a rule matches the punycode Origin browsers send', async () => {
+    // A browser on https://bücher.example sends `Origin: https://xn--bcher-kva.example`.
+    assert.equal(await allows(['https://bücher.example'], 'https://xn--bcher-kva.example'), true);
+    assert.equal(await allows(['https://*.bücher.example'], 'https://shop.xn--bcher-kva.example'), true);
+    assert.equal(new OriginPolicy(['https://bücher.example']).frameAncestors, "frame-ancestors 'self' https://xn--bcher-kva.example");
+  });
+
+  it('hybi-07/08 websocket clients name their page in Sec-WebSocket-Origin, not Origin', async () => {
+    const hybi = (origin: string) => ({ headers: { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': origin } });
+    assert.equal(await allows(['https://a.test'], undefined, hybi('https://evil.test')), false);
+    assert.equal(await allows(['https://a.test'], undefined, hybi('https://a.test')), true);
+  });
+
   it('refuses malformed rules at startup, naming the option', () => {
     for (const rule of ['app.example.com', 'https://app.*.com', 'https://a*.example.com', 'https://app.example.com/', 'https://app.example.com:99999', '']) {
+      assert.throws(() => new OriginPolicy([rule]), (error: unknown) => error instanceof SockjsOptionError && error.option === 'origins', rule);
+    }
+    // Characters a host cannot hold would end up in the iframe page's Content-Security-Policy:
+    // `;` starts another directive there, `,` another policy, `'` a keyword.
+    for (const rule of ['https://a.test;report-uri', 'https://a.test,https', "https://'self'", 'https://*.a.test;sandbox', 'https://a.test;frame-ancestors']) {
       assert.throws(() => new OriginPolicy([rule]), (error: unknown) => error instanceof SockjsOptionError && error.option === 'origins', rule);
     }
     assert.throws(() => new OriginPolicy('https://a.test' as unknown as OriginRule[]), SockjsOptionError);
