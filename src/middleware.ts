@@ -113,7 +113,13 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     if (rest === '/websocket') {
       if (!route.websocket) notFound(ctx);
       else if (ctx.method !== 'GET') respondMethodNotAllowed(ctx, ['GET']);
-      else if (!(await refusedOrigin(ctx, route))) await rawWebsocket(ctx, route, wss);
+      else if (!(await refusedOrigin(ctx, route))) {
+        try {
+          await rawWebsocket(ctx, route, wss);
+        } finally {
+          route.gate.settle(ctx);
+        }
+      }
       return;
     }
     const match = SESSION_URL.exec(rest);
@@ -131,12 +137,17 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       respondMethodNotAllowed(ctx, transport.preflight ? ['OPTIONS', ...transport.methods] : transport.methods);
       return;
     }
-    await transport.handle({
-      ctx,
-      route,
-      key: match[2]!,
-      request: new ContextRequestInfo(ctx),
-    });
+    try {
+      await transport.handle({
+        ctx,
+        route,
+        key: match[2]!,
+        request: new ContextRequestInfo(ctx),
+      });
+    } finally {
+      // Admission and session creation are over: the room held under limits.maxSessions is free.
+      route.gate.settle(ctx);
+    }
   }
 
   return Object.assign(sockjsMiddleware, {

@@ -91,12 +91,27 @@ export class Gate {
   readonly #limits: ResolvedLimits | undefined;
   /** Whether a receiving request must find out if its session exists before anything else. */
   readonly #looksUp: boolean;
+  /**
+   * Requests of this process that passed the `maxSessions` count and whose session is not in
+   * the store yet (their `use` chain, identity function or handshake is still running). They
+   * count as sessions: otherwise requests arriving together all see room, and pass together.
+   */
+  #admitting = 0;
+  readonly #reserved = new WeakSet<Context>();
 
   constructor(options: GateOptions) {
     this.#authorize = options.use.length ? (compose([...options.use]) as (ctx: Context, next: () => Promise<void>) => Promise<unknown>) : undefined;
     this.#identity = options.identity;
     this.#limits = options.limits;
     this.#looksUp = this.#authorize !== undefined || this.#identity !== undefined || this.#limits !== undefined;
+  }
+
+  /**
+   * Called once the request is done with admission and session creation, whatever the outcome:
+   * frees the room it held under `maxSessions` (its session, if any, is in the store by now).
+   */
+  settle(ctx: Context): void {
+    if (this.#reserved.delete(ctx)) this.#admitting--;
   }
 
   /** Whether sessions are bound to an identity. */
@@ -171,11 +186,17 @@ export class Gate {
         return undefined;
       }
       // Counted, never made room for: a full route refuses the newcomer and keeps everyone else.
-      if (this.#limits.maxSessions !== Infinity && (await target.store.count()) >= this.#limits.maxSessions) {
-        log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, redactForLog(ctx.path), this.#limits.maxSessions);
-        target.metrics.refused('limit');
-        respondText(ctx, 429, 'Too many new sessions.');
-        return undefined;
+      if (this.#limits.maxSessions !== Infinity) {
+        const count = await target.store.count();
+        // No await between this test and the reservation: concurrent requests see each other.
+        if (count + this.#admitting >= this.#limits.maxSessions) {
+          log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, redactForLog(ctx.path), this.#limits.maxSessions);
+          target.metrics.refused('limit');
+          respondText(ctx, 429, 'Too many new sessions.');
+          return undefined;
+        }
+        this.#admitting++;
+        this.#reserved.add(ctx);
       }
     }
     if (this.#authorize && !(await this.#runUse(ctx))) {

@@ -38,8 +38,10 @@ export interface FloodLimits {
   /**
    * Sessions the route's store may hold, counted across every process that shares it
    * (`store.count()`, which includes sessions that closed moments ago). A new session beyond it
-   * gets 429 or a refused upgrade. Concurrent creations may pass the count together, so allow
-   * for as many as arrive at once. @default no limit
+   * gets 429 or a refused upgrade. Requests arriving together at one process are counted
+   * together (one admitted but still in `use` or its handshake holds its room); concurrent
+   * creations on different processes may pass the count together, so on a shared store allow
+   * for as many as arrive at once across them. @default no limit
    */
   maxSessions?: number;
 }

@@ -112,6 +112,43 @@ describe('flood limits', () => {
     });
   });
 
+  it('maxSessions holds for requests that arrive together, while a slow use middleware runs', async () => {
+    // Six new sessions at once on a route of two, each held in `use` (a database lookup, say)
+    // until every request either entered it or was answered: only two may get through.
+    const total = 6;
+    let entered = 0;
+    let answered = 0;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const settle = () => {
+      if (entered + answered === total) open();
+    };
+    const use = [
+      async (_ctx: Koa.Context, next: Koa.Next) => {
+        entered++;
+        settle();
+        await opened;
+        await next();
+      },
+    ];
+    await withRoute({ limits: { maxSessions: 2 }, use }, async (server, route) => {
+      const replies = await Promise.all(
+        Array.from({ length: total }, async (_, i) => {
+          const reply = await exchange(server, i % 2 ? 'GET' : 'POST', i % 2 ? `/0/w${i}/websocket` : `/0/x${i}/xhr`, i % 2 ? WS_HEADERS : {});
+          if (reply.head.status === 429) {
+            answered++;
+            settle();
+          }
+          return reply.head.status;
+        }),
+      );
+      assert.equal(replies.filter((status) => status === 429).length, total - 2, `statuses ${replies.join(' ')}`);
+      assert.equal(entered, 2);
+      // The websocket ones among the two ended with their connection.
+      assert.ok(route.manager.size <= 2, `${route.manager.size} sessions`);
+    });
+  });
+
   it('refuses wrong limits at startup, naming the option', () => {
     for (const limits of [{ newSessions: { points: 0, duration: 60 } }, { newSessions: { points: 1 } }, { maxSessions: -1 }, { key: 'ip' }, { perClient: 3 }]) {
       assert.throws(() => sockjs({ limits: limits as never }), (error: unknown) => error instanceof SockjsOptionError && error.option.startsWith('limits'), JSON.stringify(limits));
