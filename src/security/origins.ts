@@ -221,7 +221,15 @@ export class OriginPolicy {
     const origin = requestOrigin(ctx);
     if (origin === undefined) return true;
     if (await this.#decide(origin, ctx)) return true;
-    log('refused origin %s for %s %s (Sec-Fetch-Site: %s; allowed: %s)', origin, ctx.method, redactForLog(ctx.path), ctx.get('Sec-Fetch-Site') || 'none', this.#describe(ctx));
+    log(
+      'refused origin %s for %s %s (Sec-Fetch-Site: %s); allowed: %s; %s',
+      origin,
+      ctx.method,
+      redactForLog(ctx.path),
+      ctx.get('Sec-Fetch-Site') || 'none',
+      this.#describe(ctx),
+      this.#hint(origin, ctx),
+    );
     return false;
   }
 
@@ -247,7 +255,17 @@ export class OriginPolicy {
     const parts = this.infoOrigins(ctx);
     if (this.#null) parts.push('null');
     if (this.#checks.length) parts.push(`${this.#checks.length} function(s)`);
-    const hint = ctx.protocol === 'http' && !ctx.app.proxy ? '; behind a TLS proxy? set app.proxy = true' : '';
-    return (parts.join(', ') || 'none') + hint;
+    return parts.join(', ') || 'none';
+  }
+
+  /** What to change, said so that the reader knows which setting (the log is where they look). */
+  #hint(origin: string, ctx: Context): string {
+    // The page is on this very host over https while the request arrived as http: a TLS proxy
+    // in front that Koa does not trust yet, not a missing rule.
+    const parsed = origin === 'null' ? undefined : parseOrigin(origin);
+    if (parsed?.scheme === 'https' && ctx.protocol === 'http' && !ctx.app.proxy && parsed.host === ctx.hostname.toLowerCase()) {
+      return 'behind a TLS proxy? set app.proxy = true';
+    }
+    return origin === 'null' ? "to allow opaque pages (file://, sandboxed iframes) add 'null' to the origins option" : 'to allow this page, add it to the origins option';
   }
 }

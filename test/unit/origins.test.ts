@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { format } from 'node:util';
 import { describe, it } from 'node:test';
+import createDebug from 'debug';
 import Koa from 'koa';
 import { SockjsOptionError } from '../../src/index.js';
 import { OriginPolicy, requestOrigin, type OriginRule } from '../../src/security/origins.js';
@@ -152,6 +154,26 @@ describe('origins', () => {
     const hybi = (origin: string) => ({ headers: { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': origin } });
     assert.equal(await allows(['https://a.test'], undefined, hybi('https://evil.test')), false);
     assert.equal(await allows(['https://a.test'], undefined, hybi('https://a.test')), true);
+  });
+
+  it('a refusal is logged naming the origins option; the TLS proxy hint only where it can be the cause', async () => {
+    const lines: string[] = [];
+    const originalLog = createDebug.log;
+    createDebug.enable('koa-sockjs:origins');
+    createDebug.log = (...args: unknown[]) => void lines.push(format(...(args as [string, ...unknown[]])));
+    try {
+      // A page of another site: listing it is the fix; a proxy has nothing to do with it.
+      assert.equal(await allows(['https://a.test'], 'http://localhost:3000'), false);
+      // The route's own host over https while the request came as http: the proxy is the cause.
+      assert.equal(await allows(['https://a.test'], 'https://app.example.com'), false);
+    } finally {
+      createDebug.disable();
+      createDebug.log = originalLog;
+    }
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /refused origin http:\/\/localhost:3000 .*add it to the origins option/);
+    assert.doesNotMatch(lines[0]!, /app\.proxy/);
+    assert.match(lines[1]!, /refused origin https:\/\/app\.example\.com .*set app\.proxy = true/);
   });
 
   it('refuses malformed rules at startup, naming the option', () => {
