@@ -34,8 +34,9 @@ function isError(value: unknown): value is Error {
 export function withDetails(error: unknown, details: SockjsErrorDetails): SockjsReportedError {
   if (isError(error)) {
     const reported = error as SockjsReportedError;
-    if (reported.sockjs !== undefined) return reported;
-    if (Object.isExtensible(reported)) {
+    // One error object reported twice (a constant a hook throws, a store's shared error) keeps
+    // its first details; the second report gets a wrapper with its own.
+    if (reported.sockjs === undefined && Object.isExtensible(reported)) {
       reported.sockjs = details;
       return reported;
     }

@@ -83,6 +83,30 @@ describe('hook and store errors take Koa\'s error path', () => {
     });
   });
 
+  it('one error object thrown by two sessions: each report names its own session', async () => {
+    const shared = new Error('shared');
+    class SharedThrower extends Session {
+      override onMessage(): void {
+        throw shared;
+      }
+    }
+    const route = sockjs({ name: 'shared', prefix: '/shared', session: SharedThrower });
+    await withApp((app) => app.use(route), async (base, errors) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const url = `${base}/shared/000/${randomUUID()}`;
+        await post(`${url}/xhr`);
+        ids.push(route.manager.activeSessions().find((s) => !ids.includes(s.id))!.id);
+        await post(`${url}/xhr_send`, '["x"]');
+        await until(() => errors.length === i + 1, 'the error');
+      }
+      assert.deepEqual(errors.map((error) => error.sockjs?.sessionId), ids);
+      assert.equal(errors[0], shared);
+      assert.equal(errors[1]!.cause, shared);
+      await route.close();
+    });
+  });
+
   it('onError overrides: the app hears nothing, onError gets the same annotated error', async () => {
     const handled: Array<{ error: SockjsReportedError; context: string }> = [];
     const route = sockjs({ name: 'own', prefix: '/own', session: Thrower, onError: (error, context) => handled.push({ error: error as SockjsReportedError, context }) });
