@@ -48,8 +48,8 @@ function notFound(ctx: Context): void {
  * option): no CORS header, nothing created, received or sent; a websocket upgrade is refused
  * before its handshake. True when refused.
  */
-async function refusedOrigin(ctx: Context, route: RouteConfig): Promise<boolean> {
-  if (await route.origins.allows(ctx)) return false;
+async function refusedOrigin(ctx: Context, route: RouteConfig, pageElement = false): Promise<boolean> {
+  if (await route.origins.allows(ctx, pageElement)) return false;
   route.manager.metrics.refused('origin');
   ctx.vary('Origin');
   respondText(ctx, 403, 'Origin not allowed.');
@@ -128,7 +128,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       notFound(ctx);
       return;
     }
-    if (await refusedOrigin(ctx, route)) return;
+    if (await refusedOrigin(ctx, route, transport.pageElement)) return;
     if (ctx.method === 'OPTIONS' && transport.preflight) {
       answerPreflight(ctx, transport.methods, route.cors);
       return;

@@ -215,11 +215,22 @@ export class OriginPolicy {
 
   /**
    * Whether the page behind this request may use the route (true when no page is involved).
-   * Refusals are logged (DEBUG=koa-sockjs:origins).
+   * `pageElement`: the request comes from a `<script>`, `<iframe>` or `<form>` of a page (jsonp,
+   * htmlfile). Browsers without Fetch Metadata (Safari before 16.4, Firefox before 90) send
+   * such a request from a page with `Referrer-Policy: no-referrer` with no header naming that
+   * page — a cross-site page could then open a session with the visitor's cookies and read it
+   * through jsonp. So a page-element request that carries cookies yet names no page counts as
+   * an unknown page: allowed only where any page (`'*'`) or opaque ones (`'null'`) are. (Without
+   * cookies such a request carries nothing of the visitor's: programs send those.) Refusals
+   * are logged (DEBUG=koa-sockjs:origins).
    */
-  async allows(ctx: Context): Promise<boolean> {
+  async allows(ctx: Context, pageElement = false): Promise<boolean> {
     const origin = requestOrigin(ctx);
-    if (origin === undefined) return true;
+    if (origin === undefined) {
+      if (!pageElement || !ctx.get('Cookie') || ctx.get('Sec-Fetch-Site') || this.#any || this.#null) return true;
+      log('refused %s %s: a request with cookies from a page element that names no page (no Origin, Referer or Sec-Fetch-Site); allowed only with origins \'*\' or \'null\'', ctx.method, redactForLog(ctx.path));
+      return false;
+    }
     if (await this.#decide(origin, ctx)) return true;
     log(
       'refused origin %s for %s %s (Sec-Fetch-Site: %s); allowed: %s; %s',

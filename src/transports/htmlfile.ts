@@ -14,6 +14,7 @@ export const htmlfile: Transport = {
   enabledBy: ['htmlfile'],
   methods: ['GET'],
   preflight: false,
+  pageElement: true,
   async handle(tr) {
     const { ctx, route } = tr;
     setNoCache(ctx);

@@ -13,6 +13,7 @@ export const jsonpPolling: Transport = {
   enabledBy: ['jsonp-polling'],
   methods: ['GET'],
   preflight: false,
+  pageElement: true,
   async handle(tr) {
     const { ctx, route } = tr;
     setNoCache(ctx);

@@ -23,6 +23,7 @@ export const jsonpSend: Transport = {
   enabledBy: ['jsonp-polling'],
   methods: ['POST'],
   preflight: false,
+  pageElement: true,
   async handle(tr) {
     const { ctx, route } = tr;
     setNoCache(ctx);

@@ -20,5 +20,12 @@ export interface Transport {
   readonly methods: readonly string[];
   /** Whether it answers CORS preflight (OPTIONS). */
   readonly preflight: boolean;
+  /**
+   * Requested by an element of the page (a `<script>`, `<iframe>` or `<form>`), not by a script's
+   * own request: older browsers (Safari before 16.4, Firefox before 90) may send such a request
+   * with no header that names the page, so the origins check cannot tell a cross-site page from
+   * no page at all (see OriginPolicy.allows).
+   */
+  readonly pageElement?: boolean;
   handle(request: TransportRequest): Promise<void>;
 }

@@ -212,6 +212,26 @@ describe('origins on every endpoint', () => {
     assertRefused(await exchange('GET', `${sessionPath()}/jsonp?c=cb`, { Referer: `${DISALLOWED}/attack.html` }), 'jsonp with a foreign Referer');
     assertRefused(await exchange('GET', `${sessionPath()}/jsonp?c=cb`, { 'Sec-Fetch-Site': 'cross-site' }), 'jsonp from a hidden cross-site page');
   });
+
+  it('a page element carrying cookies but naming no page (an older browser, no-referrer) is refused', async () => {
+    // Safari before 16.4 and Firefox before 90 send a <script> or <form> request of a page with
+    // Referrer-Policy no-referrer with cookies and nothing that names the page: a cross-site
+    // page could open a session as the visitor through jsonp and read it.
+    const openedBefore = opened;
+    const sizeBefore = route.manager.size;
+    const cookie = { Cookie: 'koa.sess=visitor' };
+    assertRefused(await exchange('GET', `${sessionPath()}/jsonp?c=cb`, cookie), 'jsonp with cookies, no page named');
+    assertRefused(await exchange('GET', `${sessionPath()}/htmlfile?c=cb`, cookie), 'htmlfile with cookies, no page named');
+    assertRefused(await exchange('POST', `${sessionPath()}/jsonp_send`, { ...cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, 'd=%5B%22x%22%5D'), 'jsonp_send with cookies, no page named');
+    assert.equal(opened, openedBefore);
+    assert.equal(route.manager.size, sizeBefore);
+    // A browser that vouches for the page (Fetch Metadata), or a request without cookies (a
+    // program), still opens a session.
+    assert.equal((await exchange('GET', `${sessionPath()}/jsonp?c=cb`, { ...cookie, 'Sec-Fetch-Site': 'same-origin' })).body, '/**/cb("o");\r\n');
+    assert.equal((await exchange('GET', `${sessionPath()}/jsonp?c=cb`, {})).body, '/**/cb("o");\r\n');
+    // Fetches (xhr) always carry Origin across sites: not affected.
+    assert.equal((await exchange('POST', `${sessionPath()}/xhr`, cookie)).body, 'o\n');
+  });
 });
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
