@@ -72,7 +72,8 @@ class FrameSink {
 
 /** sockjs-client itself. */
 export function sockjsClient(base: string, transport: string): SoakClient {
-  const sock = new SockJS(base, null, { transports: [transport] });
+  // A fixed connect timeout: the one sockjs-client derives from the /info round trip is too short on a loaded machine.
+  const sock = new SockJS(base, null, { transports: [transport], timeout: 10_000 });
   const sink = new FrameSink();
   sock.onopen = () => sink.openedResolve();
   sock.onmessage = (event) => sink.onMessage(String(event.data));
