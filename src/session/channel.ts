@@ -636,7 +636,9 @@ export class SessionChannel implements SessionOutlet {
     this.#token = undefined;
     if (this.persistent && token !== undefined) {
       this.#storeCall(this.settings.store.releaseReceiver(this.key, token), 'release receiver');
-      if (this.session.state < SessionState.CLOSED) this.#armDisconnect();
+      // Closed sessions too: one closed while a receiver was attaching (attach() cleared the
+      // timer close() had set) would otherwise never be removed.
+      if (!this.#removed) this.#armDisconnect();
     }
   }
 
