@@ -140,6 +140,12 @@ export class RoundRobinProxy {
   readonly #sockets = new Set<Socket>();
   #next = 0;
   port = 0;
+  /**
+   * When set, websocket upgrades go to this backend instead of the next in turn: a test that
+   * needs a websocket session on a given process (other requests, sockjs-client's /info among
+   * them, move the rotation unpredictably).
+   */
+  upgradesTo: number | undefined;
 
   constructor(readonly backends: readonly number[]) {
     for (const port of backends) {
@@ -270,7 +276,7 @@ export class RoundRobinProxy {
   }
 
   #upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, tried = new Set<number>()): void {
-    const port = this.#pick(tried);
+    const port = this.upgradesTo !== undefined && !tried.has(this.upgradesTo) ? this.upgradesTo : this.#pick(tried);
     tried.add(port);
     const upstream = connect(port, '127.0.0.1');
     let counted = false;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import Koa from 'koa';
-import { MemoryStore, Session, SessionState, sockjs } from '../../src/index.js';
+import { MemoryStore, Session, SessionState, sockjs, type SessionStore } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -19,12 +19,13 @@ class Tracked extends Session {
   }
 }
 
-/** A MemoryStore whose receiver claims wait until the test lets them through. */
-class SlowClaims extends MemoryStore {
-  pending: Array<() => void> = [];
-  override claimReceiver(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return new Promise((resolve) => this.pending.push(() => resolve(super.claimReceiver(key, token, ttlMs))));
-  }
+/** A MemoryStore whose receiver claims wait until the test lets them through, as a networked store's do. */
+function slowClaims(store: MemoryStore): { store: SessionStore; pending: Array<() => void> } {
+  const pending: Array<() => void> = [];
+  const claim = store.claimReceiver.bind(store);
+  const slow: SessionStore['claimReceiver'] = (key, token, ttlMs) => new Promise((resolve) => pending.push(() => resolve(claim(key, token, ttlMs))));
+  Object.assign(store, { claimReceiver: slow });
+  return { store, pending };
 }
 
 const servers: Listening[] = [];
@@ -34,7 +35,7 @@ after(async () => {
 
 it('a session closed while a poll was claiming it is removed after disconnectDelay all the same', async () => {
   const timers = new FakeTimers();
-  const store = new SlowClaims({ now: () => timers.now() });
+  const { store, pending } = slowClaims(new MemoryStore({ now: () => timers.now() }));
   const route = sockjs({ prefix: '/s', session: Tracked, store, timers, disconnectDelay: 5_000, heartbeatDelay: 0 });
   const app = new Koa();
   app.use(route);
@@ -47,9 +48,9 @@ it('a session closed while a poll was claiming it is removed after disconnectDel
     assert.ok(session);
     // The next poll waits for its claim; meanwhile the application closes the session.
     const poll = post(url);
-    await until(() => store.pending.length === 1, 'the poll to ask for its claim');
+    await until(() => pending.length === 1, 'the poll to ask for its claim');
     session.close(3000, 'Go away!');
-    store.pending.shift()!();
+    pending.shift()!();
     assert.equal((await poll).body, 'c[3000,"Go away!"]\n');
     assert.equal(session.state, SessionState.CLOSED);
     timers.advance(5_000);

@@ -106,13 +106,17 @@ describe('RedisStore across processes, requests alternating between them', () =>
     const chat: TestClient[] = [];
     const owners = new Set<number>();
     const chatOpens = () => allHooks().filter((event) => event.hook === 'onOpen' && event.route === 'chat');
-    // Websocket sessions until both processes hold one (the proxy alternates), plus polling and streaming.
-    for (let i = 0; i < 4 && owners.size < 2; i++) {
-      const seen = chatOpens().length;
-      chat.push(await connect('chat', 'websocket'));
-      await waitUntil(() => chatOpens().length > seen, 'onOpen of the websocket session');
-      owners.add(chatOpens().at(-1)!.pid);
-      await shiftRotation();
+    // A websocket session on each process (upgrades pinned to it), plus polling and streaming.
+    try {
+      for (const node of nodes) {
+        proxy.upgradesTo = node.port;
+        const seen = chatOpens().length;
+        chat.push(await connect('chat', 'websocket'));
+        await waitUntil(() => chatOpens().length > seen, 'onOpen of the websocket session');
+        owners.add(chatOpens().at(-1)!.pid);
+      }
+    } finally {
+      proxy.upgradesTo = undefined;
     }
     assert.equal(owners.size, 2, 'websocket sessions on both processes');
     chat.push(await connect('chat', 'xhr-polling'), await connect('chat', 'xhr-streaming'));
