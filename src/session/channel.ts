@@ -10,7 +10,7 @@ import type { RouteMetrics, TransportMeter } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import type { SessionStore } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
-import type { Receiver } from '../transports/receiver.js';
+import type { Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';

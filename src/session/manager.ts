@@ -13,7 +13,7 @@ import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '..
 import { MemoryStore } from '../store/memory.js';
 import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
-import type { Receiver } from '../transports/receiver.js';
+import type { Receiver } from './receiver.js';
 import type { Admission } from '../security/admission.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';

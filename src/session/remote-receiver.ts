@@ -9,7 +9,7 @@ import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } fro
 import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { SessionStore, Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
-import type { Receiver } from '../transports/receiver.js';
+import type { Receiver } from './receiver.js';
 import { catchRejection, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
 import type { SessionChannel } from './channel.js';

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
-import type { Receiver } from './receiver.js';
+import type { Receiver } from '../session/receiver.js';
 
 const log = logger('hixie76');
 

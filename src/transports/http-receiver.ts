@@ -15,7 +15,7 @@ import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { ResponseGate } from '../http/response-gate.js';
 import { whenFlushed } from '../session/drain.js';
-import type { Receiver } from './receiver.js';
+import type { Receiver } from '../session/receiver.js';
 
 export interface HttpReceiverOptions {
   readonly transport: string;

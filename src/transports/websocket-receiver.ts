@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { logger } from '../log.js';
 import { whenFlushed } from '../session/drain.js';
 import type { TimerHandle, Timers } from '../timers.js';
-import type { Receiver } from './receiver.js';
+import type { Receiver } from '../session/receiver.js';
 
 const log = logger('websocket');
 

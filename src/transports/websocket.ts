@@ -10,7 +10,7 @@ import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { Admission } from '../security/admission.js';
-import type { Receiver } from './receiver.js';
+import type { Receiver } from '../session/receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
 import { WebsocketReceiver } from './websocket-receiver.js';

@@ -1,6 +1,7 @@
 /**
  * The connection a session writes its frames to: a websocket, a streaming response, or one
- * polling response. Transports implement it; the session layer drives it.
+ * polling response. The session layer defines and drives it, transports implement it (so the
+ * arrow points from transports to the session layer, never back).
  */
 import type { Timers } from '../timers.js';
 
