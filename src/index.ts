@@ -10,7 +10,7 @@ export type { SockjsErrorDetails, SockjsReportedError } from './session/error-re
 export { SessionManager, type CloseOptions, type SessionManagerOptions, type SessionClass } from './session/manager.js';
 export type { RequestInfo } from './session/request-info.js';
 export type { SockjsStats } from './metrics/route-metrics.js';
-export type { PerMessageDeflateOptions } from './transports/deflate.js';
+export type { PerMessageDeflateOptions } from './transports/shared/deflate.js';
 export type { RefusalReason } from './metrics/names.js';
 export type { Recipients } from './session/rooms.js';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory.js';

@@ -18,7 +18,7 @@ import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
 import { rawWebsocket } from './transports/raw-websocket.js';
-import { createWebsocketServer } from './transports/websocket-upgrade.js';
+import { createWebsocketServer } from './transports/shared/websocket-upgrade.js';
 
 /** The middleware, with its route's manager and a way to shut the route down. */
 export interface SockjsMiddleware<S extends Session = Session> extends Middleware {

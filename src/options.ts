@@ -5,7 +5,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
 import { SockjsOptionError } from './errors.js';
-import { resolveDeflate, type DeflateSettings, type PerMessageDeflateOptions } from './transports/deflate.js';
+import { resolveDeflate, type DeflateSettings, type PerMessageDeflateOptions } from './transports/shared/deflate.js';
 import type { JsessionidOption } from './http/headers.js';
 import { Gate } from './security/admission.js';
 import type { IdentityFunction } from './security/identity.js';

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { logger } from './log.js';
 import { redactForLog } from './session/request-info.js';
-import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/websocket-upgrade.js';
+import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/shared/websocket-upgrade.js';
 
 const log = logger('upgrade');
 

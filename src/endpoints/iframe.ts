@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { keepAliveWithoutBody, setCacheForever } from '../http/headers.js';
 import { respondMethodNotAllowed } from '../http/raw.js';
-import { iframePage } from '../transports/framing.js';
+import { iframePage } from '../transports/shared/framing.js';
 
 /** `iframe.html`, or `iframe-` followed by anything but a slash (protocol suite: test_invalidUrl). */
 export const IFRAME_PATH = /^\/iframe(?:-[^/]*)?\.html$/;

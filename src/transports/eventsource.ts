@@ -4,8 +4,8 @@
  * streams). Sending goes through xhr_send.
  */
 import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
-import { EVENTSOURCE_PRELUDE, eventsourceFrame } from './framing.js';
-import { connectReceiver } from './receive.js';
+import { EVENTSOURCE_PRELUDE, eventsourceFrame } from './shared/framing.js';
+import { connectReceiver } from './shared/receive.js';
 import type { Transport } from './transport.js';
 
 export const eventsource: Transport = {

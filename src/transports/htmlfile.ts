@@ -4,9 +4,9 @@
  * Sending goes through xhr_send.
  */
 import { setJsessionid, setNoCache } from '../http/headers.js';
-import { readCallback } from './callback.js';
-import { htmlfileFrame, htmlfilePrelude } from './framing.js';
-import { connectReceiver } from './receive.js';
+import { readCallback } from './shared/callback.js';
+import { htmlfileFrame, htmlfilePrelude } from './shared/framing.js';
+import { connectReceiver } from './shared/receive.js';
 import type { Transport } from './transport.js';
 
 export const htmlfile: Transport = {

@@ -3,9 +3,9 @@
  * of the client's callback. Sending goes through jsonp_send.
  */
 import { setJsessionid, setNoCache } from '../http/headers.js';
-import { readCallback } from './callback.js';
-import { jsonpFrame } from './framing.js';
-import { connectReceiver } from './receive.js';
+import { readCallback } from './shared/callback.js';
+import { jsonpFrame } from './shared/framing.js';
+import { connectReceiver } from './shared/receive.js';
 import type { Transport } from './transport.js';
 
 export const jsonpPolling: Transport = {

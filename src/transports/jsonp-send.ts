@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import { setJsessionid, setNoCache } from '../http/headers.js';
 import { respondText } from '../http/text.js';
-import { deliverMessages, type PayloadFormat } from './send.js';
+import { deliverMessages, type PayloadFormat } from './shared/send.js';
 import type { Transport } from './transport.js';
 
 /** The `d` field of a form post; the raw body otherwise (protocol suite: JsonPolling.test_content_types). */

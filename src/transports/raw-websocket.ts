@@ -10,8 +10,8 @@ import { logger } from '../log.js';
 import type { RouteConfig } from '../options.js';
 import { kOpenWebsocket } from '../session/manager.js';
 import { pickSafeHeaders } from '../session/request-info.js';
-import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, isTooLarge, upgrade } from './websocket-upgrade.js';
+import { WebsocketReceiver } from './shared/websocket-receiver.js';
+import { checkUpgradeHeaders, isTooLarge, upgrade } from './shared/websocket-upgrade.js';
 
 const log = logger('raw-websocket');
 

@@ -1,6 +1,6 @@
 /**
  * websocket: GET `/<server>/<session>/websocket`. SockJS framing over RFC 6455 (hybi-07 and
- * later, through ws), or over the hixie-76 draft (./hixie76.ts). Each connection is its own
+ * later, through ws), or over the hixie-76 draft (./shared/hixie76.ts). Each connection is its own
  * session, so two connections may share a URL session id (protocol suite: test_reuseSessionId).
  */
 import type { Socket } from 'node:net';
@@ -12,9 +12,9 @@ import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { Admission } from '../security/admission.js';
 import type { Receiver } from '../session/receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
-import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './hixie76.js';
-import { WebsocketReceiver } from './websocket-receiver.js';
-import { checkUpgradeHeaders, isTooLarge, kUpgradeHead, takeSocket, upgrade } from './websocket-upgrade.js';
+import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './shared/hixie76.js';
+import { WebsocketReceiver } from './shared/websocket-receiver.js';
+import { checkUpgradeHeaders, isTooLarge, kUpgradeHead, takeSocket, upgrade } from './shared/websocket-upgrade.js';
 
 const log = logger('websocket');
 

@@ -1,6 +1,6 @@
 /** xhr-polling: POST `/<server>/<session>/xhr`, one frame per response, newline-terminated. */
-import { xhrFrame } from './framing.js';
-import { connectReceiver, setXhrReceiverHeaders } from './receive.js';
+import { xhrFrame } from './shared/framing.js';
+import { connectReceiver, setXhrReceiverHeaders } from './shared/receive.js';
 import type { Transport } from './transport.js';
 
 export const xhrPolling: Transport = {

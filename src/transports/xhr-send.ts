@@ -4,7 +4,7 @@
  */
 import { setCors, setJsessionid, setNoCache } from '../http/headers.js';
 import { respondNoContent } from '../http/raw.js';
-import { WHOLE_BODY, deliverMessages } from './send.js';
+import { WHOLE_BODY, deliverMessages } from './shared/send.js';
 import type { Transport } from './transport.js';
 
 export const xhrSend: Transport = {

@@ -2,8 +2,8 @@
  * xhr-streaming: POST `/<server>/<session>/xhr_streaming`. A 2 KiB prelude, then one frame per
  * line on a response that stays open until it carried `responseLimit` bytes.
  */
-import { XHR_STREAMING_PRELUDE, xhrFrame } from './framing.js';
-import { connectReceiver, setXhrReceiverHeaders } from './receive.js';
+import { XHR_STREAMING_PRELUDE, xhrFrame } from './shared/framing.js';
+import { connectReceiver, setXhrReceiverHeaders } from './shared/receive.js';
 import type { Transport } from './transport.js';
 
 export const xhrStreaming: Transport = {

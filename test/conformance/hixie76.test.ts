@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { upgradeHandler } from '../../src/index.js';
-import { challengeResponse, Hixie76Parser, keyNumber } from '../../src/transports/hixie76.js';
+import { challengeResponse, Hixie76Parser, keyNumber } from '../../src/transports/shared/hixie76.js';
 import { EXPECTED, Hixie76Client, KEY1, KEY2 } from '../helpers/hixie76-client.js';
 import { createConformanceApp } from '../server/conformance-server.js';
 import { RawHttpConnection, sessionPart, startServer, type ConformanceServer } from './helpers.js';

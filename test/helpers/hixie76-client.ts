@@ -1,6 +1,6 @@
 /** A minimal hixie-76 client for tests: the protocol suite's handshake keys, then 0x00 text 0xFF frames. */
 import assert from 'node:assert/strict';
-import { Hixie76Parser } from '../../src/transports/hixie76.js';
+import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
 import { RawHttpConnection } from '../conformance/helpers.js';
 
 export const KEY1 = '4 @1  46546xW%0l 1 5';

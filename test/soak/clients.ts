@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import SockJS from 'sockjs-client';
 import { WebSocket } from 'ws';
-import { Hixie76Parser } from '../../src/transports/hixie76.js';
+import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
 import { EXPECTED, KEY1, KEY2 } from '../helpers/hixie76-client.js';
 
 export interface Closed {

@@ -1,7 +1,7 @@
-// The per-transport framing (src/transports/framing.ts) and callback names, against exact strings.
+// The per-transport framing (src/transports/shared/framing.ts) and callback names, against exact strings.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkCallbackName, MAX_CALLBACK_LENGTH } from '../../src/transports/callback.js';
+import { checkCallbackName, MAX_CALLBACK_LENGTH } from '../../src/transports/shared/callback.js';
 import {
   EVENTSOURCE_PRELUDE,
   XHR_STREAMING_PRELUDE,
@@ -11,7 +11,7 @@ import {
   iframePage,
   jsonpFrame,
   xhrFrame,
-} from '../../src/transports/framing.js';
+} from '../../src/transports/shared/framing.js';
 
 describe('transport framing', () => {
   it('xhr: one frame per line', () => {

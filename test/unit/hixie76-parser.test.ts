@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Hixie76Parser } from '../../src/transports/hixie76.js';
+import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
 
 function frame(text: string): Buffer {
   return Buffer.concat([Buffer.from([0x00]), Buffer.from(text, 'utf8'), Buffer.from([0xff])]);

@@ -16,7 +16,7 @@ import Koa from 'koa';
 import { Session, sockjs } from '../../src/index.js';
 import { messageFrame } from '../../src/protocol/frames.js';
 import { decodeMessageArray, decodeWebsocketFrame, encodeMessage, isEncodedMessage } from '../../src/protocol/json.js';
-import { Hixie76Parser } from '../../src/transports/hixie76.js';
+import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
 import { EXPECTED, KEY1, KEY2 } from '../helpers/hixie76-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 

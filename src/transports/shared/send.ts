@@ -3,13 +3,13 @@
  * messages, deliver them. Answers with the protocol's errors for bad input.
  */
 import type { Context } from 'koa';
-import { BodyTooLargeError, bodyWasRead, readBody } from '../http/body.js';
-import { BodyConsumedError, recoverParsedBody } from '../http/parsed-body.js';
-import { respondStoreUnavailable, respondText } from '../http/text.js';
-import { kIncoming } from '../session/manager.js';
-import { decodeMessageArray } from '../protocol/json.js';
-import { respondNoSession } from '../security/admission.js';
-import type { TransportRequest } from './transport.js';
+import { BodyTooLargeError, bodyWasRead, readBody } from '../../http/body.js';
+import { BodyConsumedError, recoverParsedBody } from '../../http/parsed-body.js';
+import { respondStoreUnavailable, respondText } from '../../http/text.js';
+import { kIncoming } from '../../session/manager.js';
+import { decodeMessageArray } from '../../protocol/json.js';
+import { respondNoSession } from '../../security/admission.js';
+import type { TransportRequest } from '../transport.js';
 
 /** How a transport finds its JSON text in a body; jsonp_send's is the `d` field of a form post. */
 export interface PayloadFormat {

@@ -3,11 +3,11 @@
  * hand the response to the session layer as a Receiver.
  */
 import type { Context } from 'koa';
-import { setCors, setJsessionid, setNoBuffering, setNoCache } from '../http/headers.js';
-import type { RouteConfig } from '../options.js';
-import { kConnect } from '../session/manager.js';
+import { setCors, setJsessionid, setNoBuffering, setNoCache } from '../../http/headers.js';
+import type { RouteConfig } from '../../options.js';
+import { kConnect } from '../../session/manager.js';
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.js';
-import type { TransportRequest } from './transport.js';
+import type { TransportRequest } from '../transport.js';
 
 /** Headers of the xhr receiving responses (xhr, xhr_streaming): script, uncached, CORS, cookie. */
 export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {

@@ -1,10 +1,10 @@
 /** Receiver over a websocket connection (ws). Frames go out as text messages. */
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
-import { logger } from '../log.js';
-import { whenFlushed } from '../session/drain.js';
-import type { TimerHandle, Timers } from '../timers.js';
-import type { Receiver } from '../session/receiver.js';
+import { logger } from '../../log.js';
+import { whenFlushed } from '../../session/drain.js';
+import type { TimerHandle, Timers } from '../../timers.js';
+import type { Receiver } from '../../session/receiver.js';
 
 const log = logger('websocket');
 

@@ -5,7 +5,7 @@
  * pays only for large, repetitive messages (README, "Compression"; bench: ws-deflate).
  */
 import type { PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
-import { SockjsOptionError } from '../errors.js';
+import { SockjsOptionError } from '../../errors.js';
 
 /** The `perMessageDeflate` option of `sockjs()`, when an object: all optional. */
 export interface PerMessageDeflateOptions {

@@ -7,9 +7,9 @@ import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { quietClientErrors } from '../http/client-gone.js';
+import { quietClientErrors } from '../../http/client-gone.js';
 import { wsDeflateOptions, type DeflateSettings } from './deflate.js';
-import { stopHttpParsing } from '../http/stop-http-parsing.js';
+import { stopHttpParsing } from '../../http/stop-http-parsing.js';
 
 const NO_HEAD = Buffer.alloc(0);
 /** Set on a request that arrived through the server's 'upgrade' event (see upgradeHandler). */

@@ -4,7 +4,7 @@
  * get through; anything else is refused before a byte of the response is written.
  */
 import type { Context } from 'koa';
-import { respondText } from '../http/text.js';
+import { respondText } from '../../http/text.js';
 
 /** Letters, digits, `_` and `.`: what sockjs-client generates (`_jp.a1b2c3d`), and nothing that can escape. */
 const CALLBACK_NAME = /^[A-Za-z0-9_.]+$/;

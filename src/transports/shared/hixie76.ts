@@ -19,8 +19,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { logger } from '../log.js';
-import type { Receiver } from '../session/receiver.js';
+import { logger } from '../../log.js';
+import type { Receiver } from '../../session/receiver.js';
 
 const log = logger('hixie76');
 

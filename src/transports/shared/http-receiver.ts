@@ -13,9 +13,9 @@
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import { ResponseGate } from '../http/response-gate.js';
-import { whenFlushed } from '../session/drain.js';
-import type { Receiver } from '../session/receiver.js';
+import { ResponseGate } from '../../http/response-gate.js';
+import { whenFlushed } from '../../session/drain.js';
+import type { Receiver } from '../../session/receiver.js';
 
 export interface HttpReceiverOptions {
   readonly transport: string;
