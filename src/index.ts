@@ -5,7 +5,7 @@ export { sockjs, type SockjsMiddleware } from './middleware.js';
 export { upgradeHandler, type UpgradeListener } from './upgrade.js';
 export { DEFAULTS, TRANSPORT_NAMES, type SockjsOptions, type TransportName, type RouteConfig } from './options.js';
 export { Session, type SessionInit } from './session/session.js';
-export { SessionState } from './session/state.js';
+export { SessionState } from './store/session-state.js';
 export type { SockjsErrorDetails, SockjsReportedError } from './session/error-report.js';
 export { SessionManager, type CloseOptions, type SessionManagerOptions, type SessionClass } from './session/manager.js';
 export type { RequestInfo } from './session/request-info.js';

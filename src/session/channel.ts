@@ -15,7 +15,7 @@ import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';
 import { kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
-import { SessionState } from './state.js';
+import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing, decodedIncoming } from './stored-messages.js';
 import { logLife } from './life-log.js';
 

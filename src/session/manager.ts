@@ -24,7 +24,7 @@ import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.j
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
 import { Session, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
-import { SessionState } from './state.js';
+import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing } from './stored-messages.js';
 
 const log = logger('manager');

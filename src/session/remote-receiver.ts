@@ -13,7 +13,7 @@ import type { Receiver } from './receiver.js';
 import { catchRejection, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
 import type { SessionChannel } from './channel.js';
-import { SessionState } from './state.js';
+import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing } from './stored-messages.js';
 
 export interface RemoteReceiverSettings {

@@ -24,7 +24,7 @@ import type { SessionStore, Unsubscribe } from '../store/store.js';
 import { catchRejection, isPromiseLike } from '../util/awaitable.js';
 import type { SessionChannel } from './channel.js';
 import type { Session } from './session.js';
-import { SessionState } from './state.js';
+import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing } from './stored-messages.js';
 
 const log = logger('rooms');

@@ -11,7 +11,7 @@ import { encodeMessage } from '../protocol/json.js';
 import type { SessionManager } from './manager.js';
 import type { RequestInfo } from './request-info.js';
 import { checkRoom } from './rooms.js';
-import { SessionState, assertTransition, stateName } from './state.js';
+import { SessionState, assertTransition, stateName } from '../store/session-state.js';
 import { logLife } from './life-log.js';
 
 const log = logger('session');

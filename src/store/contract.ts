@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SessionState } from '../session/state.js';
+import { SessionState } from './session-state.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
 /** How {@link describeStoreContract} gets the stores it tests. */

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { SessionState } from '../session/state.js';
+import { SessionState } from './session-state.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
 /** The options of {@link MemoryStore}: all optional. */

@@ -25,7 +25,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { StoreError } from '../errors.js';
 import { logger } from '../log.js';
-import { SessionState } from '../session/state.js';
+import { SessionState } from './session-state.js';
 import { keyLabel } from '../util/key-label.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 

@@ -23,7 +23,7 @@
  * - `bury` (optional) leaves a closed session's record behind as a tombstone for a while, so a
  *   client coming back to its URL gets the close frame instead of a new session.
  */
-import type { SessionState } from '../session/state.js';
+import type { SessionState } from './session-state.js';
 
 /** A value, or a promise of it: in-memory stores answer synchronously. */
 export type Awaitable<T> = T | Promise<T>;

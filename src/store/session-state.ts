@@ -1,6 +1,7 @@
 /**
  * Session lifecycle. Transitions only move forward: NEW -> OPEN -> CLOSING -> CLOSED
- * (NEW -> CLOSING is allowed for a session closed before it opened).
+ * (NEW -> CLOSING is allowed for a session closed before it opened). It lives beside the store
+ * record, whose `state` it types, so the store layer needs nothing from the session layer above.
  */
 import { SessionStateError } from '../errors.js';
 
