@@ -1,0 +1,133 @@
+/**
+ * The session layer without a network: a SessionManager on a fake clock and a MemoryStore,
+ * driven through the entry points the transports use (a receiving connection, a send, a
+ * websocket) with FakeReceivers. Every hook call is logged with the state it ran in. Tests of
+ * the session state machine and the channel use it (test/unit/session-*.test.ts).
+ *
+ * This file is the one place that knows how the transports reach the session layer: when that
+ * connection protocol changes, adjust it here.
+ */
+import { Session, type SessionInit } from '../../src/session/session.js';
+import { SessionManager, kConnect, kIncoming, kOpenWebsocket } from '../../src/session/manager.js';
+import type { RequestInfo } from '../../src/session/request-info.js';
+import { MemoryStore } from '../../src/store/memory.js';
+import { FakeTimers } from './fake-timers.js';
+import type { FakeReceiver } from './fake-receiver.js';
+
+/** What a test session does in its hooks, besides logging them. */
+export interface Hooks {
+  onOpen?(session: RecordingSession): void | Promise<void>;
+  onMessage?(session: RecordingSession, message: unknown): void | Promise<void>;
+  onClose?(session: RecordingSession): void | Promise<void>;
+  onClosed?(session: RecordingSession): void | Promise<void>;
+  onRemove?(session: RecordingSession): void | Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly hooks?: Hooks;
+  /** @default 25_000, the library's default */
+  readonly heartbeatDelay?: number;
+  /** @default 5_000, the library's default */
+  readonly disconnectDelay?: number;
+  readonly pingTimeout?: number;
+  readonly maxBufferedBytes?: number;
+}
+
+/** A Session whose hooks log `<hook> <state>` (onMessage: `onMessage <json> <state>`). */
+export interface RecordingSession extends Session {
+  readonly log: string[];
+}
+
+export const REQUEST: RequestInfo = { remoteAddress: '127.0.0.1', headers: { host: 'test' }, url: '/s/0/*/xhr_streaming' };
+
+export interface ReportedError {
+  readonly error: Error;
+  readonly context: string;
+}
+
+export class Harness {
+  readonly timers = new FakeTimers();
+  readonly store = new MemoryStore({ now: () => this.timers.now() });
+  /** Every hook call of every session, in order. */
+  readonly log: string[] = [];
+  /** What reached the route's onError, in order. */
+  readonly errors: ReportedError[] = [];
+  /** Every session the manager made, in order of creation. */
+  readonly sessions: RecordingSession[] = [];
+  readonly manager: SessionManager<RecordingSession>;
+
+  constructor(options: HarnessOptions = {}) {
+    const log = this.log;
+    const sessions = this.sessions;
+    const hooks = options.hooks ?? {};
+    class Recording extends Session implements RecordingSession {
+      readonly log = log;
+      constructor(init: SessionInit) {
+        super(init);
+        sessions.push(this);
+      }
+      override onOpen(): void | Promise<void> {
+        log.push(`onOpen ${this.state}`);
+        return hooks.onOpen?.(this);
+      }
+      override onMessage(message: unknown): void | Promise<void> {
+        log.push(`onMessage ${JSON.stringify(message)} ${this.state}`);
+        return hooks.onMessage?.(this, message);
+      }
+      override onClose(): void | Promise<void> {
+        log.push(`onClose ${this.state}`);
+        return hooks.onClose?.(this);
+      }
+      override onClosed(): void | Promise<void> {
+        log.push(`onClosed ${this.state}`);
+        return hooks.onClosed?.(this);
+      }
+      override onRemove(): void | Promise<void> {
+        log.push(`onRemove ${this.state}`);
+        return hooks.onRemove?.(this);
+      }
+    }
+    this.manager = new SessionManager<RecordingSession>({
+      session: Recording,
+      store: this.store,
+      timers: this.timers,
+      onError: (error, context) => void this.errors.push({ error: error as Error, context }),
+      ...(options.heartbeatDelay !== undefined ? { heartbeatDelay: options.heartbeatDelay } : {}),
+      ...(options.disconnectDelay !== undefined ? { disconnectDelay: options.disconnectDelay } : {}),
+      ...(options.pingTimeout !== undefined ? { pingTimeout: options.pingTimeout } : {}),
+      ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
+    });
+  }
+
+  /** A receiving connection (xhr, xhr_streaming, ...) for the session under `key`. */
+  connect(key: string, receiver: FakeReceiver): Promise<void> {
+    return this.manager[kConnect](key, receiver, REQUEST);
+  }
+
+  /** The client sends messages over HTTP (xhr_send): false when they were refused (404). */
+  sendFromClient(key: string, messages: readonly unknown[], bytes = Buffer.byteLength(JSON.stringify(messages))): Promise<boolean> {
+    return this.manager[kIncoming](key, messages, bytes);
+  }
+
+  /** A new websocket session on `receiver`; `receive` hands it what the client sent. */
+  openWebsocket(receiver: FakeReceiver): { session: RecordingSession; receive: (messages: readonly unknown[], bytes?: number) => void } {
+    const { session, receive } = this.manager[kOpenWebsocket](receiver, REQUEST);
+    return { session, receive: (messages, bytes = Buffer.byteLength(JSON.stringify(messages))) => receive(messages, bytes) };
+  }
+
+  /** The only session made so far. */
+  get session(): RecordingSession {
+    if (this.sessions.length !== 1) throw new Error(`expected one session, found ${this.sessions.length}`);
+    return this.sessions[0]!;
+  }
+
+  /** Shuts the manager down (no timers stay behind). */
+  close(): Promise<void> {
+    return this.manager.close({ timeout: 0 });
+  }
+}
+
+/** Lets every pending microtask and one turn of the event loop run (no timer of the fake clock). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
