@@ -6,7 +6,7 @@
  * its frame limit (its `responseLimit`); a websocket takes frames until ended and can be paused.
  */
 import type { Timers } from '../../src/timers.js';
-import type { Receiver } from '../../src/transports/receiver.js';
+import type { Receiver } from '../../src/session/receiver.js';
 
 export type FakeReceiverKind = 'polling' | 'streaming' | 'websocket';
 

@@ -1,5 +1,5 @@
 /**
- * The session state machine (src/session/state.ts, session.ts): NEW -> OPEN -> CLOSING ->
+ * The session state machine (src/store/session-state.ts, src/session/session.ts): NEW -> OPEN -> CLOSING ->
  * CLOSED, the hooks in order and each exactly once, what send() and close() do in each state,
  * and hooks that throw or reject. No network: FakeReceivers and a fake clock.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageEncodingError, SessionStateError } from '../../src/errors.js';
 import { Session, kOpen } from '../../src/session/session.js';
-import { SessionState, assertTransition, stateName } from '../../src/session/state.js';
+import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
 import { Harness, REQUEST, settle } from '../helpers/session-harness.js';
 
