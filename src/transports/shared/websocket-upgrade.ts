@@ -27,6 +27,14 @@ export function takeSocket(ctx: Context): UpgradableRequest {
   const req = ctx.req as UpgradableRequest;
   ctx.respond = false;
   req[kSocketTaken] = true;
+  // `respond = false` stops Koa's respond(), not its error handler: when middleware above throws
+  // after `await next()`, ctx.onerror writes a 500 unless ctx.writable is false, and on the
+  // request path this response is still bound to the socket the websocket now owns, so
+  // `HTTP/1.1 500` would land inside the websocket stream (a client fails with "RSV1 must be
+  // clear"). Marked ended, the error still reaches app.on('error') and nothing is written.
+  // Only the instance's view changes: `finished` stays false, so server.close() still leaves a
+  // request-path websocket alone (closeIdleConnections skips unfinished responses).
+  Object.defineProperty(ctx.res, 'writableEnded', { value: true, configurable: true });
   // The socket now lives as long as the websocket; its client may drop it any time.
   quietClientErrors(req.socket);
   // Taken on the request path, its bytes would still go to Node's HTTP parser, and the server
