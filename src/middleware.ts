@@ -17,7 +17,6 @@ import { kServeApp, type CloseOptions, type SessionManager } from './session/man
 import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
-import { rawWebsocket } from './transports/raw-websocket.js';
 import { createWebsocketServer } from './transports/shared/websocket-upgrade.js';
 
 /** The middleware, with its route's manager and a way to shut the route down. */
@@ -72,7 +71,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
   const route = resolveOptions(options);
   const { prefix, manager } = route;
   const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate);
-  const transports = transportTable(wss);
+  const { sessionUrls, routeUrls } = transportTable(wss);
   const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
 
   async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
@@ -110,12 +109,14 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       iframe.handle(ctx);
       return;
     }
-    if (rest === '/websocket') {
-      if (!route.websocket) notFound(ctx);
-      else if (ctx.method !== 'GET') respondMethodNotAllowed(ctx, ['GET']);
-      else if (!(await refusedOrigin(ctx, route))) {
+    // `<prefix>/websocket` (the raw websocket): no preflight, the method checked before the origin.
+    const routeUrl = routeUrls.get(rest.slice(1));
+    if (routeUrl) {
+      if (!isEnabled(routeUrl, route)) notFound(ctx);
+      else if (!routeUrl.methods.includes(ctx.method)) respondMethodNotAllowed(ctx, routeUrl.methods);
+      else if (!(await refusedOrigin(ctx, route, routeUrl.pageElement))) {
         try {
-          await rawWebsocket(ctx, route, wss);
+          await routeUrl.handle({ ctx, route });
         } finally {
           route.gate.settle(ctx);
         }
@@ -123,7 +124,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       return;
     }
     const match = SESSION_URL.exec(rest);
-    const transport = match ? transports.get(match[3]!) : undefined;
+    const transport = match ? sessionUrls.get(match[3]!) : undefined;
     if (!match || !transport || !isEnabled(transport, route)) {
       notFound(ctx);
       return;

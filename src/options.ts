@@ -15,11 +15,9 @@ import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, isSe
 import { Session } from './session/session.js';
 import type { SessionStore } from './store/store.js';
 import type { Timers } from './timers.js';
+import { TRANSPORT_NAMES, type TransportName } from './transports/names.js';
 
-/** Transports that can be switched off with the `transports` option. */
-export const TRANSPORT_NAMES = ['websocket', 'xhr-polling', 'xhr-streaming', 'eventsource', 'htmlfile', 'jsonp-polling'] as const;
-/** A key of the `transports` option: one of {@link TRANSPORT_NAMES}. */
-export type TransportName = (typeof TRANSPORT_NAMES)[number];
+export { TRANSPORT_NAMES, type TransportName };
 
 /**
  * The options of {@link sockjs}: all optional. Each is validated when `sockjs()` is called; a

@@ -3,15 +3,14 @@
  * websocket message is one message, with no SockJS framing, no open frame and no heartbeats
  * (protocol suite: RawWebsocket). A Session sees it like any other transport.
  */
-import type { Context } from 'koa';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { logger } from '../log.js';
-import type { RouteConfig } from '../options.js';
 import { kOpenWebsocket } from '../session/manager.js';
 import { pickSafeHeaders } from '../session/request-info.js';
 import { WebsocketReceiver } from './shared/websocket-receiver.js';
 import { checkUpgradeHeaders, isTooLarge, upgrade } from './shared/websocket-upgrade.js';
+import type { RouteRequest, RouteTransport } from './transport.js';
 
 const log = logger('raw-websocket');
 
@@ -57,8 +56,18 @@ export class RawWebsocketReceiver extends WebsocketReceiver {
   }
 }
 
-/** Serves `<prefix>/websocket` (GET only; the caller checked the method and that websockets are on). */
-export async function rawWebsocket(ctx: Context, route: RouteConfig, wss: WebSocketServer): Promise<void> {
+/** `<prefix>/websocket`, GET only, on when websockets are. */
+export function rawWebsocket(wss: WebSocketServer): RouteTransport {
+  return {
+    path: 'websocket',
+    enabledBy: ['websocket'],
+    methods: ['GET'],
+    preflight: false,
+    handle: (tr) => serveRawWebsocket(tr, wss),
+  };
+}
+
+async function serveRawWebsocket({ ctx, route }: RouteRequest, wss: WebSocketServer): Promise<void> {
   if (!checkUpgradeHeaders(ctx)) return;
   const admission = await route.gate.forWebsocket(ctx, undefined, route.manager);
   if (!admission) return;

@@ -1,17 +1,52 @@
-/** The shape every SockJS session-URL transport shares: `/<server>/<session>/<path>`. */
+/**
+ * The shape every SockJS transport shares, and what it reads of its route. Session-URL
+ * transports answer `/<server>/<session>/<path>`; route-URL ones (the raw websocket) answer
+ * `<prefix>/<path>`, with no session in the URL.
+ */
 import type { Context } from 'koa';
-import type { RouteConfig, TransportName } from '../options.js';
+import type { JsessionidOption } from '../http/headers.js';
+import type { Gate } from '../security/admission.js';
+import type { SessionManager } from '../session/manager.js';
 import type { RequestInfo } from '../session/request-info.js';
+import type { TransportName } from './names.js';
 
-export interface TransportRequest {
+/**
+ * What the transports read of the route's resolved options. The middleware passes its
+ * RouteConfig (options.ts), which has all of it: declared here, the transports need nothing
+ * from the layer above them.
+ */
+export interface TransportRoute {
+  /** The route's session manager. */
+  readonly manager: SessionManager;
+  /** Largest incoming message, in bytes. */
+  readonly maxMessageSize: number;
+  /** Bytes a streaming response carries before it is ended. */
+  readonly responseLimit: number;
+  /** Whether (or how) a JSESSIONID cookie is set. */
+  readonly jsessionid: JsessionidOption;
+  /** Whether CORS headers are sent. */
+  readonly cors: boolean;
+  /** The transports that are on. */
+  readonly transports: ReadonlySet<TransportName>;
+  /** Who may use the route: the `use`, `identity` and `limits` options. */
+  readonly gate: Gate;
+}
+
+/** A request to a route-URL transport. */
+export interface RouteRequest {
   readonly ctx: Context;
-  readonly route: RouteConfig;
+  readonly route: TransportRoute;
+}
+
+/** A request to a session-URL transport. */
+export interface TransportRequest extends RouteRequest {
   /** The client's session id from the URL: the store key, never shown to the application. */
   readonly key: string;
+  /** What a session created by this request may know of it (the URL without the session id). */
   readonly request: RequestInfo;
 }
 
-export interface Transport {
+interface TransportInfo {
   /** Last URL segment, e.g. `xhr_send`. */
   readonly path: string;
   /** The `transports` switches that enable it (any one suffices). */
@@ -27,5 +62,14 @@ export interface Transport {
    * no page at all (see OriginPolicy.allows).
    */
   readonly pageElement?: boolean;
+}
+
+/** A transport at `/<server>/<session>/<path>` under the route's prefix. */
+export interface Transport extends TransportInfo {
   handle(request: TransportRequest): Promise<void>;
+}
+
+/** A transport at `<prefix>/<path>`, with no session in its URL (the raw websocket). */
+export interface RouteTransport extends TransportInfo {
+  handle(request: RouteRequest): Promise<void>;
 }

@@ -4,13 +4,12 @@
  */
 import type { Context } from 'koa';
 import { setCors, setJsessionid, setNoBuffering, setNoCache } from '../../http/headers.js';
-import type { RouteConfig } from '../../options.js';
 import { kConnect } from '../../session/manager.js';
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.js';
-import type { TransportRequest } from '../transport.js';
+import type { TransportRequest, TransportRoute } from '../transport.js';
 
 /** Headers of the xhr receiving responses (xhr, xhr_streaming): script, uncached, CORS, cookie. */
-export function setXhrReceiverHeaders(ctx: Context, route: RouteConfig): void {
+export function setXhrReceiverHeaders(ctx: Context, route: TransportRoute): void {
     ctx.set('Content-Type', 'application/javascript; charset=UTF-8');
     setNoCache(ctx);
     if (route.cors) setCors(ctx);
