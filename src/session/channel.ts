@@ -221,7 +221,7 @@ export class SessionChannel implements SessionOutlet {
       (wake) => {
         const receiver = this.#receiver;
         // Otherwise the bytes wait in the batch or the store: a flush or a receiver moves them.
-        if (!receiver?.onceFlushed || this.#attaching || receiver.backlog === 0) return false;
+        if (!receiver || this.#attaching || receiver.backlog === 0) return false;
         receiver.onceFlushed(wake);
         return true;
       },

@@ -27,9 +27,11 @@ export interface Receiver {
   readonly backlog: number;
   /**
    * Calls `callback` once what was written so far has left for the client (the backlog went
-   * out) or the connection ended: how `session.drain()` learns that a slow reader caught up.
+   * out) or the connection ended: how `session.drain()`, and with it a graceful
+   * `route.close({ timeout })`, learns that a slow reader caught up. Required of every
+   * receiver: one without it would leave a producer (or a shutdown) waiting until its timeout.
    */
-  onceFlushed?(callback: () => void): void;
+  onceFlushed(callback: () => void): void;
   /**
    * Receivers that end before their session does (HTTP responses): false from the end until
    * everything written has left the process for the client's connection. A new receiving

@@ -52,6 +52,9 @@ async function serveHixie76(tr: TransportRequest, admission: Admission): Promise
     onMessage(text) {
       if (take && !take(text, Buffer.byteLength(text))) connection.terminate();
     },
+    onTooLarge() {
+      route.manager.metrics.refused('size');
+    },
     onClose() {
       receiver?.closed();
     },

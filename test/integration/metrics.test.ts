@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import Koa from 'koa';
+import { WebSocket } from 'ws';
 import { MemoryStore, Session, sockjs, type SockjsOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { Hixie76Client } from '../helpers/hixie76-client.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 /** The SDK's reader, collected when the test asks (no export interval, nothing in the background). */
@@ -179,6 +181,52 @@ describe('metrics', () => {
       store: { operations, failures: 1, evictions: 0 },
       refusals: { origin: 0, authorization: 0, limit: 0, size: 1, draining: 0 },
     });
+  });
+
+  it('counts a message over maxMessageSize as one `size` refusal on every transport', async () => {
+    const { base, middleware } = await start({ maxMessageSize: 64, perMessageDeflate: { threshold: 0 } });
+    const refusals = (): number => middleware.manager.stats().refusals.size;
+    const big = JSON.stringify(['y'.repeat(100)]);
+    let expected = 0;
+    const refused = async (what: string, attempt: () => Promise<unknown>): Promise<void> => {
+      await attempt();
+      expected++;
+      await until(() => refusals() === expected, `${what}: ${expected} size refusals (have ${refusals()})`);
+    };
+
+    // The HTTP sends: xhr_send and jsonp_send (form-encoded and plain), answered 413.
+    assert.equal((await post(`${base}/000/poll/xhr`)).body, 'o\n');
+    await refused('xhr_send', async () => assert.equal((await post(`${base}/000/poll/xhr_send`, big)).status, 413));
+    await refused('jsonp_send, form', async () =>
+      assert.equal((await post(`${base}/000/poll/jsonp_send`, `d=${encodeURIComponent(big)}`, { 'Content-Type': 'application/x-www-form-urlencoded' })).status, 413),
+    );
+    await refused('jsonp_send, plain', async () => assert.equal((await post(`${base}/000/poll/jsonp_send`, big, { 'Content-Type': 'text/plain' })).status, 413));
+    // RFC 6455 websockets, SockJS-framed and raw, compressed or not: ws closes them with 1009.
+    for (const [what, url, deflate] of [
+      ['websocket', `${base}/000/ws/websocket`, false],
+      ['websocket, permessage-deflate (small on the wire, too big inflated)', `${base}/000/wsz/websocket`, true],
+      ['raw websocket', `${base}/websocket`, false],
+    ] as const) {
+      await refused(what, async () => {
+        const ws = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: deflate });
+        ws.on('error', () => {});
+        await new Promise((resolve) => ws.once('open', resolve));
+        ws.send(big);
+        const code = await new Promise<number>((resolve) => ws.once('close', (closeCode) => resolve(closeCode)));
+        assert.equal(code, 1009, what);
+      });
+    }
+    // hixie-76 has no close code: the connection is dropped, and counted the same.
+    await refused('hixie-76', async () => {
+      const client = await Hixie76Client.open(`${base}/000/hixie/websocket`);
+      assert.equal(await client.recv(), 'o');
+      client.send(big);
+      assert.equal(await client.recv(), undefined, 'the connection is dropped');
+    });
+    assert.equal(refusals(), 7);
+    const all = middleware.manager.stats().refusals;
+    assert.deepEqual(all, { origin: 0, authorization: 0, limit: 0, size: 7, draining: 0 });
+    await middleware.close();
   });
 
   it('counts evictions, and a session the store evicted as closed with its code', async () => {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
@@ -12,6 +13,7 @@ import { Session, SessionState, sockjs, type SockjsOptions } from '../../src/ind
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { Hixie76Client } from '../helpers/hixie76-client.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 const GOING_AWAY = 'c[1001,"Server is shutting down"]';
@@ -117,6 +119,71 @@ describe('route.close({ timeout })', () => {
     assert.equal(manager.size, 0);
     assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 6 });
     assert.equal(Echo.hooks.length, 6, 'every session saw its close');
+  });
+
+  it('waits for a websocket of every kind (ws, raw, hixie-76) whose client reads slowly', { timeout: 60_000 }, async () => {
+    const { base, middleware } = await start();
+    const manager = middleware.manager;
+    // Three clients on sockets the test can stop reading from.
+    const sockets: net.Socket[] = [];
+    const received: Record<string, string[]> = { websocket: [], 'websocket-raw': [], hixie76: [] };
+    const closed: Array<Promise<unknown>> = [];
+    for (const [kind, url] of [
+      ['websocket', `${base}/000/ws/websocket`],
+      ['websocket-raw', `${base}/websocket`],
+    ] as const) {
+      const ws = new WebSocket(url.replace('http', 'ws'), {
+        createConnection: (options: http.ClientRequestArgs) => {
+          const socket = net.connect(options as net.NetConnectOpts);
+          sockets.push(socket);
+          return socket;
+        },
+      });
+      aborts.push(() => ws.terminate());
+      ws.on('message', (data) => received[kind]!.push(String(data)));
+      closed.push(new Promise((resolve) => ws.once('close', resolve)));
+      await new Promise((resolve) => ws.once('open', resolve));
+    }
+    const hixie = await Hixie76Client.open(`${base}/000/hixie/websocket`);
+    aborts.push(() => hixie.connection.close());
+    sockets.push(hixie.connection.socket);
+    closed.push(
+      (async () => {
+        for (let text = await hixie.recv(); text !== undefined; text = await hixie.recv()) received.hixie76!.push(text);
+      })(),
+    );
+    await until(() => manager.activeSessions().length === 3, 'three sessions');
+
+    // The clients stop reading; each session sends until its connection holds a backlog.
+    for (const socket of sockets) socket.pause();
+    const chunk = 'z'.repeat(256 * 1024);
+    const sent = new Map<Session, number>();
+    for (const session of manager.activeSessions()) {
+      let count = 0;
+      while (session.bufferedBytes < 1024 * 1024) {
+        session.send(`${count++}:${chunk}`);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      sent.set(session, count);
+    }
+
+    let done = false;
+    const closing = middleware.close({ timeout: 60_000 }).then(() => (done = true));
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(done, false, 'the route waits while a client has not read what it was sent');
+    for (const session of manager.activeSessions()) assert.ok(session.bufferedBytes > 0);
+
+    for (const socket of sockets) socket.resume();
+    await closing;
+    await Promise.all(closed);
+    const counts = [...sent.values()];
+    const messages = (frames: string[]): number => frames.filter((frame) => frame.includes(`:${chunk.slice(0, 16)}`)).length;
+    assert.equal(received['websocket-raw']!.filter((text) => text.endsWith(chunk)).length, counts[1]);
+    assert.equal(messages(received.websocket!), counts[0]);
+    assert.equal(received.websocket!.at(-1), GOING_AWAY);
+    assert.equal(messages(received.hixie76!), counts[2]);
+    assert.equal(received.hixie76!.at(-1), GOING_AWAY);
+    assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 3 });
   });
 
   it('closes what is still queued with 1001 once the timeout ends', async () => {

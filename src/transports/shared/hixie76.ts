@@ -21,6 +21,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { logger } from '../../log.js';
 import type { Receiver } from '../../session/receiver.js';
+import { whenFlushed } from '../../session/drain.js';
 
 const log = logger('hixie76');
 
@@ -59,6 +60,8 @@ export function challengeResponse(number1: number, number2: number, key3: Buffer
 
 export interface Hixie76Handlers {
   onMessage(text: string): void;
+  /** A message over the size limit arrived: the connection is dropped right after. */
+  onTooLarge?(): void;
   /** The connection is gone: closed by either side, broken, or failed. Called once. */
   onClose(): void;
 }
@@ -79,6 +82,8 @@ export class Hixie76Parser {
   #closing = false;
   #examined = 0;
   closed = false;
+  /** Set when push() refused a frame over maxMessageSize (not some other protocol error). */
+  tooLarge = false;
 
   constructor(
     readonly maxMessageSize: number,
@@ -90,7 +95,10 @@ export class Hixie76Parser {
     return this.#examined;
   }
 
-  /** Takes bytes; calls onText per complete frame. False: the stream is invalid or too big. */
+  /**
+   * Takes bytes; calls onText per complete frame. False: the stream is invalid, or a frame is
+   * over maxMessageSize (then `tooLarge` is set).
+   */
   push(chunk: Buffer): boolean {
     let at = 0;
     while (at < chunk.length && !this.closed) {
@@ -100,7 +108,10 @@ export class Hixie76Parser {
         const stop = end === -1 ? chunk.length : end;
         this.#examined += stop - at;
         const size = this.#partsLength + stop - at;
-        if (size > this.maxMessageSize) return false;
+        if (size > this.maxMessageSize) {
+          this.tooLarge = true;
+          return false;
+        }
         if (end === -1) {
           parts.push(chunk.subarray(at));
           this.#partsLength = size;
@@ -148,6 +159,11 @@ export class Hixie76Connection {
   /** Bytes written but not yet sent. */
   get backlog(): number {
     return this.#socket.writableLength;
+  }
+
+  /** Calls `callback` once what was written so far has left for the client (see Receiver). */
+  onceFlushed(callback: () => void): void {
+    whenFlushed(this.#socket, callback);
   }
 
   /** Stops reading the client's bytes (its messages wait in TCP) until `resume()`. */
@@ -262,6 +278,9 @@ export class Hixie76Connection {
   #receive(data: Buffer): void {
     if (this.#done) return;
     if (!this.#parser.push(data)) {
+      // Counted like every transport's oversize message (a `size` refusal), then dropped: the
+      // draft has no close code to say why.
+      if (this.#parser.tooLarge) this.#handlers.onTooLarge?.();
       this.terminate();
       return;
     }
@@ -292,6 +311,10 @@ export class Hixie76Receiver implements Receiver {
 
   get backlog(): number {
     return this.connection.backlog;
+  }
+
+  onceFlushed(callback: () => void): void {
+    this.connection.onceFlushed(callback);
   }
 
   pause(): void {
