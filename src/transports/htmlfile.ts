@@ -21,6 +21,11 @@ export const htmlfile: Transport = {
     const callback = readCallback(ctx);
     if (callback === undefined) return;
     ctx.set('Content-Type', 'text/html; charset=UTF-8');
+    // A document framed inside the iframe page, whose every frame is an inline script: a policy
+    // set in front (koa-helmet's `script-src 'self'`) would block all of them, and the transport
+    // would open and then hear nothing. It takes the iframe page's own policy instead: framed by
+    // the pages `origins` allows (frame-ancestors names every ancestor, the top page included).
+    ctx.set('Content-Security-Policy', route.origins.frameAncestors);
     setJsessionid(ctx, route.jsessionid);
     await connectReceiver(tr, { transport: 'htmlfile', streaming: true, responseLimit: route.responseLimit, format: htmlfileFrame }, htmlfilePrelude(callback));
   },

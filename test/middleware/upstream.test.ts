@@ -189,7 +189,7 @@ describe('middleware above sockjs()', { timeout: 30_000 }, () => {
     }
   });
 
-  it('koa-helmet in front: every SockJS response but the iframe page works as without it', async () => {
+  it('koa-helmet in front: every SockJS response works as without it; the iframe page and htmlfile keep their own policy', async () => {
     const harness = await start([helmet()]);
     try {
       const heads = await everyResponse(harness.base);
@@ -199,6 +199,9 @@ describe('middleware above sockjs()', { timeout: 30_000 }, () => {
       }
       // The script a jsonp poll answers is loaded by a page of another origin.
       assert.equal(byWhat.get('jsonp')!.headers['cross-origin-resource-policy'], 'cross-origin');
+      // The documents framed in the iframe page keep their own policy, with no script-src: the
+      // htmlfile transport is nothing but inline scripts.
+      for (const what of ['iframe', 'htmlfile']) assert.equal(byWhat.get(what)!.headers['content-security-policy'], "frame-ancestors 'self'", what);
       assert.deepEqual(harness.errors, []);
     } finally {
       await harness.close();
