@@ -4,9 +4,11 @@
  */
 
 /**
- * A wrong option, found when `sockjs()` (or `new SessionManager()`) resolves its options at
- * startup. The message names the option and what was wrong:
- * `koa-sockjs: option "prefix" must be a path starting with "/" ...`.
+ * A wrong or unknown option, found when `sockjs()`, `new SessionManager()`, `new MemoryStore()`
+ * or `new RedisStore()` checks its options at startup. The message says whose option it is,
+ * names it and what was wrong: `koa-sockjs: option "prefix" must be a path starting with "/" ...`,
+ * `MemoryStore: option "maxSessions" must be a positive integer, got 0`. A TypeError, as a
+ * wrong option was before it had a class of its own.
  */
 export class SockjsOptionError extends TypeError {
   /** Always `'SOCKJS_ERR_INVALID_OPTION'`. */
@@ -15,9 +17,40 @@ export class SockjsOptionError extends TypeError {
     /** The option that was wrong, e.g. `'prefix'` or `'transports.xhr-streaming'`. */
     readonly option: string,
     message: string,
+    /** Whose option it is, as the message starts: `'koa-sockjs'`, `'MemoryStore'`, `'RedisStore'`. */
+    readonly owner = 'koa-sockjs',
   ) {
-    super(`koa-sockjs: option "${option}" ${message}`);
+    super(`${owner}: option "${option}" ${message}`);
     this.name = 'SockjsOptionError';
+  }
+}
+
+/**
+ * An argument of the wrong type given to a method: a room name that is not a non-empty string
+ * (`session.join()`, `manager.to()`, `except()`), and the like. The message names the method
+ * and what it got. A TypeError, as these were before they had a class of their own.
+ */
+export class SockjsArgumentError extends TypeError {
+  /** Always `'SOCKJS_ERR_INVALID_ARGUMENT'`. */
+  readonly code = 'SOCKJS_ERR_INVALID_ARGUMENT';
+  constructor(message: string) {
+    super(`koa-sockjs: ${message}`);
+    this.name = 'SockjsArgumentError';
+  }
+}
+
+/**
+ * A number given to a method outside what it accepts: a close code that is not an integer from
+ * 1000 to 4999 (`session.close()`), a negative byte count (`session.drain()`). The message
+ * names the argument, the range and the value. A RangeError, as these were before they had a
+ * class of their own.
+ */
+export class SockjsRangeError extends RangeError {
+  /** Always `'SOCKJS_ERR_OUT_OF_RANGE'`. */
+  readonly code = 'SOCKJS_ERR_OUT_OF_RANGE';
+  constructor(message: string) {
+    super(`koa-sockjs: ${message}`);
+    this.name = 'SockjsRangeError';
   }
 }
 

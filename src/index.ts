@@ -21,4 +21,4 @@ export type { OriginCheck, OriginRule } from './security/origins.js';
 export { anonymousCookie, type AnonymousCookieOptions, type IdentityFunction } from './security/identity.js';
 export type { FloodLimits, SessionRateLimiter } from './security/limits.js';
 export { CloseCode, CloseReason } from './protocol/frames.js';
-export { SockjsOptionError, SessionStateError, UnknownRouteError, MessageEncodingError, StoreError } from './errors.js';
+export { SockjsOptionError, SockjsArgumentError, SockjsRangeError, SessionStateError, UnknownRouteError, MessageEncodingError, StoreError } from './errors.js';

@@ -322,8 +322,8 @@ export class SessionManager<S extends Session = Session> {
   /**
    * The members of a room (or of several: each session counted once), to broadcast to them on
    * every process sharing the store, or to list this process's. Sessions join with
-   * `session.join(room)`. Throws TypeError unless given a non-empty room name or an array of
-   * them.
+   * `session.join(room)`. Throws {@link SockjsArgumentError} (a TypeError) unless given a
+   * non-empty room name or an array of them.
    */
   to(rooms: string | readonly string[]): Recipients<S> {
     return this.#rooms.recipients<S>(roomList(rooms, 'to(rooms)'));

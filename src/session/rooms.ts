@@ -17,6 +17,7 @@
  * subscribed to more than one of them delivers it on the first and recognises the rest by the
  * sender's sequence number.
  */
+import { SockjsArgumentError, StoreError } from '../errors.js';
 import { logger } from '../log.js';
 import { messageFrame } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
@@ -120,10 +121,10 @@ const NO_ROOMS: ReadonlySet<string> = new Set();
 /** Senders whose sequence numbers are remembered; the oldest is forgotten past this (dead processes). */
 const MAX_SENDERS = 1024;
 
-/** Throws a TypeError unless `room` is a room name: a non-empty string. */
+/** Throws a SockjsArgumentError (a TypeError) unless `room` is a room name: a non-empty string. */
 export function checkRoom(room: unknown, what = 'room'): string {
   if (typeof room !== 'string' || room.length === 0) {
-    throw new TypeError(`koa-sockjs: ${what} must be a non-empty string, got ${typeof room === 'string' ? 'an empty string' : typeof room}`);
+    throw new SockjsArgumentError(`${what} must be a non-empty string, got ${typeof room === 'string' ? 'an empty string' : typeof room}`);
   }
   return room;
 }
@@ -266,7 +267,7 @@ export class RoomHub implements RoomMembership {
       !(envelope.xr === undefined || isStringArray(envelope.xr)) ||
       !(envelope.xs === undefined || isStringArray(envelope.xs))
     ) {
-      this.#settings.reportError(new Error('malformed broadcast payload'), `broadcast received on ${topic}`);
+      this.#settings.reportError(new StoreError('malformed broadcast payload'), `broadcast received on ${topic}`);
       return;
     }
     // One sender's messages arrive in the order sent, on every topic: a number seen already is
@@ -487,7 +488,7 @@ class Selection<S extends Session> implements Recipients<S> {
       } else if (item !== null && typeof item === 'object' && typeof (item as Session).id === 'string') {
         if (!sessions.includes(item.id)) sessions.push(item.id);
       } else {
-        throw new TypeError(`koa-sockjs: except() takes sessions and room names, got ${item === null ? 'null' : typeof item}`);
+        throw new SockjsArgumentError(`except() takes sessions and room names, got ${item === null ? 'null' : typeof item}`);
       }
     }
     return new Selection<S>(this.hub, { rooms: this.audience.rooms, exceptRooms: rooms, exceptSessions: sessions });
@@ -517,7 +518,7 @@ function isIterable(value: unknown): value is Iterable<unknown> {
 /** One room or several, checked, without repeats. */
 export function roomList(rooms: string | readonly string[], what: string): string[] {
   if (typeof rooms === 'string') return [checkRoom(rooms, `${what}: a room`)];
-  if (!Array.isArray(rooms)) throw new TypeError(`koa-sockjs: ${what} takes a room name or an array of them, got ${rooms === null ? 'null' : typeof rooms}`);
+  if (!Array.isArray(rooms)) throw new SockjsArgumentError(`${what} takes a room name or an array of them, got ${rooms === null ? 'null' : typeof rooms}`);
   const list: string[] = [];
   for (const room of rooms as readonly unknown[]) {
     const name = checkRoom(room, `${what}: a room`);

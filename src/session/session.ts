@@ -4,7 +4,7 @@
  * next hook waits for it, so onMessage never runs before onOpen has finished. A hook that throws
  * or rejects is logged and does not end the session.
  */
-import { SessionStateError } from '../errors.js';
+import { SessionStateError, SockjsRangeError } from '../errors.js';
 import { logger } from '../log.js';
 import { CloseCode, CloseReason } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
@@ -173,11 +173,11 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param below - Bytes that may stay buffered; 0 or more. Default 0: everything taken.
    * @returns `true` once at most `below` bytes are buffered; `false` if the session is not
    *   open or closes first.
-   * @throws RangeError when `below` is negative or not a number.
+   * @throws {@link SockjsRangeError} (a RangeError) when `below` is negative or not a number.
    */
   drain(below = 0): Promise<boolean> {
     if (typeof below !== 'number' || !(below >= 0)) {
-      throw new RangeError(`koa-sockjs: drain(below) takes a number of bytes, 0 or more, got ${String(below)}`);
+      throw new SockjsRangeError(`drain(below) takes a number of bytes, 0 or more, got ${String(below)}`);
     }
     if (this.#state !== SessionState.OPEN || !this.#outlet) return Promise.resolve(false);
     return this.#outlet.drain(below);
@@ -205,11 +205,12 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param code - The close code the client's `onclose` sees: an integer from 1000 to 4999;
    *   sockjs-client passes 1000 and 3000-4999 to the application. Default 3000.
    * @param reason - The reason the client sees. Default `'Go away!'`.
-   * @throws `RangeError` for a code that is not an integer from 1000 to 4999.
+   * @throws {@link SockjsRangeError} (a RangeError) for a code that is not an integer from 1000
+   *   to 4999.
    */
   close(code: number = CloseCode.GO_AWAY, reason: string = CloseReason.GO_AWAY): void {
     if (!Number.isInteger(code) || code < 1000 || code > 4999) {
-      throw new RangeError(`koa-sockjs: close code must be an integer from 1000 to 4999, got ${String(code)}`);
+      throw new SockjsRangeError(`close code must be an integer from 1000 to 4999, got ${String(code)}`);
     }
     if (this.#state >= SessionState.CLOSING) return;
     // Messages sent or broadcast before close() go out before the close frame.
@@ -226,7 +227,8 @@ export class Session<Data extends object = Record<string, unknown>> {
    * to the room's topic. The promise resolves once broadcasts from other processes reach the
    * session too (at once with MemoryStore or a room already subscribed); it never rejects (a
    * store failure goes to `onError`, and the membership stays local). Does nothing unless the
-   * session is open. Throws TypeError unless `room` is a non-empty string.
+   * session is open. Throws {@link SockjsArgumentError} (a TypeError) unless `room` is a non-empty
+   * string.
    *
    * A session owned by a process that died and adopted by another (polling transports only)
    * comes back in no room.
@@ -237,7 +239,10 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#outlet.join(room);
   }
 
-  /** Leaves a room; true when the session was in it. Throws TypeError unless `room` is a non-empty string. */
+  /**
+   * Leaves a room; true when the session was in it. Throws {@link SockjsArgumentError} (a
+   * TypeError) unless `room` is a non-empty string.
+   */
   leave(room: string): boolean {
     checkRoom(room);
     return this.#outlet?.leave(room) ?? false;

@@ -28,8 +28,11 @@ export function decodedIncoming(encoded: readonly string[], report: ReportError,
   const messages: unknown[] = [];
   let corrupt = 0;
   for (const text of encoded) {
+    if (typeof text !== 'string') {
+      corrupt++;
+      continue;
+    }
     try {
-      if (typeof text !== 'string') throw new TypeError('not a string');
       messages.push(JSON.parse(text) as unknown);
     } catch {
       corrupt++;

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { SockjsOptionError } from '../errors.js';
 import { SessionState } from './session-state.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
@@ -71,7 +72,8 @@ const EXPIRED_CLOSE = { code: 3001, reason: 'Session expired' } as const;
  * `c[3001,"Session expired"]`). One process owns every session: for several processes, use
  * `RedisStore`.
  *
- * @throws `TypeError` from the constructor for a `maxSessions` that is not a positive integer.
+ * @throws {@link SockjsOptionError} from the constructor for a `maxSessions` that is not a
+ *   positive integer.
  */
 export class MemoryStore implements SessionStore {
   readonly nodeId = `memory-${randomUUID()}`;
@@ -85,7 +87,7 @@ export class MemoryStore implements SessionStore {
   constructor(options: MemoryStoreOptions = {}) {
     const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
-      throw new TypeError(`MemoryStore: option "maxSessions" must be a positive integer, got ${String(maxSessions)}`);
+      throw new SockjsOptionError('maxSessions', `must be a positive integer, got ${String(maxSessions)}`, 'MemoryStore');
     }
     this.#now = options.now ?? Date.now;
     // The store picks whom to evict itself (#makeRoom) before it adds a record; lru-cache's own

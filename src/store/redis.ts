@@ -23,7 +23,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { StoreError } from '../errors.js';
+import { SockjsOptionError, StoreError } from '../errors.js';
 import { logger } from '../log.js';
 import { SessionState } from './session-state.js';
 import { keyLabel } from '../util/key-label.js';
@@ -223,7 +223,7 @@ interface Subscription {
 
 function positive(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`RedisStore: option "${option}" must be a positive number of milliseconds, got ${String(value)}`);
+    throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${String(value)}`, 'RedisStore');
   }
   return value;
 }
@@ -267,8 +267,8 @@ function pairsToObject(pairs: string[]): Record<string, string> {
  * Operations fail with {@link RedisStoreError} (Koa answers 503) when Redis is unreachable for
  * longer than `commandTimeout`; `await store.ready()` at startup to fail early instead.
  *
- * @throws `TypeError` from the constructor for a wrong option (naming it), or for `client`
- *   and `url` given together.
+ * @throws `SockjsOptionError` (exported by `koa-sockjs`) from the constructor for a wrong
+ *   option (naming it), or for `client` and `url` given together.
  */
 export class RedisStore implements SessionStore {
   /** This store instance's id among the processes sharing the Redis: `redis-<uuid>`. */
@@ -318,10 +318,10 @@ export class RedisStore implements SessionStore {
 
   constructor(options: RedisStoreOptions = {}) {
     if (options.client !== undefined && options.url !== undefined) {
-      throw new TypeError('RedisStore: options "client" and "url" cannot be combined: pass one');
+      throw new SockjsOptionError('client', 'cannot be combined with "url": pass one', 'RedisStore');
     }
     const keyPrefix = options.keyPrefix ?? REDIS_STORE_DEFAULTS.keyPrefix;
-    if (typeof keyPrefix !== 'string') throw new TypeError(`RedisStore: option "keyPrefix" must be a string, got ${typeof keyPrefix}`);
+    if (typeof keyPrefix !== 'string') throw new SockjsOptionError('keyPrefix', `must be a string, got ${typeof keyPrefix}`, 'RedisStore');
     this.keyPrefix = keyPrefix;
     this.nodeTtl = positive('nodeTtl', options.nodeTtl ?? REDIS_STORE_DEFAULTS.nodeTtl);
     this.commandTimeout = positive('commandTimeout', options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout);
@@ -340,12 +340,12 @@ export class RedisStore implements SessionStore {
       retryStrategy: (times) => Math.min(50 * times, 1000),
     };
     if (options.client !== undefined) {
-      if (!(options.client instanceof Redis)) throw new TypeError('RedisStore: option "client" must be an ioredis Redis client');
+      if (!(options.client instanceof Redis)) throw new SockjsOptionError('client', 'must be an ioredis Redis client', 'RedisStore');
       this.#client = options.client;
       this.#ownsClient = false;
     } else {
       const url = options.url ?? REDIS_STORE_DEFAULTS.url;
-      if (typeof url !== 'string' || url.length === 0) throw new TypeError('RedisStore: option "url" must be a non-empty Redis URL');
+      if (typeof url !== 'string' || url.length === 0) throw new SockjsOptionError('url', 'must be a non-empty Redis URL', 'RedisStore');
       // Commands issued in the same tick (a poll's claim and take, many sessions' at once) leave
       // in one write: a syscall each was the largest cost of a message on this store.
       this.#client = new Redis(url, { ...failFast, enableAutoPipelining: true });

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, SessionState, SockjsRangeError, sockjs, type SockjsOptions } from '../../src/index.js';
 import { open, post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 
@@ -169,6 +169,6 @@ describe('backpressure', () => {
     session!.close();
     assert.equal(await draining, false);
     assert.equal(await session!.drain(), false);
-    assert.throws(() => session!.drain(-1), RangeError);
+    assert.throws(() => session!.drain(-1), (error) => error instanceof SockjsRangeError && error instanceof RangeError && error.code === 'SOCKJS_ERR_OUT_OF_RANGE');
   });
 });

@@ -304,7 +304,7 @@ describe('broadcasts from other processes', () => {
     store.publish('broadcast:', 'other-node\n["\\"from afar\\""]');
     assert.deepEqual(await client.waitFor(2), ['o', 'a["from afar"]']);
     assert.equal(errors.length, 2);
-    assert.match(errors[0]!, /^broadcast received on broadcast:: malformed broadcast payload$/);
+    assert.match(errors[0]!, /^broadcast received on broadcast:: koa-sockjs: malformed broadcast payload$/);
     await client.close();
   });
 });

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { MemoryStore, Session, sockjs, type SockjsMiddleware, type SockjsOptions, type Unsubscribe } from '../../src/index.js';
+import { MemoryStore, Session, SockjsArgumentError, sockjs, type SockjsMiddleware, type SockjsOptions, type Unsubscribe } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -327,17 +327,17 @@ describe('rooms on one process', () => {
     await settle(route, all);
     assert.deepEqual(a.frames, ['o', 'a["both","blue but b"]', 'a["end"]']);
     assert.deepEqual(b.frames, ['o', 'a["both","all but red"]', 'a["end"]']);
-    assert.deepEqual(errors, ['broadcast received on a room topic: malformed broadcast payload']);
+    assert.deepEqual(errors, ['broadcast received on a room topic: koa-sockjs: malformed broadcast payload']);
     for (const client of all) await client.close();
   });
 
-  it('rejects room names that are not non-empty strings with a TypeError', async () => {
+  it('rejects room names that are not non-empty strings with a SockjsArgumentError (a TypeError)', async () => {
     const { base, route } = await start();
     const [client] = await clients(base, 1);
     const session = Member.sessions[0]!;
     const { manager } = route;
-    assert.throws(() => session.join(''), { name: 'TypeError', message: 'koa-sockjs: room must be a non-empty string, got an empty string' });
-    assert.throws(() => session.join(7 as unknown as string), { name: 'TypeError', message: /got number/ });
+    assert.throws(() => session.join(''), { name: 'SockjsArgumentError', code: 'SOCKJS_ERR_INVALID_ARGUMENT', message: 'koa-sockjs: room must be a non-empty string, got an empty string' });
+    assert.throws(() => session.join(7 as unknown as string), (error) => error instanceof SockjsArgumentError && error instanceof TypeError && /got number/.test(error.message));
     assert.throws(() => session.leave(undefined as unknown as string), TypeError);
     assert.throws(() => manager.to(''), /to\(rooms\): a room must be a non-empty string/);
     assert.throws(() => manager.in(['ok', 3 as unknown as string]), TypeError);
