@@ -298,7 +298,7 @@ export class SessionChannel implements SessionOutlet {
       (error) => {
         this.#attaching = undefined;
         this.settings.reportError(error, `store take for session ${this.session.id}`, this.session.id);
-        this.#aborted(receiver);
+        this.#attachFailed(receiver);
       },
     );
   }
@@ -614,6 +614,20 @@ export class SessionChannel implements SessionOutlet {
   #receiverDone(): void {
     this.#detach();
     if (!this.persistent) this.interrupted();
+  }
+
+  /**
+   * The store could not hand a new receiver the session's mailbox: the session ends as
+   * interrupted, as before, and the receiver, which is still there, gets the close frame. Left
+   * without one it would hang: nothing else ends it, and its onAbort no longer reaches us.
+   */
+  #attachFailed(receiver: Receiver): void {
+    // Gone meanwhile: its abort was handled like any other.
+    if (this.#receiver !== receiver) return;
+    this.#detach();
+    this.interrupted();
+    const { code, reason } = this.#closedWith ?? { code: CloseCode.INTERRUPTED, reason: CloseReason.INTERRUPTED };
+    receiver.end(closeFrame(code, reason));
   }
 
   #aborted(receiver: Receiver): void {

@@ -11,6 +11,7 @@ import { Session, type SessionInit } from '../../src/session/session.js';
 import { SessionManager, kConnect, kIncoming, kOpenWebsocket } from '../../src/session/manager.js';
 import type { RequestInfo } from '../../src/session/request-info.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import type { SessionStore } from '../../src/store/store.js';
 import { FakeTimers } from './fake-timers.js';
 import type { FakeReceiver } from './fake-receiver.js';
 
@@ -31,6 +32,13 @@ export interface HarnessOptions {
   readonly disconnectDelay?: number;
   readonly pingTimeout?: number;
   readonly maxBufferedBytes?: number;
+  /** MemoryStore's `maxSessions`. @default MemoryStore's */
+  readonly maxSessions?: number;
+  /**
+   * The store the manager gets, made from the harness's MemoryStore: say, one that answers
+   * later or fails (see `delayedStore`). @default the MemoryStore itself
+   */
+  readonly wrapStore?: (store: MemoryStore) => SessionStore;
 }
 
 /** A Session whose hooks log `<hook> <state>` (onMessage: `onMessage <json> <state>`). */
@@ -47,7 +55,8 @@ export interface ReportedError {
 
 export class Harness {
   readonly timers = new FakeTimers();
-  readonly store = new MemoryStore({ now: () => this.timers.now() });
+  /** The MemoryStore under the manager's store (see `wrapStore`). */
+  readonly store: MemoryStore;
   /** Every hook call of every session, in order. */
   readonly log: string[] = [];
   /** What reached the route's onError, in order. */
@@ -57,6 +66,7 @@ export class Harness {
   readonly manager: SessionManager<RecordingSession>;
 
   constructor(options: HarnessOptions = {}) {
+    this.store = new MemoryStore({ now: () => this.timers.now(), ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}) });
     const log = this.log;
     const sessions = this.sessions;
     const hooks = options.hooks ?? {};
@@ -89,7 +99,7 @@ export class Harness {
     }
     this.manager = new SessionManager<RecordingSession>({
       session: Recording,
-      store: this.store,
+      store: options.wrapStore ? options.wrapStore(this.store) : this.store,
       timers: this.timers,
       onError: (error, context) => void this.errors.push({ error: error as Error, context }),
       ...(options.heartbeatDelay !== undefined ? { heartbeatDelay: options.heartbeatDelay } : {}),
@@ -130,4 +140,25 @@ export class Harness {
 /** Lets every pending microtask and one turn of the event loop run (no timer of the fake clock). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Replacements for some of a MemoryStore's methods; each gets the original (bound) first. */
+export type StoreOverrides = {
+  [K in keyof MemoryStore]?: MemoryStore[K] extends (...args: infer A) => infer R ? (original: (...args: A) => R, ...args: A) => unknown : never;
+};
+
+/**
+ * `store` with some methods replaced (a take that answers later, or fails); every other one is
+ * the store's own, so this follows the store contract as it changes.
+ */
+export function overriding(store: MemoryStore, overrides: StoreOverrides): SessionStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      const original = (value as (...args: unknown[]) => unknown).bind(target);
+      const replacement = overrides[property as keyof StoreOverrides] as ((original: unknown, ...args: unknown[]) => unknown) | undefined;
+      return replacement ? (...args: unknown[]) => replacement(original, ...args) : original;
+    },
+  });
 }
