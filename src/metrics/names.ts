@@ -20,6 +20,17 @@ export const METRIC = {
   sessionsCreated: 'sockjs.server.sessions.created',
   /** Counter, `{session}`: sessions ended here, by `sockjs.close.code`. */
   sessionsClosed: 'sockjs.server.sessions.closed',
+  /**
+   * Counter, `{session}`: sessions this process left open to the others sharing its store when
+   * its route closed (`close({ handOver })`); not ended, so not in `sessions.closed`.
+   */
+  sessionsHandedOver: 'sockjs.server.sessions.handed_over',
+  /**
+   * Counter, `{session}`: sessions this process took over from another (one that shut down or
+   * died); opened elsewhere, so not in `sessions.created`. Per process, open sessions are
+   * created + adopted - closed - handed_over.
+   */
+  sessionsAdopted: 'sockjs.server.sessions.adopted',
   /** Histogram, `s`: how long sessions lived in this process. */
   sessionDuration: 'sockjs.server.session.duration',
   /** Counter, `{message}`: SockJS messages, by `network.io.direction` (receive, transmit). */

@@ -36,6 +36,13 @@ export interface SockjsStats {
     readonly closed: number;
     /** `closed`, by close code (`none`: timed out with no connection to send a close frame to). */
     readonly closedByCode: Readonly<Record<string, number>>;
+    /** Sessions left open to other processes at shutdown (not in `closed`), since start. */
+    readonly handedOver: number;
+    /**
+     * Sessions taken over from another process (not in `created`), since start: `open` is
+     * `created + adopted - closed - handedOver`.
+     */
+    readonly adopted: number;
   };
   /** SockJS messages received from and sent to clients. */
   readonly messages: {
@@ -106,6 +113,8 @@ export class RouteMetrics {
   readonly #active: UpDownCounter;
   readonly #created: Counter;
   readonly #closed: Counter;
+  readonly #handedOver: Counter;
+  readonly #adopted: Counter;
   readonly #duration: Histogram;
   readonly #receivers: Counter;
   readonly #refusals: Counter;
@@ -114,6 +123,8 @@ export class RouteMetrics {
 
   #createdCount = 0;
   #closedCount = 0;
+  #handedOverCount = 0;
+  #adoptedCount = 0;
   readonly #closedByCode: Record<string, number> = {};
   #messagesIn = 0;
   #messagesOut = 0;
@@ -142,6 +153,12 @@ export class RouteMetrics {
     this.#active = meter.createUpDownCounter(METRIC.activeSessions, { ...int, unit: '{session}', description: 'Sessions this process holds now.' });
     this.#created = meter.createCounter(METRIC.sessionsCreated, { ...int, unit: '{session}', description: 'Sessions opened.' });
     this.#closed = meter.createCounter(METRIC.sessionsClosed, { ...int, unit: '{session}', description: 'Sessions ended, by close code.' });
+    this.#handedOver = meter.createCounter(METRIC.sessionsHandedOver, {
+      ...int,
+      unit: '{session}',
+      description: 'Sessions left open to other processes when the route closed.',
+    });
+    this.#adopted = meter.createCounter(METRIC.sessionsAdopted, { ...int, unit: '{session}', description: 'Sessions taken over from another process.' });
     this.#duration = meter.createHistogram(METRIC.sessionDuration, {
       unit: 's',
       description: 'How long sessions lived in this process.',
@@ -209,6 +226,25 @@ export class RouteMetrics {
     }
     this.#closed.add(1, attributes);
     this.#duration.record(seconds, meter.attributes);
+  }
+
+  /**
+   * A session this process held was left open to the other processes at shutdown: it is no
+   * longer held here, but it did not end (not counted as closed).
+   * @param seconds how long this process held it
+   */
+  sessionHandedOver(meter: TransportMeter, seconds: number): void {
+    meter.open--;
+    this.#active.add(-1, meter.attributes);
+    this.#handedOverCount++;
+    this.#handedOver.add(1, meter.attributes);
+    this.#duration.record(seconds, meter.attributes);
+  }
+
+  /** A session opened by another process is now held here (see `sessionHeld`, called too). */
+  sessionAdopted(meter: TransportMeter): void {
+    this.#adoptedCount++;
+    this.#adopted.add(1, meter.attributes);
   }
 
   /** Messages from a client: `count` messages in `bytes` bytes. */
@@ -279,7 +315,15 @@ export class RouteMetrics {
     }
     return {
       route: this.route,
-      sessions: { open, openByTransport, created: this.#createdCount, closed: this.#closedCount, closedByCode: { ...this.#closedByCode } },
+      sessions: {
+        open,
+        openByTransport,
+        created: this.#createdCount,
+        closed: this.#closedCount,
+        closedByCode: { ...this.#closedByCode },
+        handedOver: this.#handedOverCount,
+        adopted: this.#adoptedCount,
+      },
       messages: { received: this.#messagesIn, sent: this.#messagesOut },
       bytes: { received: this.#bytesIn, sent: this.#bytesOut },
       receiversAttached: this.#receiverCount,

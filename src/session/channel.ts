@@ -97,6 +97,8 @@ export class SessionChannel implements SessionOutlet {
   #unwatchIncoming: (() => unknown) | undefined;
   /** The code of the close frame, once the session closed with one (for the metrics). */
   closeCode: number | undefined;
+  /** Left open to the other processes sharing the store (`handOver`), not ended (for the metrics). */
+  handedOver = false;
   /** When this process took the session (timers.now()), for the session duration metric. */
   readonly heldSince: number;
   /**
@@ -248,6 +250,7 @@ export class SessionChannel implements SessionOutlet {
     // This tick's messages go out first, on the connection or into the store.
     this.flush();
     this.#removed = true;
+    this.handedOver = true;
     this.#drain?.end();
     this.#unwatchIncoming?.();
     const receiver = this.#receiver;

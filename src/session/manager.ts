@@ -783,6 +783,7 @@ export class SessionManager<S extends Session = Session> {
     if (record.owner !== this.store.nodeId && !(await this.store.adopt(key, record.owner, this.store.nodeId))) return undefined;
     log('adopting session %s (owner %s is gone)', record.id, record.owner);
     const channel = this.#createChannel(key, record.id, transport, request, true);
+    this.metrics.sessionAdopted(channel.meter);
     // No onOpen: the session was opened by its first owner.
     channel.session[kResume]();
     channel.pullIncoming();
@@ -809,7 +810,10 @@ export class SessionManager<S extends Session = Session> {
   #forget(channel: SessionChannel): void {
     if (this.#channels.get(channel.key) === channel) this.#channels.delete(channel.key);
     this.#sessions.delete(channel.session.id);
-    this.metrics.sessionEnded(channel.meter, channel.closeCode, (this.timers.now() - channel.heldSince) / 1000);
+    const seconds = (this.timers.now() - channel.heldSince) / 1000;
+    // A session handed over at shutdown did not end: it goes on in another process.
+    if (channel.handedOver) this.metrics.sessionHandedOver(channel.meter, seconds);
+    else this.metrics.sessionEnded(channel.meter, channel.closeCode, seconds);
   }
 
   #evicted(key: string, record: SessionRecord): void {

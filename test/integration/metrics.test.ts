@@ -174,7 +174,7 @@ describe('metrics', () => {
     const operations = Object.values(store).reduce((sum, count) => sum + count, 0);
     assert.deepEqual(stats, {
       route: 'm',
-      sessions: { open: 0, openByTransport: {}, created: 2, closed: 2, closedByCode: { 1002: 1, 3000: 1 } },
+      sessions: { open: 0, openByTransport: {}, created: 2, closed: 2, closedByCode: { 1002: 1, 3000: 1 }, handedOver: 0, adopted: 0 },
       messages: { received: 3, sent: 3 },
       bytes: { received: 19, sent: 21 },
       receiversAttached: 2,
@@ -243,6 +243,8 @@ describe('metrics', () => {
       created: 2,
       closed: 1,
       closedByCode: { 3001: 1 },
+      handedOver: 0,
+      adopted: 0,
     });
     await middleware.close();
   });

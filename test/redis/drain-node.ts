@@ -2,9 +2,10 @@
  * One koa-sockjs process of the graceful shutdown test on Redis (a real child process): an
  * echo route on a RedisStore. Reports over IPC `{ type: 'ready', port }` and every hook as
  * `{ type: 'hook', hook, id }`. Commands from the parent: `{ cmd: 'send', message }` sends to
- * every open session here (answers `{ type: 'sent', count }`); `{ cmd: 'close', timeout }`
- * closes the route gracefully (answers `{ type: 'closing' }` at once and `{ type: 'closed' }`
- * once done), then the process exits.
+ * every open session here (answers `{ type: 'sent', count }`); `{ cmd: 'stats' }` answers
+ * `{ type: 'stats', sessions }` (the route's `stats().sessions`); `{ cmd: 'close', timeout }`
+ * closes the route gracefully (answers `{ type: 'closing' }` at once and `{ type: 'closed',
+ * sessions }` once done), then the process exits.
  *
  * Environment: REDIS_URL, KEY_PREFIX.
  */
@@ -43,10 +44,12 @@ process.on('message', (command: { cmd: string; message?: unknown; timeout?: numb
     const sessions = route.manager.activeSessions();
     for (const session of sessions) session.send(command.message);
     report({ type: 'sent', count: sessions.length });
+  } else if (command.cmd === 'stats') {
+    report({ type: 'stats', sessions: route.manager.stats().sessions });
   } else if (command.cmd === 'close') {
     report({ type: 'closing' });
     void route.close({ timeout: command.timeout ?? 0 }).then(() => {
-      report({ type: 'closed' });
+      report({ type: 'closed', sessions: route.manager.stats().sessions });
       server.close(() => process.exit(0));
       server.closeAllConnections();
     });

@@ -109,8 +109,10 @@ describe('route.close({ timeout }) on Redis, two processes', () => {
     const refused = await post(`${leaving.url}/000/${randomUUID()}/xhr`);
     assert.equal(refused.status, 503);
     assert.equal(refused.body, 'Server is shutting down.');
-    // Nobody polls: the timeout ends, and the session is handed over, not closed.
-    await leaving.next('closed');
+    // Nobody polls: the timeout ends, and the session is handed over, not closed: counted as
+    // handed over, not as a session that ended (with no close code, as if it timed out).
+    const closed = await leaving.next('closed');
+    assert.deepEqual(closed.sessions, { open: 0, openByTransport: {}, created: 1, closed: 0, closedByCode: {}, handedOver: 1, adopted: 0 });
     await once(leaving.child, 'exit');
     assert.deepEqual(
       leaving.hooks().map((event) => event.hook),
@@ -128,5 +130,16 @@ describe('route.close({ timeout }) on Redis, two processes', () => {
     const message = await staying.next('hook');
     assert.deepEqual([message.hook, message.id, message.message], ['onMessage', opened.id, 'still here']);
     assert.equal(staying.hooks().filter((event) => event.hook === 'onOpen').length, 0, 'onOpen does not run again');
+    // Counted there as adopted (it was not opened there), and open.
+    staying.command({ cmd: 'stats' });
+    assert.deepEqual((await staying.next('stats')).sessions, {
+      open: 1,
+      openByTransport: { 'xhr-polling': 1 },
+      created: 0,
+      closed: 0,
+      closedByCode: {},
+      handedOver: 0,
+      adopted: 1,
+    });
   });
 });
