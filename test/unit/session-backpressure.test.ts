@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SockjsRangeError } from '../../src/errors.js';
 import { INCOMING_HIGH_WATER, INCOMING_LIMIT } from '../../src/session/channel.js';
 import { SessionState } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
@@ -175,13 +176,13 @@ describe('outgoing: bufferedBytes and drain()', () => {
     await harness.close();
   });
 
-  it('drain() refuses a negative or non-number `below` with RangeError', async () => {
+  it('drain() refuses a negative or non-number `below` with SockjsRangeError', async () => {
     const harness = new Harness();
     await harness.connect('k', new FakeReceiver());
     for (const below of [-1, Number.NaN, '0', null]) {
       assert.throws(
         () => void harness.session.drain(below as number),
-        (error: unknown) => error instanceof RangeError && error.message === `koa-sockjs: drain(below) takes a number of bytes, 0 or more, got ${String(below)}`,
+        (error: unknown) => error instanceof SockjsRangeError && error.code === 'SOCKJS_ERR_OUT_OF_RANGE' && error.message === `koa-sockjs: drain(below) takes a number of bytes, 0 or more, got ${String(below)}`,
       );
     }
     await harness.close();

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageEncodingError, SessionStateError } from '../../src/errors.js';
+import { MessageEncodingError, SessionStateError, SockjsRangeError } from '../../src/errors.js';
 import { Session, kOpen } from '../../src/session/session.js';
 import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
@@ -174,13 +174,13 @@ describe('session.close()', () => {
     await second.harness.close();
   });
 
-  it('accepts codes 1000 and 4999, and refuses anything but an integer from 1000 to 4999 with RangeError', async () => {
+  it('accepts codes 1000 and 4999, and refuses anything but an integer from 1000 to 4999 with SockjsRangeError', async () => {
     const { harness, receiver } = await openStream();
     const session = harness.session;
     for (const code of [999, 5000, 0, -3000, 3000.5, Number.NaN, Infinity, '3000', null]) {
       assert.throws(
         () => session.close(code as number),
-        (error: unknown) => error instanceof RangeError && error.message === `koa-sockjs: close code must be an integer from 1000 to 4999, got ${String(code)}`,
+        (error: unknown) => error instanceof SockjsRangeError && error.code === 'SOCKJS_ERR_OUT_OF_RANGE' && error.message === `koa-sockjs: close code must be an integer from 1000 to 4999, got ${String(code)}`,
       );
     }
     // Nothing happened: the session is open and the receiver got nothing.
@@ -199,7 +199,7 @@ describe('session.close()', () => {
   it('checks its arguments even when the session is already closed', async () => {
     const { harness } = await openStream();
     harness.session.close();
-    assert.throws(() => harness.session.close(42), RangeError);
+    assert.throws(() => harness.session.close(42), SockjsRangeError);
     assert.doesNotThrow(() => harness.session.close(3000));
     await harness.close();
   });
