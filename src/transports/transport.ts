@@ -30,6 +30,8 @@ export interface TransportRoute {
   readonly transports: ReadonlySet<TransportName>;
   /** Who may use the route: the `use`, `identity` and `limits` options. */
   readonly gate: Gate;
+  /** The pages that may frame the route's documents (iframe page, htmlfile): a CSP directive. */
+  readonly origins: { readonly frameAncestors: string };
 }
 
 /** A request to a route-URL transport. */
