@@ -155,10 +155,11 @@ export class RoomHub implements RoomMembership {
   #pending: PendingBroadcast[] | undefined;
   /** Sequence number of this process's last targeted broadcast. */
   #sequence = 0;
+  /** Set by close(): the route is shut, broadcasts go nowhere. */
+  #closed = false;
   /** The last sequence number delivered from each other process. */
   readonly #delivered = new Map<string, number>();
   readonly #settings: RoomHubSettings;
-  readonly #onPayload = (payload: string): void => this.received(payload, 'a room topic');
 
   constructor(settings: RoomHubSettings) {
     this.#settings = settings;
@@ -215,9 +216,19 @@ export class RoomHub implements RoomMembership {
 
   // ---- broadcasting ----
 
-  /** Queues a broadcast; the broadcasts of one tick leave together, in order (see flush). */
+  /**
+   * Queues a broadcast; the broadcasts of one tick leave together, in order (see flush). Once
+   * the route is closed it only checks the value: no session is left here, and the store, closed
+   * too, can no longer reach the others (every broadcast would be a store error on the app's
+   * error path during each shutdown).
+   */
   broadcast(audience: Audience | undefined, value: unknown): void {
-    this.#queue(audience ?? EVERYONE, [encodeMessage(value)], true);
+    const encoded = encodeMessage(value);
+    if (this.#closed) {
+      log('route closed: broadcast dropped');
+      return;
+    }
+    this.#queue(audience ?? EVERYONE, [encoded], true);
   }
 
   /**
@@ -311,8 +322,12 @@ export class RoomHub implements RoomMembership {
     }
   }
 
-  /** Stops every room subscription (the route is closing). */
+  /**
+   * Stops every room subscription (the route is closing). Broadcasts already queued this tick
+   * (those of the sessions' onClose hooks) still leave; later ones are dropped.
+   */
   close(): void {
+    this.#closed = true;
     for (const room of [...this.#subscriptions.keys()]) this.#unsubscribe(room);
   }
 
@@ -420,8 +435,13 @@ export class RoomHub implements RoomMembership {
       this.#settings.reportError(error, `store subscribe to room ${room}`);
     };
     let result: ReturnType<SessionStore['subscribe']>;
+    // A listener of its own per subscription: a store may keep one set of listeners per topic
+    // (RedisStore and MemoryStore do), and a room left and joined again before its first
+    // subscription held has two; with one shared function, stopping the old one would take the
+    // new one's listener with it (and the channel), and the room would hear no other process.
+    const listener = (payload: string): void => this.received(payload, 'a room topic');
     try {
-      result = this.#settings.store.subscribe(this.roomTopic(room), this.#onPayload);
+      result = this.#settings.store.subscribe(this.roomTopic(room), listener);
     } catch (error) {
       failed(error);
       return RESOLVED;
@@ -470,7 +490,7 @@ class Selection<S extends Session> implements Recipients<S> {
     const added = roomList(rooms, 'to(rooms)');
     // Adding rooms to "everyone" is still everyone.
     const current = this.audience.rooms;
-    const merged = current === undefined ? undefined : [...current, ...added.filter((room) => !current.includes(room))];
+    const merged = current === undefined ? undefined : [...new Set([...current, ...added])];
     return new Selection<S>(this.hub, { ...this.audience, rooms: merged });
   }
 
@@ -479,19 +499,20 @@ class Selection<S extends Session> implements Recipients<S> {
   }
 
   except(excluded: Session | string | Iterable<Session | string>): Recipients<S> {
-    const rooms = [...this.audience.exceptRooms];
-    const sessions = [...this.audience.exceptSessions];
+    // Sets, in insertion order: a selection of thousands of rooms costs O(rooms), not O(rooms²).
+    const rooms = new Set(this.audience.exceptRooms);
+    const sessions = new Set(this.audience.exceptSessions);
     const items: Iterable<Session | string> = typeof excluded === 'string' || !isIterable(excluded) ? [excluded] : excluded;
     for (const item of items) {
       if (typeof item === 'string') {
-        if (!rooms.includes(checkRoom(item, 'except(): a room'))) rooms.push(item);
+        rooms.add(checkRoom(item, 'except(): a room'));
       } else if (item !== null && typeof item === 'object' && typeof (item as Session).id === 'string') {
-        if (!sessions.includes(item.id)) sessions.push(item.id);
+        sessions.add(item.id);
       } else {
         throw new SockjsArgumentError(`except() takes sessions and room names, got ${item === null ? 'null' : typeof item}`);
       }
     }
-    return new Selection<S>(this.hub, { rooms: this.audience.rooms, exceptRooms: rooms, exceptSessions: sessions });
+    return new Selection<S>(this.hub, { rooms: this.audience.rooms, exceptRooms: [...rooms], exceptSessions: [...sessions] });
   }
 
   broadcast(value: unknown): void {
@@ -519,10 +540,7 @@ function isIterable(value: unknown): value is Iterable<unknown> {
 export function roomList(rooms: string | readonly string[], what: string): string[] {
   if (typeof rooms === 'string') return [checkRoom(rooms, `${what}: a room`)];
   if (!Array.isArray(rooms)) throw new SockjsArgumentError(`${what} takes a room name or an array of them, got ${rooms === null ? 'null' : typeof rooms}`);
-  const list: string[] = [];
-  for (const room of rooms as readonly unknown[]) {
-    const name = checkRoom(room, `${what}: a room`);
-    if (!list.includes(name)) list.push(name);
-  }
-  return list;
+  const list = new Set<string>();
+  for (const room of rooms as readonly unknown[]) list.add(checkRoom(room, `${what}: a room`));
+  return [...list];
 }
