@@ -13,7 +13,8 @@ import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondStoreUnavailable, respondText } from './http/text.js';
 import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
-import { kServeApp, type CloseOptions, type SessionManager } from './session/manager.js';
+import { connectorOf, type SessionConnector } from './session/connector.js';
+import type { CloseOptions, SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
 import type { Session } from './session/session.js';
 import { isEnabled, transportTable } from './transports/index.js';
@@ -47,9 +48,9 @@ function notFound(ctx: Context): void {
  * option): no CORS header, nothing created, received or sent; a websocket upgrade is refused
  * before its handshake. True when refused.
  */
-async function refusedOrigin(ctx: Context, route: RouteConfig, pageElement = false): Promise<boolean> {
+async function refusedOrigin(ctx: Context, route: RouteConfig, session: SessionConnector, pageElement = false): Promise<boolean> {
   if (await route.origins.allows(ctx, pageElement)) return false;
-  route.manager.metrics.refused('origin');
+  session.metrics.refused('origin');
   ctx.vary('Origin');
   respondText(ctx, 403, 'Origin not allowed.');
   return true;
@@ -70,6 +71,8 @@ async function refusedOrigin(ctx: Context, route: RouteConfig, pageElement = fal
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;
+  // The connection protocol: how this middleware and its transports reach the route's sessions.
+  const session = connectorOf(manager);
   const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate);
   const { sessionUrls, routeUrls } = transportTable(wss);
   const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
@@ -85,9 +88,9 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     // A client that hangs up mid-body or drops a stream is no server fault: keep Koa's default
     // error handler quiet about it (once per connection).
     quietClientErrors(ctx.req.socket);
-    manager[kServeApp](ctx.app);
+    session.serveApp(ctx.app);
     try {
-      const started = manager.start();
+      const started = session.start();
       if (started) await started;
     } catch (error) {
       manager.reportError(error, 'subscribing to the store');
@@ -102,7 +105,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     }
     if (rest === '/info') {
       if (ctx.method !== 'GET' && ctx.method !== 'OPTIONS') respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
-      else if (!(await refusedOrigin(ctx, route))) info(ctx, route);
+      else if (!(await refusedOrigin(ctx, route, session))) info(ctx, route);
       return;
     }
     if (IFRAME_PATH.test(rest)) {
@@ -114,9 +117,9 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     if (routeUrl) {
       if (!isEnabled(routeUrl, route)) notFound(ctx);
       else if (!routeUrl.methods.includes(ctx.method)) respondMethodNotAllowed(ctx, routeUrl.methods);
-      else if (!(await refusedOrigin(ctx, route, routeUrl.pageElement))) {
+      else if (!(await refusedOrigin(ctx, route, session, routeUrl.pageElement))) {
         try {
-          await routeUrl.handle({ ctx, route });
+          await routeUrl.handle({ ctx, route, session });
         } finally {
           route.gate.settle(ctx);
         }
@@ -129,7 +132,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       notFound(ctx);
       return;
     }
-    if (await refusedOrigin(ctx, route, transport.pageElement)) return;
+    if (await refusedOrigin(ctx, route, session, transport.pageElement)) return;
     if (ctx.method === 'OPTIONS' && transport.preflight) {
       answerPreflight(ctx, transport.methods, route.cors);
       return;
@@ -142,6 +145,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       await transport.handle({
         ctx,
         route,
+        session,
         key: match[2]!,
         request: new ContextRequestInfo(ctx),
       });

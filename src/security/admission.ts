@@ -16,24 +16,15 @@ import { respondText } from '../http/text.js';
 import { logger } from '../log.js';
 import type { RefusalReason } from '../metrics/names.js';
 import type { SessionRecord, SessionStore } from '../store/store.js';
+import type { Admission } from '../session/connector.js';
 import { redactForLog } from '../session/request-info.js';
 import { identityDigest, type IdentityFunction } from './identity.js';
 import { consumeNewSession, type ResolvedLimits } from './limits.js';
 
 const log = logger('admission');
 
-/** What the session layer gets for a request that was let through. */
-export interface Admission {
-  /** Digest of the creator's identity (`identity` option), kept in the session record. */
-  readonly identity?: string;
-  /** What the request's middleware left on `ctx.state`, for `session.data`. */
-  readonly data: Readonly<Record<string, unknown>>;
-  /**
-   * The record of the existing session the request reaches, when the route looked it up
-   * first: the session layer must then not create one (the request was not authorized to).
-   */
-  readonly record?: SessionRecord;
-}
+/** What the session layer gets for a request that was let through (declared by the session layer). */
+export type { Admission };
 
 /** The answer to a request for a session that does not exist (and to one of another identity). */
 export function respondNoSession(ctx: Context): void {
@@ -63,7 +54,7 @@ function matches(identity: string | undefined, record: SessionRecord): boolean {
   return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
 }
 
-/** What the gate needs of the route's manager: its store, and where refusals are counted. */
+/** What the gate needs of the route's session layer (its SessionConnector): its store, and where refusals are counted. */
 export interface GateTarget {
   readonly store: SessionStore;
   readonly metrics: { refused(reason: RefusalReason): void };

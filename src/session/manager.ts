@@ -14,10 +14,10 @@ import { MemoryStore } from '../store/memory.js';
 import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from './receiver.js';
-import type { Admission } from '../security/admission.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
+import { attachConnector, type Admission, type WebsocketSession } from './connector.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
 import { logLife } from './life-log.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
@@ -105,13 +105,11 @@ export const DEFAULT_HEARTBEAT_DELAY = 25_000;
 export const DEFAULT_DISCONNECT_DELAY = 5_000;
 export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
-/** Symbols for the transports' calls; not part of the public API. Registered: see kOpen. */
-export const kConnect = Symbol.for('koa-sockjs@1.connect');
-export const kIncoming = Symbol.for('koa-sockjs@1.incoming');
-export const kOpenWebsocket = Symbol.for('koa-sockjs@1.openWebsocket');
-export const kServeApp = Symbol.for('koa-sockjs@1.serveApp');
-/** On SessionManager.prototype: marks it and its subclasses from any copy of koa-sockjs. */
-const kManagerBrand = Symbol.for('koa-sockjs@1.SessionManager');
+/**
+ * On SessionManager.prototype: marks it and its subclasses from any copy of koa-sockjs that
+ * speaks the same connection protocol (`@2`, see connector.ts).
+ */
+const kManagerBrand = Symbol.for('koa-sockjs@2.SessionManager');
 
 /** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
 const WEBSOCKET_KEY_PREFIX = 'ws/';
@@ -197,12 +195,8 @@ export class SessionManager<S extends Session = Session> {
   readonly maxBufferedBytes: number;
   /** The clock of the route's timers. */
   readonly timers: Timers;
-  /**
-   * The route's instruments: transports and middleware record refusals through
-   * `metrics.refused(reason)`. See `stats()` for a snapshot.
-   * @internal
-   */
-  readonly metrics: RouteMetrics;
+  /** The route's instruments (the transports count refusals through the connector); see `stats()`. */
+  readonly #metrics: RouteMetrics;
 
   /** Local channels by store key. */
   readonly #channels = new Map<string, SessionChannel>();
@@ -216,7 +210,7 @@ export class SessionManager<S extends Session = Session> {
   readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
   /** Rooms, and the broadcasts to everyone and to rooms. */
   readonly #rooms: RoomHub;
-  /** Where errors go by default (see `[kServeApp]`). */
+  /** Where errors go by default (see `#serveApp`). */
   #app: ErrorSink | undefined;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
@@ -239,10 +233,10 @@ export class SessionManager<S extends Session = Session> {
       throw new SockjsOptionError('maxBufferedBytes', `must be a positive integer, got ${String(options.maxBufferedBytes)}`);
     }
     this.timers = options.timers ?? systemTimers;
-    this.metrics = new RouteMetrics(this.name, options.meterProvider);
+    this.#metrics = new RouteMetrics(this.name, options.meterProvider);
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
     // Every store operation is timed (latency and failures: README, "Metrics").
-    this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.metrics);
+    this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.#metrics);
     // reportError() hands every handler an Error carrying `sockjs` details.
     this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
     this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, reportError: (error, context) => this.reportError(error, context) });
@@ -263,10 +257,25 @@ export class SessionManager<S extends Session = Session> {
       reportError: (error, context, sessionId) => this.reportError(error, context, sessionId),
       flushBroadcast: this.#rooms.flush,
       rooms: this.#rooms,
-      metrics: this.metrics,
+      metrics: this.#metrics,
       notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
     };
     this.store.onEvict((key, record) => this.#evicted(key, record));
+    // The connection protocol, for the middleware and the transports only (connector.ts).
+    const manager = this;
+    attachConnector<S>(this, {
+      store: this.store,
+      metrics: this.#metrics,
+      get draining() {
+        return manager.#draining;
+      },
+      reportError: (error, context) => this.reportError(error, context),
+      serveApp: (app) => this.#serveApp(app),
+      start: () => this.#start(),
+      connect: (key, receiver, request, admission) => this.#connectReceiver(key, receiver, request, admission),
+      incoming: (key, messages, bytes) => this.#incoming(key, messages, bytes),
+      openWebsocket: (receiver, request, admission) => this.#openWebsocket(receiver, request, admission),
+    });
   }
 
   /** How many sessions this process owns now (in any state); see `count()` for the store's. */
@@ -294,7 +303,7 @@ export class SessionManager<S extends Session = Session> {
    * operations, refusals): the numbers of the OpenTelemetry metrics, for apps without an SDK.
    */
   stats(): SockjsStats {
-    return this.metrics.snapshot();
+    return this.#metrics.snapshot();
   }
 
   /**
@@ -440,13 +449,13 @@ export class SessionManager<S extends Session = Session> {
     app.emit('error', error);
   }
 
-  /** @internal The Koa app serving the route: the first one a request came from. */
-  [kServeApp](app: ErrorSink): void {
+  /** The Koa app serving the route: the first one a request came from. */
+  #serveApp(app: ErrorSink): void {
     this.#app ??= app;
   }
 
-  /** @internal Subscribes to cluster topics once; called on the first request. */
-  start(): void | Promise<void> {
+  /** Subscribes to cluster topics once; called on the first request. */
+  #start(): void | Promise<void> {
     if (this.#started) return;
     this.#started = true;
     const pending: Promise<void>[] = [];
@@ -482,14 +491,13 @@ export class SessionManager<S extends Session = Session> {
     }
   }
 
-  // ---- the transports' entry points ----
+  // ---- the connection protocol (SessionConnector, connector.ts) ----
 
   /**
    * A receiving connection for the session under `key` (xhr, xhr_streaming, eventsource, ...):
    * opens a new session, attaches to a live one, or serves the close frame of a closed one.
-   * @internal
    */
-  async [kConnect](key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
+  async #connectReceiver(key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
     // With a networked store the client may go away while the store is asked, before anything
     // listens for that: remember it, and report it to whatever took the connection.
     let abortedEarly = false;
@@ -535,7 +543,7 @@ export class SessionManager<S extends Session = Session> {
     if (isNew) {
       const channel = this.#createChannel(key, record.id, receiver.transport, request, true, admission?.data);
       const more = receiver.send(OPEN_FRAME);
-      this.metrics.sessionCreated(channel.meter);
+      this.#metrics.sessionCreated(channel.meter);
       channel.session[kOpen]();
       if (!more) channel.idle();
       else if (channel.session.state === SessionState.OPEN) {
@@ -574,9 +582,8 @@ export class SessionManager<S extends Session = Session> {
    * Messages sent by the client (xhr_send, jsonp_send). False, and nothing reaches a hook, when
    * there is no such session or it is no longer open: the transport answers 404 either way, so
    * the client learns its messages were not taken (sockjs-protocol issue 73; docs/transports.md).
-   * @internal
    */
-  async [kIncoming](key: string, messages: readonly unknown[], bytes = 0): Promise<boolean> {
+  async #incoming(key: string, messages: readonly unknown[], bytes = 0): Promise<boolean> {
     const local = this.#channels.get(key);
     if (local) {
       if (local.session.state !== SessionState.OPEN) {
@@ -590,7 +597,7 @@ export class SessionManager<S extends Session = Session> {
       if (room) await room;
       if (local.session.state !== SessionState.OPEN) return false;
       local.session.hits++;
-      this.metrics.received(local.meter, messages.length, bytes);
+      this.#metrics.received(local.meter, messages.length, bytes);
       // After what the client sent earlier through other processes (the store's incoming mailbox).
       local.receive(messages, bytes);
       return true;
@@ -602,7 +609,7 @@ export class SessionManager<S extends Session = Session> {
       log('refused %d message(s) for closed session %s', messages.length, record.id);
       return false;
     }
-    this.metrics.received(this.metrics.transport(record.transport), messages.length, bytes);
+    this.#metrics.received(this.#metrics.transport(record.transport), messages.length, bytes);
     const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {
       adopted.receive(messages, bytes);
@@ -616,8 +623,8 @@ export class SessionManager<S extends Session = Session> {
     return true;
   }
 
-  /** @internal A new websocket session: it lives exactly as long as its connection. */
-  [kOpenWebsocket](receiver: Receiver, request: RequestInfo, admission?: Admission): { session: S; receive: (messages: readonly unknown[], bytes: number) => void } {
+  /** A new websocket session: it lives exactly as long as its connection. */
+  #openWebsocket(receiver: Receiver, request: RequestInfo, admission?: Admission): WebsocketSession<S> {
     const id = randomUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;
     // The record holds the receiver claim from birth: a live connection, which a full store
@@ -636,10 +643,10 @@ export class SessionManager<S extends Session = Session> {
     channel.attach(receiver, id);
     receiver.send(OPEN_FRAME);
     const { meter } = channel;
-    this.metrics.sessionCreated(meter);
+    this.#metrics.sessionCreated(meter);
     channel.session[kOpen]();
     const session = channel.session as S;
-    const metrics = this.metrics;
+    const metrics = this.#metrics;
     return {
       session,
       receive: (messages, bytes) => {
@@ -675,7 +682,7 @@ export class SessionManager<S extends Session = Session> {
 
   #serveRemotely(key: string, receiver: Receiver, token: string): void {
     const remote = new RemoteReceiver(key, receiver, token, this.#remoteSettings);
-    this.metrics.receiverAttached(this.metrics.transport(receiver.transport));
+    this.#metrics.receiverAttached(this.#metrics.transport(receiver.transport));
     this.#remoteReceivers.set(key, remote);
     remote.start();
   }
@@ -755,9 +762,9 @@ export class SessionManager<S extends Session = Session> {
   #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean, data?: Readonly<Record<string, unknown>>): SessionChannel {
     const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request, ...(data ? { data } : {}) });
     logLife(session, 'created', transport);
-    const meter = this.metrics.transport(transport);
+    const meter = this.#metrics.transport(transport);
     const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
-    this.metrics.sessionHeld(meter);
+    this.#metrics.sessionHeld(meter);
     session[kAttachOutlet](channel);
     this.#channels.set(key, channel);
     this.#sessions.set(id, session);
@@ -783,7 +790,7 @@ export class SessionManager<S extends Session = Session> {
     if (record.owner !== this.store.nodeId && !(await this.store.adopt(key, record.owner, this.store.nodeId))) return undefined;
     log('adopting session %s (owner %s is gone)', record.id, record.owner);
     const channel = this.#createChannel(key, record.id, transport, request, true);
-    this.metrics.sessionAdopted(channel.meter);
+    this.#metrics.sessionAdopted(channel.meter);
     // No onOpen: the session was opened by its first owner.
     channel.session[kResume]();
     channel.pullIncoming();
@@ -812,15 +819,15 @@ export class SessionManager<S extends Session = Session> {
     this.#sessions.delete(channel.session.id);
     const seconds = (this.timers.now() - channel.heldSince) / 1000;
     // A session handed over at shutdown did not end: it goes on in another process.
-    if (channel.handedOver) this.metrics.sessionHandedOver(channel.meter, seconds);
-    else this.metrics.sessionEnded(channel.meter, channel.closeCode, seconds);
+    if (channel.handedOver) this.#metrics.sessionHandedOver(channel.meter, seconds);
+    else this.#metrics.sessionEnded(channel.meter, channel.closeCode, seconds);
   }
 
   #evicted(key: string, record: SessionRecord): void {
     const channel = this.#channels.get(key);
     if (channel && channel.session.id === record.id) {
       log('session %s evicted by the store', record.id);
-      this.metrics.evicted();
+      this.#metrics.evicted();
       channel.evicted();
     }
   }

@@ -6,7 +6,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { logger } from '../log.js';
-import { kOpenWebsocket } from '../session/manager.js';
 import { pickSafeHeaders } from '../session/request-info.js';
 import { WebsocketReceiver } from './shared/websocket-receiver.js';
 import { checkUpgradeHeaders, isTooLarge, upgrade } from './shared/websocket-upgrade.js';
@@ -67,22 +66,22 @@ export function rawWebsocket(wss: WebSocketServer): RouteTransport {
   };
 }
 
-async function serveRawWebsocket({ ctx, route }: RouteRequest, wss: WebSocketServer): Promise<void> {
+async function serveRawWebsocket({ ctx, route, session: connector }: RouteRequest, wss: WebSocketServer): Promise<void> {
   if (!checkUpgradeHeaders(ctx)) return;
-  const admission = await route.gate.forWebsocket(ctx, undefined, route.manager);
+  const admission = await route.gate.forWebsocket(ctx, undefined, connector);
   if (!admission) return;
   const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
   const ws = await upgrade(ctx, wss);
   if (!ws) return;
   const receiver = new RawWebsocketReceiver(ws, ctx.req.socket);
-  const { session, receive } = route.manager[kOpenWebsocket](receiver, request, admission);
+  const { session, receive } = connector.openWebsocket(receiver, request, admission);
   ws.on('message', (data) => {
     session.hits++;
     // binaryType is 'nodebuffer': one Buffer; binary messages are taken as UTF-8 text too.
     receive([(data as Buffer).toString('utf8')], (data as Buffer).length);
   });
   ws.on('error', (error) => {
-    if (isTooLarge(error)) route.manager.metrics.refused('size');
+    if (isTooLarge(error)) connector.metrics.refused('size');
     log('session %s: %O', session.id, error);
   });
 }

@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import type { JsessionidOption } from '../http/headers.js';
 import type { Gate } from '../security/admission.js';
-import type { SessionManager } from '../session/manager.js';
+import type { SessionConnector } from '../session/connector.js';
 import type { RequestInfo } from '../session/request-info.js';
 import type { TransportName } from './names.js';
 
@@ -16,8 +16,6 @@ import type { TransportName } from './names.js';
  * from the layer above them.
  */
 export interface TransportRoute {
-  /** The route's session manager. */
-  readonly manager: SessionManager;
   /** Largest incoming message, in bytes. */
   readonly maxMessageSize: number;
   /** Bytes a streaming response carries before it is ended. */
@@ -38,6 +36,8 @@ export interface TransportRoute {
 export interface RouteRequest {
   readonly ctx: Context;
   readonly route: TransportRoute;
+  /** The route's session layer: the connection protocol (session/connector.ts). */
+  readonly session: SessionConnector;
 }
 
 /** A request to a session-URL transport. */

@@ -5,7 +5,6 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { kOpenWebsocket } from '../session/manager.js';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
@@ -23,7 +22,7 @@ const log = logger('websocket');
  * text message, and false when the connection must be dropped (broken JSON).
  */
 function openSession(tr: TransportRequest, receiver: Receiver, admission: Admission): (text: string, bytes: number) => boolean {
-  const { session, receive } = tr.route.manager[kOpenWebsocket](receiver, tr.request, admission);
+  const { session, receive } = tr.session.openWebsocket(receiver, tr.request, admission);
   let broken = false;
   return (text, bytes) => {
     // Frames that came in the same chunk as a broken one are parsed after it: drop them too.
@@ -44,7 +43,7 @@ function openSession(tr: TransportRequest, receiver: Receiver, admission: Admiss
 }
 
 async function serveHixie76(tr: TransportRequest, admission: Admission): Promise<void> {
-  const { ctx, route } = tr;
+  const { ctx, route, session } = tr;
   const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
   let take: ((text: string, bytes: number) => boolean) | undefined;
@@ -53,7 +52,7 @@ async function serveHixie76(tr: TransportRequest, admission: Admission): Promise
       if (take && !take(text, Buffer.byteLength(text))) connection.terminate();
     },
     onTooLarge() {
-      route.manager.metrics.refused('size');
+      session.metrics.refused('size');
     },
     onClose() {
       receiver?.closed();
@@ -77,7 +76,7 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       const { ctx } = tr;
       if (!checkUpgradeHeaders(ctx)) return;
       // Before the handshake, for both drafts: a refusal is an HTTP answer on the upgrade.
-      const admission = await tr.route.gate.forWebsocket(ctx, tr.key, tr.route.manager);
+      const admission = await tr.route.gate.forWebsocket(ctx, tr.key, tr.session);
       if (!admission) return;
       if (isHixie76(ctx.req)) return serveHixie76(tr, admission);
       // The 101 answer and the open frame leave in one write: a syscall less per new session,
@@ -93,7 +92,7 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       } finally {
         socket.uncork();
       }
-      listen(ws, take, tr.route.manager.metrics);
+      listen(ws, take, tr.session.metrics);
     },
   };
 }

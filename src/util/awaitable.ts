@@ -1,5 +1,7 @@
 /** Helpers that keep synchronous store answers synchronous (no microtask per operation). */
-import type { Awaitable } from '../store/store.js';
+
+/** A value now, or a promise of it (the store contract's `Awaitable`, declared here too so util needs no store). */
+type Awaitable<T> = T | Promise<T>;
 
 export function isPromiseLike<T>(value: Awaitable<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';

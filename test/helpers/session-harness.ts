@@ -8,7 +8,8 @@
  * connection protocol changes, adjust it here.
  */
 import { Session, type SessionInit } from '../../src/session/session.js';
-import { SessionManager, kConnect, kIncoming, kOpenWebsocket } from '../../src/session/manager.js';
+import { connectorOf, type SessionConnector } from '../../src/session/connector.js';
+import { SessionManager } from '../../src/session/manager.js';
 import type { RequestInfo } from '../../src/session/request-info.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { SessionStore } from '../../src/store/store.js';
@@ -64,6 +65,8 @@ export class Harness {
   /** Every session the manager made, in order of creation. */
   readonly sessions: RecordingSession[] = [];
   readonly manager: SessionManager<RecordingSession>;
+  /** The manager's connection protocol, as the transports reach it. */
+  readonly connector: SessionConnector<RecordingSession>;
 
   constructor(options: HarnessOptions = {}) {
     this.store = new MemoryStore({ now: () => this.timers.now(), ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}) });
@@ -107,21 +110,22 @@ export class Harness {
       ...(options.pingTimeout !== undefined ? { pingTimeout: options.pingTimeout } : {}),
       ...(options.maxBufferedBytes !== undefined ? { maxBufferedBytes: options.maxBufferedBytes } : {}),
     });
+    this.connector = connectorOf(this.manager);
   }
 
   /** A receiving connection (xhr, xhr_streaming, ...) for the session under `key`. */
   connect(key: string, receiver: FakeReceiver): Promise<void> {
-    return this.manager[kConnect](key, receiver, REQUEST);
+    return this.connector.connect(key, receiver, REQUEST);
   }
 
   /** The client sends messages over HTTP (xhr_send): false when they were refused (404). */
   sendFromClient(key: string, messages: readonly unknown[], bytes = Buffer.byteLength(JSON.stringify(messages))): Promise<boolean> {
-    return this.manager[kIncoming](key, messages, bytes);
+    return this.connector.incoming(key, messages, bytes);
   }
 
   /** A new websocket session on `receiver`; `receive` hands it what the client sent. */
   openWebsocket(receiver: FakeReceiver): { session: RecordingSession; receive: (messages: readonly unknown[], bytes?: number) => void } {
-    const { session, receive } = this.manager[kOpenWebsocket](receiver, REQUEST);
+    const { session, receive } = this.connector.openWebsocket(receiver, REQUEST);
     return { session, receive: (messages, bytes = Buffer.byteLength(JSON.stringify(messages))) => receive(messages, bytes) };
   }
 

@@ -4,7 +4,6 @@
  */
 import type { Context } from 'koa';
 import { setCors, setJsessionid, setNoBuffering, setNoCache } from '../../http/headers.js';
-import { kConnect } from '../../session/manager.js';
 import { HttpReceiver, type HttpReceiverOptions } from './http-receiver.js';
 import type { TransportRequest, TransportRoute } from '../transport.js';
 
@@ -17,13 +16,13 @@ export function setXhrReceiverHeaders(ctx: Context, route: TransportRoute): void
 }
 
 export async function connectReceiver(tr: TransportRequest, options: HttpReceiverOptions, prelude = ''): Promise<void> {
-  const { ctx, route } = tr;
+  const { ctx, route, session } = tr;
   // Before the response is taken over: a refusal (401, 403, 404, 429) is a plain HTTP answer.
-  const admission = await route.gate.forReceiver(ctx, tr.key, route.manager);
+  const admission = await route.gate.forReceiver(ctx, tr.key, session);
   if (!admission) return;
   if (options.streaming) setNoBuffering(ctx);
   const receiver = new HttpReceiver(ctx, options);
   if (options.streaming) receiver.begin(prelude);
-  await route.manager[kConnect](tr.key, receiver, tr.request, admission);
+  await session.connect(tr.key, receiver, tr.request, admission);
   receiver.release();
 }

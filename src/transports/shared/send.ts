@@ -6,7 +6,6 @@ import type { Context } from 'koa';
 import { BodyTooLargeError, bodyWasRead, readBody } from '../../http/body.js';
 import { BodyConsumedError, recoverParsedBody } from '../../http/parsed-body.js';
 import { respondStoreUnavailable, respondText } from '../../http/text.js';
-import { kIncoming } from '../../session/manager.js';
 import { decodeMessageArray } from '../../protocol/json.js';
 import { respondNoSession } from '../../security/admission.js';
 import type { TransportRequest } from '../transport.js';
@@ -35,7 +34,7 @@ async function readPayload(tr: TransportRequest, format: PayloadFormat): Promise
     } catch (error) {
       if (!(error instanceof BodyConsumedError)) throw error;
       // The application's mistake, not the client's: the message says what to change.
-      route.manager.reportError(error, 'reading a send request');
+      tr.session.reportError(error, 'reading a send request');
       respondText(ctx, 500, error.message);
       return undefined;
     }
@@ -55,8 +54,8 @@ async function readPayload(tr: TransportRequest, format: PayloadFormat): Promise
   }
 }
 
-function tooLarge({ ctx, route }: TransportRequest): undefined {
-  route.manager.metrics.refused('size');
+function tooLarge({ ctx, route, session }: TransportRequest): undefined {
+  session.metrics.refused('size');
   respondText(ctx, 413, `Payload too large: the limit is ${route.maxMessageSize} bytes.`);
   ctx.set('Connection', 'close');
   return undefined;
@@ -67,7 +66,7 @@ function tooLarge({ ctx, route }: TransportRequest): undefined {
  * error response (400, 404, 413, 500, 503) has been set on ctx.
  */
 export async function deliverMessages(tr: TransportRequest, format: PayloadFormat): Promise<boolean> {
-  const { ctx, route } = tr;
+  const { ctx, route, session } = tr;
   const payload = await readPayload(tr, format);
   if (payload === undefined) return false;
   const decoded = decodeMessageArray(payload.text);
@@ -77,13 +76,13 @@ export async function deliverMessages(tr: TransportRequest, format: PayloadForma
   }
   // Checked where an unknown session is found out, so a session of another identity gets the
   // very answer an unknown one gets, after the same checks of the body.
-  let delivered = await route.gate.forSend(ctx, tr.key, route.manager);
+  let delivered = await route.gate.forSend(ctx, tr.key, session);
   try {
-    if (delivered) delivered = await route.manager[kIncoming](tr.key, decoded.messages, payload.bytes);
+    if (delivered) delivered = await session.incoming(tr.key, decoded.messages, payload.bytes);
   } catch (error) {
     // The store failed (say, Redis is unreachable). Its message is for the operator (onError),
     // never for the client: it can name hosts, keys and connection states.
-    route.manager.reportError(error, 'store for incoming messages');
+    session.reportError(error, 'store for incoming messages');
     respondStoreUnavailable(ctx);
     return false;
   }
