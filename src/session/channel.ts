@@ -441,6 +441,8 @@ export class SessionChannel implements SessionOutlet {
   /** The store dropped the record (LRU eviction): close properly, then forget. */
   evicted(): void {
     if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.EXPIRED, CloseReason.EXPIRED);
+    // onClose may have expired the session (expire() in the hook): it is forgotten already.
+    if (this.#removed) return;
     this.#removed = true;
     this.#drain?.end();
     this.#clearTimers();

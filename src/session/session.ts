@@ -215,8 +215,14 @@ export class Session<Data extends object = Record<string, unknown>> {
     if (this.#state >= SessionState.CLOSING) return;
     // Messages sent or broadcast before close() go out before the close frame.
     this.#outlet?.flush();
-    this.#beginClose();
+    // That flush may have found the connection gone (a websocket that takes no more frames),
+    // which ends the session as interrupted: there is nobody left to tell.
+    if (this.#state >= SessionState.CLOSING) return;
+    this.#moveTo(SessionState.CLOSING);
+    // The close frame goes out, and is recorded, before onClose runs: a hook that ends the
+    // session at once (expire() in onClose) must find this close made, not end it without one.
     this.#outlet?.close(code, reason);
+    this.#runHook('onClose');
     this[kEnded]();
   }
 
@@ -297,10 +303,13 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   /** @internal The connection ended (client close, interruption, close frame sent): -> CLOSED. */
   [kEnded](): void {
+    if (this.#state < SessionState.CLOSING) {
+      this.#moveTo(SessionState.CLOSING);
+      this.#runHook('onClose');
+    }
+    // A hook may have ended the session meanwhile (expire() in onClose): onClosed ran then.
     if (this.#state === SessionState.CLOSED) return;
-    if (this.#state < SessionState.CLOSING) this.#beginClose();
-    assertTransition(this.#state, SessionState.CLOSED);
-    this.#state = SessionState.CLOSED;
+    this.#moveTo(SessionState.CLOSED);
     this.#runHook('onClosed');
   }
 
@@ -316,15 +325,15 @@ export class Session<Data extends object = Record<string, unknown>> {
   /** @internal The manager forgot the session: onRemove, once. */
   [kRemoved](): void {
     if (this.#removed) return;
-    this[kEnded]();
+    // Before the hooks below, which may call expire() and so come back here.
     this.#removed = true;
+    this[kEnded]();
     this.#runHook('onRemove');
   }
 
-  #beginClose(): void {
-    assertTransition(this.#state, SessionState.CLOSING);
-    this.#state = SessionState.CLOSING;
-    this.#runHook('onClose');
+  #moveTo(state: SessionState): void {
+    assertTransition(this.#state, state);
+    this.#state = state;
   }
 
   /** Runs a hook now, or after the async hook still running, so hooks never overlap. */

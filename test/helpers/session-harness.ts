@@ -135,9 +135,16 @@ export class Harness {
     return this.sessions[0]!;
   }
 
-  /** Shuts the manager down (no timers stay behind). */
-  close(): Promise<void> {
-    return this.manager.close({ timeout: 0 });
+  /** Shuts the manager down; throws if any of its timers stays behind. */
+  async close(): Promise<void> {
+    await this.manager.close({ timeout: 0 });
+    await settle();
+    if (this.timers.size !== 0) throw new Error(`${this.timers.size} timer(s) left after the manager closed`);
+    // Every session was counted once when it ended: none twice, none forgotten.
+    const { open, created, adopted, closed, handedOver } = this.manager.stats().sessions;
+    if (open !== 0 || closed + handedOver !== created + adopted) {
+      throw new Error(`sessions after the manager closed: ${open} open, ${created} created, ${adopted} adopted, ${closed} closed, ${handedOver} handed over`);
+    }
   }
 }
 

@@ -250,6 +250,50 @@ describe('session.expire()', () => {
   });
 });
 
+describe('re-entrant closes', () => {
+  it('expire() in onClose: the client still gets the close frame asked for, later receivers too, and no timer stays', async () => {
+    const harness = new Harness({ hooks: { onClose: (session) => session.expire() } });
+    const { receiver } = await openStream(harness);
+    harness.session.close(4000, 'app close');
+    assert.deepEqual(receiver.frames, ['o', 'c[4000,"app close"]']);
+    assert.deepEqual(harness.log, ['onOpen 1', 'onClose 2', 'onClosed 3', 'onRemove 3']);
+    assert.equal(harness.manager.size, 0);
+    assert.equal(harness.timers.size, 0);
+    const late = new FakeReceiver({ kind: 'polling' });
+    await harness.connect('k', late);
+    assert.deepEqual(late.frames, ['c[4000,"app close"]']);
+    await harness.close();
+  });
+
+  it('close() when the flush finds a websocket that takes no more frames: the session ends as interrupted, nothing throws', async () => {
+    const harness = new Harness();
+    // The peer is closing: its websocket refuses every frame after `o`.
+    const socket = new FakeReceiver({ kind: 'websocket', frameLimit: 1 });
+    const { session } = harness.openWebsocket(socket);
+    session.send('last words');
+    assert.doesNotThrow(() => session.close(4000, 'app close'));
+    assert.equal(session.state, CLOSED);
+    await settle();
+    assert.deepEqual(socket.frames, ['o']);
+    assert.deepEqual(harness.log, ['onOpen 1', 'onClose 2', 'onClosed 3', 'onRemove 3']);
+    await harness.close();
+  });
+
+  it('manager shutdown with such a websocket resolves and closes the other sessions too', async () => {
+    const harness = new Harness();
+    const { session } = harness.openWebsocket(new FakeReceiver({ kind: 'websocket', frameLimit: 1 }));
+    const stream = new FakeReceiver();
+    await harness.connect('k', stream);
+    session.send('pending');
+    await harness.close();
+    assert.deepEqual(stream.frames, ['o', 'c[1001,"Server is shutting down"]']);
+    assert.deepEqual(
+      harness.sessions.map((each) => each.state),
+      [CLOSED, CLOSED],
+    );
+  });
+});
+
 describe('hooks', () => {
   it('onMessage waits for an async onOpen; later hooks wait for earlier ones', async () => {
     let finishOpen!: () => void;

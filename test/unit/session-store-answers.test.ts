@@ -219,6 +219,17 @@ describe('store: eviction', () => {
     assert.equal(harness.sessions[1]!.state, OPEN);
     await harness.close();
   });
+  it('a session that expires itself in onClose while evicted is forgotten once', async () => {
+    const harness = new Harness({ maxSessions: 1, hooks: { onClose: (session) => session.expire() } });
+    const stream = new FakeReceiver();
+    await harness.connect('a', stream);
+    await harness.connect('b', new FakeReceiver({ kind: 'polling' }));
+    assert.deepEqual(stream.frames, ['o', 'c[3001,"Session expired"]']);
+    assert.deepEqual(harness.log, ['onOpen 1', 'onClose 2', 'onClosed 3', 'onRemove 3', 'onOpen 1']);
+    const { open, closed } = harness.manager.stats().sessions;
+    assert.deepEqual({ open, closed }, { open: 1, closed: 1 });
+    await harness.close();
+  });
 });
 
 describe('manager shutdown', () => {
