@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, posix } from 'node:path';
 
 /** The package's entry points (package.json "exports"), as paths under dist/<format>/. */
-const ENTRY_POINTS = ['index', 'store/contract', 'store/redis'];
+const ENTRY_POINTS = ['index', 'store/contract', 'store/redis/index'];
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });

@@ -30,7 +30,7 @@ export function sessionKey(sessionUrl: string): string {
 export async function startServer(options: ConformanceOptions = {}): Promise<ConformanceServer> {
   const redisUrl = process.env.KOA_SOCKJS_TEST_REDIS;
   if (redisUrl && options.store === undefined) {
-    const { RedisStore } = await import('../../src/store/redis.js');
+    const { RedisStore } = await import('../../src/store/redis/index.js');
     const namespace = `conformance:${randomUUID()}:`;
     options = { ...options, store: (route) => new RedisStore({ url: redisUrl, keyPrefix: `${namespace}${route}:` }) };
   }

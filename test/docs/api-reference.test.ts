@@ -23,7 +23,7 @@ describe('API reference (TypeDoc)', () => {
     assert.equal(config.treatWarningsAsErrors, true);
     assert.deepEqual(config.validation, { notExported: true, invalidLink: true, notDocumented: true });
     // The package's three entry points (package.json "exports").
-    assert.deepEqual(config.entryPoints, ['src/index.ts', 'src/store/redis.ts', 'src/store/contract.ts']);
+    assert.deepEqual(config.entryPoints, ['src/index.ts', 'src/store/redis/index.ts', 'src/store/contract.ts']);
     const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
     assert.equal(scripts.docs, 'typedoc');
     assert.match(readFileSync(`${ROOT}README.md`, 'utf8'), /npm run docs/);

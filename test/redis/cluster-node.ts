@@ -26,7 +26,7 @@ import { Redis } from 'ioredis';
 import Koa from 'koa';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Session, StoreError, sockjs, type SockjsMiddleware } from '../../src/index.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { RedisStore } from '../../src/store/redis/index.js';
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;

@@ -11,7 +11,7 @@
  */
 import Koa from 'koa';
 import { Session, sockjs } from '../../src/index.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { RedisStore } from '../../src/store/redis/index.js';
 
 function report(event: Record<string, unknown>): void {
   process.send?.(event);

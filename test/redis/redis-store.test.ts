@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { SessionState } from '../../src/index.js';
-import { RedisStore, RedisStoreError } from '../../src/store/redis.js';
+import { RedisStore, RedisStoreError } from '../../src/store/redis/index.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 const record = (owner: string, id = 'id-1') => ({ id, owner, state: SessionState.OPEN, seenAt: Date.now(), transport: 'xhr-polling' });

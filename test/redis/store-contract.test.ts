@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { describeStoreContract } from '../../src/store/contract.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { RedisStore } from '../../src/store/redis/index.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 let redis: RedisServer;

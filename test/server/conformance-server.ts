@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   const redisUrl = values.redis;
   if (redisUrl !== undefined) {
     // Loaded only when asked for, as an application would.
-    const { RedisStore } = await import('../../src/store/redis.js');
+    const { RedisStore } = await import('../../src/store/redis/index.js');
     const namespace = values['redis-prefix']!;
     options.store = (route) => new RedisStore({ url: redisUrl, keyPrefix: `${namespace}${route}:` });
   }

@@ -12,7 +12,7 @@
  */
 import Koa from 'koa';
 import { Session, sockjs, type SockjsOptions } from '../../src/index.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { RedisStore } from '../../src/store/redis/index.js';
 
 const counts = { opened: 0, removed: 0, errors: 0 };
 const FLOOD = /^flood:(\d{1,6}):(\d{1,7})$/;

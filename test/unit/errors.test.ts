@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as api from '../../src/index.js';
-import * as redis from '../../src/store/redis.js';
+import * as redis from '../../src/store/redis/index.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -1,0 +1,322 @@
+/**
+ * RedisStore: the SessionStore for several processes (or machines) serving one SockJS route.
+ * Imported from its own entry point, `koa-sockjs/redis`, so only apps that use Redis load a
+ * Redis client. The client is ioredis (an optional peer dependency); see docs/scaling.md for why.
+ *
+ * This file is the store's public face and its operations. Beside it: keys.ts (what lives in
+ * Redis, under which names), scripts.ts (the Lua scripts that make every multi-key change
+ * atomic), record.ts (a record to and from its hash), connection.ts (failing fast while Redis
+ * is unreachable) and pubsub.ts (the one subscriber connection for wake-ups and topics).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { SockjsOptionError } from '../../errors.js';
+import { logger } from '../../log.js';
+import { SessionState } from '../session-state.js';
+import { keyLabel } from '../../util/key-label.js';
+import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from '../store.js';
+import { Connection, createClient, type Gate } from './connection.js';
+import { RedisStoreError } from './error.js';
+import { RedisKeys } from './keys.js';
+import { Subscriber } from './pubsub.js';
+import { pairsToObject, recordFields, toRecord } from './record.js';
+import { ADOPT, BURY, CLAIM, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
+
+export { RedisStoreError } from './error.js';
+
+const log = logger('redis');
+
+/** The options of {@link RedisStore}: all optional. */
+export interface RedisStoreOptions {
+  /**
+   * An ioredis client to use. The store duplicates it once for its pub/sub connection and
+   * never closes it: you own it. Give it `enableOfflineQueue: false` and a `commandTimeout`
+   * if you want commands of your own to fail fast too, and `enableAutoPipelining: true` to send
+   * the commands of one tick in one write, as the store's own client does (it halves the
+   * syscalls per polling message). Ignored fields: none; `url` must not be given with it.
+   * @default a client the store creates from `url` (and closes in `close()`)
+   */
+  client?: Redis;
+  /** Redis URL, for a client the store creates (`redis://`, `rediss://`, with auth and db). @default 'redis://127.0.0.1:6379' */
+  url?: string;
+  /**
+   * Prefix of every key and pub/sub channel. Give each route (and each app sharing a Redis)
+   * its own; pub/sub is not separated by Redis database numbers, only by this prefix.
+   * @default 'koa-sockjs:'
+   */
+  keyPrefix?: string;
+  /**
+   * Milliseconds after its last sign of life that a process counts as dead, and its sessions
+   * may be adopted by another process. The store refreshes its own mark every third of it.
+   * Longer rides out longer Redis hiccups without adoption; shorter recovers sooner from a
+   * crash.
+   * @default 10_000
+   */
+  nodeTtl?: number;
+  /**
+   * Milliseconds any store operation may take, including waiting for a lost connection to
+   * come back, before it fails with RedisStoreError.
+   * @default 2_000
+   */
+  commandTimeout?: number;
+  /** Clock for `seenAt`, claims and expiry, in epoch milliseconds. For tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The defaults of {@link RedisStoreOptions}. */
+export const REDIS_STORE_DEFAULTS = {
+  /** The Redis on this machine's default port. */
+  url: 'redis://127.0.0.1:6379',
+  /** Prefix of every key and channel. */
+  keyPrefix: 'koa-sockjs:',
+  /** Milliseconds without a sign of life before a process counts as dead: 10 s. */
+  nodeTtl: 10_000,
+  /** Milliseconds an operation may take, waiting for a lost connection included: 2 s. */
+  commandTimeout: 2_000,
+} as const;
+
+function positive(option: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${String(value)}`, 'RedisStore');
+  }
+  return value;
+}
+
+/**
+ * A {@link SessionStore} on Redis (6 or later, through ioredis), so that any number of
+ * processes serve one application without sticky sessions: a poll or a send may land on any
+ * of them (docs/scaling.md). Give every process of one route the same `keyPrefix`.
+ *
+ * Operations fail with {@link RedisStoreError} (Koa answers 503) when Redis is unreachable for
+ * longer than `commandTimeout`; `await store.ready()` at startup to fail early instead.
+ *
+ * @throws `SockjsOptionError` (exported by `koa-sockjs`) from the constructor for a wrong
+ *   option (naming it), or for `client` and `url` given together.
+ */
+export class RedisStore implements SessionStore {
+  /** This store instance's id among the processes sharing the Redis: `redis-<uuid>`. */
+  readonly nodeId = `redis-${randomUUID()}`;
+  /** Prefix of every key and channel (the `keyPrefix` option). */
+  readonly keyPrefix: string;
+  /** Milliseconds without a sign of life before this process counts as dead (`nodeTtl`). */
+  readonly nodeTtl: number;
+  /** Milliseconds an operation may take (`commandTimeout`). */
+  readonly commandTimeout: number;
+  readonly #client: Redis;
+  readonly #ownsClient: boolean;
+  /** The command connection: every operation but subscribing. */
+  readonly #commands: Connection;
+  /** The one connection in subscriber mode: wake-ups and topics. */
+  readonly #subscriber: Subscriber;
+  readonly #now: () => number;
+  readonly #keys: RedisKeys;
+  readonly #nodeKey: string;
+  readonly #liveness: NodeJS.Timeout;
+  /** The pending first registration of this node; operations wait for it. */
+  #registration: Promise<void> | undefined;
+  #registered = false;
+  #closed = false;
+  readonly #isClosed = (): boolean => this.#closed;
+  /** Before its first operation a process must count as alive, or a peer could adopt its sessions. */
+  readonly #registeredGate: Gate = () => (this.#registered ? undefined : this.#ensureRegistered());
+  readonly #onClientReady = (): void => {
+    // Redis came back, possibly empty (a restart without persistence): say we are alive at once,
+    // before another process mistakes us for dead and adopts our sessions.
+    if (this.#registered) void this.#register().catch((error: unknown) => log('re-registering %s failed: %O', this.nodeId, error));
+  };
+
+  constructor(options: RedisStoreOptions = {}) {
+    if (options.client !== undefined && options.url !== undefined) {
+      throw new SockjsOptionError('client', 'cannot be combined with "url": pass one', 'RedisStore');
+    }
+    const keyPrefix = options.keyPrefix ?? REDIS_STORE_DEFAULTS.keyPrefix;
+    if (typeof keyPrefix !== 'string') throw new SockjsOptionError('keyPrefix', `must be a string, got ${typeof keyPrefix}`, 'RedisStore');
+    this.keyPrefix = keyPrefix;
+    this.nodeTtl = positive('nodeTtl', options.nodeTtl ?? REDIS_STORE_DEFAULTS.nodeTtl);
+    this.commandTimeout = positive('commandTimeout', options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout);
+    this.#now = options.now ?? Date.now;
+    this.#keys = new RedisKeys(keyPrefix);
+    this.#nodeKey = this.#keys.node(this.nodeId);
+
+    if (options.client !== undefined) {
+      if (!(options.client instanceof Redis)) throw new SockjsOptionError('client', 'must be an ioredis Redis client', 'RedisStore');
+      this.#client = options.client;
+      this.#ownsClient = false;
+    } else {
+      const url = options.url ?? REDIS_STORE_DEFAULTS.url;
+      if (typeof url !== 'string' || url.length === 0) throw new SockjsOptionError('url', 'must be a non-empty Redis URL', 'RedisStore');
+      this.#client = createClient(url, this.commandTimeout, log);
+      this.#ownsClient = true;
+    }
+    this.#commands = new Connection(this.#client, this.commandTimeout, this.#isClosed);
+    this.#client.on('ready', this.#onClientReady);
+    this.#subscriber = new Subscriber(this.#client, this.commandTimeout, this.#isClosed, this.#registeredGate, log);
+
+    this.#liveness = setInterval(() => {
+      this.#register().catch((error: unknown) => log('liveness refresh of %s failed: %O', this.nodeId, error));
+    }, Math.max(1, Math.floor(this.nodeTtl / 3)));
+    this.#liveness.unref();
+    this.#registration = this.#register();
+    // Awaited by the first operation; an early failure must not be an unhandled rejection.
+    this.#registration.catch((error: unknown) => log('registering %s failed: %O', this.nodeId, error));
+  }
+
+  /**
+   * Resolves once Redis answers and this process is registered as alive; rejects with
+   * RedisStoreError when that does not happen within `commandTimeout`. Optional: operations
+   * wait for it themselves. Useful to fail at startup rather than on the first request.
+   */
+  async ready(): Promise<void> {
+    await this.#ensureRegistered();
+    await this.#subscriber.connection.waitReady('connect the subscriber');
+  }
+
+  async create(key: string, record: SessionRecord, ttlMs: number): Promise<CreateResult> {
+    const now = this.#now();
+    const result = await this.#eval('create', CREATE, [this.#keys.record(key), this.#keys.index], [ttlMs, now, now + ttlMs, key, ...recordFields(record, ttlMs, now)]);
+    if (result === 1) return { record: { ...record }, created: true };
+    const existing = toRecord(pairsToObject(result as string[]), now);
+    if (!existing) throw new RedisStoreError(`create of ${keyLabel(key)} found a record without an id`);
+    return { record: existing, created: false };
+  }
+
+  async get(key: string): Promise<SessionRecord | undefined> {
+    const fields = await this.#run('get', () => this.#client.hgetall(this.#keys.record(key)));
+    return toRecord(fields, this.#now());
+  }
+
+  async update(key: string, patch: SessionRecordPatch): Promise<boolean> {
+    const fields: (string | number)[] = [];
+    for (const field of ['state', 'closeCode', 'closeReason', 'owner'] as const) {
+      const value = patch[field];
+      if (value !== undefined) fields.push(field, value);
+    }
+    return (await this.#eval('update', UPDATE, [this.#keys.record(key)], fields)) === 1;
+  }
+
+  async adopt(key: string, expectedOwner: string, newOwner: string): Promise<boolean> {
+    return (await this.#eval('adopt', ADOPT, [this.#keys.record(key)], [expectedOwner, newOwner])) === 1;
+  }
+
+  async isAlive(nodeId: string): Promise<boolean> {
+    if (nodeId === this.nodeId) return true;
+    const found = await this.#run('isAlive', () => this.#client.exists(this.#keys.node(nodeId)));
+    return found === 1;
+  }
+
+  async touch(key: string, ttlMs: number): Promise<void> {
+    const now = this.#now();
+    await this.#eval('touch', TOUCH, this.#keys.all(key), [ttlMs, now, now + ttlMs, key]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#eval('delete', DELETE, this.#keys.all(key), [key]);
+  }
+
+  async push(key: string, mailbox: Mailbox, messages: readonly string[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.#eval('push', PUSH, [this.#keys.record(key), this.#keys.mailbox(key, mailbox)], [this.#keys.wakeChannel(key, mailbox), ...messages]);
+  }
+
+  async take(key: string, mailbox: Mailbox): Promise<string[]> {
+    return (await this.#eval('take', TAKE, [this.#keys.mailbox(key, mailbox)], [])) as string[];
+  }
+
+  async watch(key: string, mailbox: Mailbox, listener: () => void): Promise<Unsubscribe> {
+    return this.#subscriber.listen(this.#keys.wakeChannel(key, mailbox), true, () => listener());
+  }
+
+  async claimReceiver(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    return (await this.#eval('claimReceiver', CLAIM, this.#keys.all(key), [token, now, now + ttlMs, key])) === 1;
+  }
+
+  async bury(key: string, closeCode: number, closeReason: string, ttlMs: number): Promise<void> {
+    await this.#eval('bury', BURY, this.#keys.all(key), [closeCode, closeReason, ttlMs, key, SessionState.CLOSED]);
+  }
+
+  async releaseReceiver(key: string, token: string): Promise<void> {
+    await this.#eval('releaseReceiver', RELEASE, this.#keys.all(key), [token, this.#now(), key]);
+  }
+
+  async publish(topic: string, payload: string): Promise<void> {
+    await this.#run('publish', () => this.#client.publish(this.#keys.topicChannel(topic), payload));
+  }
+
+  async subscribe(topic: string, listener: (payload: string) => void): Promise<Unsubscribe> {
+    return this.#subscriber.listen(this.#keys.topicChannel(topic), false, listener);
+  }
+
+  async count(): Promise<number> {
+    return Number(await this.#eval('count', COUNT, [this.#keys.index], [this.#now()]));
+  }
+
+  async *keys(): AsyncIterable<string> {
+    const now = this.#now();
+    const keys = await this.#run('keys', () => this.#client.zrangebyscore(this.#keys.index, `(${now}`, '+inf'));
+    for (const key of keys) yield key;
+  }
+
+  /** Redis drops nothing by capacity (configure `maxmemory-policy noeviction`), so this never fires. */
+  onEvict(_listener: (key: string, record: SessionRecord) => void): void {}
+
+  /** Deregisters this process, stops its timer, and closes the connections the store opened. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#liveness);
+    // The client may be the application's: leave no listener of ours on it.
+    this.#client.off('ready', this.#onClientReady);
+    this.#commands.detach();
+    if (this.#client.status === 'ready') {
+      // A clean shutdown: other processes may adopt our sessions at once.
+      try {
+        await this.#client.del(this.#nodeKey);
+      } catch (error) {
+        log('deregistering %s failed: %O', this.nodeId, error);
+      }
+    }
+    this.#closed = true;
+    this.#subscriber.close();
+    if (this.#ownsClient) {
+      if (this.#client.status === 'ready') {
+        try {
+          await this.#client.quit();
+        } catch (error) {
+          log('quit failed: %O', error);
+        }
+      }
+      this.#client.disconnect();
+    }
+  }
+
+  // ---- internals ----
+
+  /** Marks this process alive for nodeTtl. */
+  async #register(): Promise<void> {
+    await this.#commands.run('register node', () => this.#client.set(this.#nodeKey, String(this.#now()), 'PX', this.nodeTtl));
+    this.#registered = true;
+  }
+
+  /** Before its first operation a process must count as alive, or a peer could adopt its sessions. */
+  async #ensureRegistered(): Promise<void> {
+    if (this.#registered) return;
+    this.#registration ??= this.#register();
+    try {
+      await this.#registration;
+    } catch (error) {
+      // Try again on the next operation.
+      this.#registration = undefined;
+      throw error;
+    }
+  }
+
+  /** Runs one command operation once this process is registered; see {@link Connection.run}. */
+  #run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return this.#commands.run(what, operation, this.#registeredGate);
+  }
+
+  /** Runs a script once this process is registered; see {@link Connection.eval}. */
+  #eval(what: string, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.#commands.eval(what, script, keys, args, this.#registeredGate);
+  }
+}
