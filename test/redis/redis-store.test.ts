@@ -150,9 +150,9 @@ describe('RedisStore', () => {
   });
 
   it('checks its options', () => {
-    assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', client: new Redis({ lazyConnect: true }) }), /"client" and "url"/);
-    assert.throws(() => new RedisStore({ nodeTtl: 0 }), /"nodeTtl"/);
-    assert.throws(() => new RedisStore({ commandTimeout: -1 }), /"commandTimeout"/);
-    assert.throws(() => new RedisStore({ client: {} as Redis }), /"client"/);
+    assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', client: new Redis({ lazyConnect: true }) }), { code: 'SOCKJS_ERR_INVALID_OPTION', message: /"client" cannot be combined with "url"/ });
+    assert.throws(() => new RedisStore({ nodeTtl: 0 }), { code: 'SOCKJS_ERR_INVALID_OPTION', option: 'nodeTtl' });
+    assert.throws(() => new RedisStore({ commandTimeout: -1 }), { code: 'SOCKJS_ERR_INVALID_OPTION', option: 'commandTimeout' });
+    assert.throws(() => new RedisStore({ client: {} as Redis }), { code: 'SOCKJS_ERR_INVALID_OPTION', option: 'client' });
   });
 });

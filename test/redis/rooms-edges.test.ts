@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import { Session, sockjs, type SockjsMiddleware } from '../../src/index.js';
-import { RedisStore } from '../../src/store/redis.js';
+import { RedisStore } from '../../src/store/redis/index.js';
 import { until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
