@@ -208,10 +208,12 @@ export class SessionChannel implements SessionOutlet {
 
   /**
    * Bytes sent but not yet handed to the client's connection: this tick's batch, what waits in
-   * the store for the next receiver, and the receiving connection's unsent backlog.
+   * the store for the next receiver, the receiving connection's unsent backlog, and what an
+   * answered poll the client has not read still holds. The same bytes #checkUnsent bounds, so a
+   * producer that keeps this below maxBufferedBytes is never closed with 1013.
    */
   get bufferedBytes(): number {
-    let bytes = this.#queuedBytes + byteLengthOf(this.#batch);
+    let bytes = this.#queuedBytes + byteLengthOf(this.#batch) + this.#unreadPrevious;
     if (this.#attaching) bytes += byteLengthOf(this.#attaching);
     if (this.#receiver) bytes += this.#receiver.backlog;
     return bytes;
@@ -222,10 +224,18 @@ export class SessionChannel implements SessionOutlet {
       () => this.bufferedBytes,
       (wake) => {
         const receiver = this.#receiver;
+        if (receiver && !this.#attaching && receiver.backlog > 0) {
+          receiver.onceFlushed(wake);
+          return true;
+        }
+        // An answered poll still going out: wait until it has (or its connection closed).
+        const previous = this.#previous;
+        if (previous && this.#unreadPrevious > 0) {
+          previous.onceFlushed(wake);
+          return true;
+        }
         // Otherwise the bytes wait in the batch or the store: a flush or a receiver moves them.
-        if (!receiver || this.#attaching || receiver.backlog === 0) return false;
-        receiver.onceFlushed(wake);
-        return true;
+        return false;
       },
     );
     if (this.session.state >= SessionState.CLOSING) this.#drain.end();
@@ -573,9 +583,14 @@ export class SessionChannel implements SessionOutlet {
    */
   #checkUnsent(): void {
     if (this.#tooSlow) return;
-    const previous = this.#previous && !this.#previous.flushed ? this.#previous.backlog : 0;
-    const unsent = (this.#receiver?.backlog ?? 0) + previous + this.#queuedBytes;
+    const unsent = (this.#receiver?.backlog ?? 0) + this.#unreadPrevious + this.#queuedBytes;
     if (unsent > this.settings.maxBufferedBytes) this.#stalled(`${unsent} bytes unsent`);
+  }
+
+  /** What the last answered response still holds for a client that has not read it (0 once it has). */
+  get #unreadPrevious(): number {
+    const previous = this.#previous;
+    return previous && !previous.flushed ? previous.backlog : 0;
   }
 
   /**

@@ -159,6 +159,45 @@ describe('backpressure', () => {
     assert.equal(await session!.drain(), true, 'nothing buffered: at once');
   });
 
+  it('polling: an answered poll the client does not read counts until it has left; drain() waits for it', async () => {
+    const { base, middleware } = await start({ maxBufferedBytes: 64 * 1024 * 1024 });
+    const path = '/b/000/deaf/xhr';
+    assert.equal((await post(`${base}${path}`)).body, 'o\n');
+    const [session] = middleware.manager.activeSessions();
+    // 12 MiB: more than the kernel buffers of one loopback connection take.
+    const big = 'x'.repeat(12 * 1024 * 1024);
+    session!.send(big);
+    await new Promise((resolve) => setImmediate(resolve));
+    const port = Number(new URL(base).port);
+    const socket = net.connect(port, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    socket.pause();
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    // The poll took the store's queue and was answered; what the kernel did not take is still here.
+    await until(() => session!.hits === 1 && session!.bufferedBytes > 0, 'the answered, unread poll to count');
+    // The answer and its response head, less what the kernel took.
+    assert.ok(session!.bufferedBytes <= big.length + 1024);
+    let drained: boolean | undefined;
+    const draining = session!.drain(HIGH_WATER).then((result) => (drained = result));
+    // Waiting costs nothing meanwhile: no look at the response on every turn of the event loop.
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate'), []);
+    }
+    assert.equal(drained, undefined);
+    // The client reads: the answer leaves, and the producer may go on.
+    const read = new Promise<number>((resolve) => {
+      let bytes = 0;
+      socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      socket.on('close', () => resolve(bytes));
+      socket.resume();
+    });
+    assert.equal(await draining, true);
+    assert.equal(session!.bufferedBytes, 0);
+    assert.ok((await read) > big.length);
+    assert.equal(session!.state, SessionState.OPEN);
+  });
+
   it('drain() resolves false once the session closes, and at once on a closed session', async () => {
     const { base, middleware } = await start();
     const url = `${base}/b/000/closing`;

@@ -162,6 +162,29 @@ describe('outgoing: bufferedBytes and drain()', () => {
     await harness.close();
   });
 
+  it('an answered poll the client has not read counts until read: a producer that waits on drain() is never closed with 1013', async () => {
+    const harness = new Harness({ maxBufferedBytes: 100 });
+    await pollingSession(harness);
+    const poll = new FakeReceiver({ kind: 'polling', slowReader: true });
+    await harness.connect('k', poll);
+    const session = harness.session;
+    session.send('x'.repeat(60));
+    await settle();
+    // 'a["xx…"]' went out with the poll, which ended; the client has not read it.
+    assert.equal(poll.backlog, 65);
+    assert.equal(session.bufferedBytes, 65);
+    const drained = session.drain(40);
+    assert.equal(await outcome(drained), 'pending');
+    poll.read();
+    assert.equal(await outcome(drained), true);
+    assert.equal(session.bufferedBytes, 0);
+    session.send('y'.repeat(60));
+    await settle();
+    assert.equal(session.state, OPEN);
+    assert.equal(session.bufferedBytes, 62);
+    await harness.close();
+  });
+
   it('drain() resolves false when the session closes while waiting, or is not open', async () => {
     const harness = new Harness();
     const stream = new FakeReceiver({ slowReader: true });

@@ -93,8 +93,19 @@ export class HttpReceiver implements Receiver {
   onceFlushed(callback: () => void): void {
     const res = this.#res;
     const socket = res.socket;
-    // Not yet on the socket (Koa has not opened the gate): look again on the next turn.
-    if (this.#ended || !socket || this.#phase !== Phase.Live) {
+    if (this.#ended && !this.#gone) {
+      // An answered response still going out (a client that does not read it): 'finish' once
+      // it has left the process, 'close' if its connection went first. Not a look on every turn
+      // of the event loop: a producer may wait on it for as long as the client does not read.
+      const done = (): void => {
+        res.off('finish', done);
+        res.off('close', done);
+        callback();
+      };
+      res.once('finish', done);
+      res.once('close', done);
+    } else if (this.#ended || !socket || this.#phase !== Phase.Live) {
+      // Gone, or not yet on the socket (Koa has not opened the gate): look again on the next turn.
       setImmediate(callback);
     } else if (res.writableNeedDrain) {
       // Bytes still in the response (not yet on its socket) leave when it drains, unless the
