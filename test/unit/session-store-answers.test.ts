@@ -204,6 +204,76 @@ describe('store: what it hands back', () => {
   });
 });
 
+describe('store: the incoming mailbox', () => {
+  it('answers that come back out of order still reach onMessage in the order the client sent', async () => {
+    const answers: Array<() => void> = [];
+    let held = false;
+    const harness = new Harness({
+      wrapStore: (store) =>
+        overriding(store, {
+          take: (take, key: string, mailbox: Mailbox) => {
+            if (!held || mailbox !== 'incoming') return take(key, mailbox);
+            return new Promise<string[]>((resolve) => answers.push(() => resolve(take(key, mailbox))));
+          },
+        }),
+    });
+    await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
+    held = true;
+    await harness.sendFromClient('k', ['first']);
+    await harness.sendFromClient('k', ['second', 'third']);
+    assert.equal(answers.length, 2);
+    answers[1]!();
+    await settle();
+    assert.deepEqual(harness.log, ['onOpen 1']);
+    answers[0]!();
+    await settle();
+    assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "first" 1', 'onMessage "second" 1', 'onMessage "third" 1']);
+    await harness.close();
+  });
+
+  it('a take that fails is reported; the messages of the send itself are still delivered', async () => {
+    let failing = false;
+    const harness = new Harness({
+      wrapStore: (store) =>
+        overriding(store, {
+          take: (take, key: string, mailbox: Mailbox) => (failing && mailbox === 'incoming' ? Promise.reject(new Error('store down')) : take(key, mailbox)),
+        }),
+    });
+    await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
+    failing = true;
+    assert.equal(await harness.sendFromClient('k', ['mine']), true);
+    await settle();
+    assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "mine" 1']);
+    assert.deepEqual(
+      harness.errors.map(({ error, context }) => [error.message, context]),
+      [['store down', `store take for session ${harness.session.id}`]],
+    );
+    await harness.close();
+  });
+
+  it("the client's messages renew the record at most once per 5 s", async () => {
+    const touches: number[] = [];
+    const harness = new Harness({
+      disconnectDelay: 60_000,
+      wrapStore: (store) =>
+        overriding(store, {
+          touch: (touch, key: string, ttl: number) => {
+            touches.push(harness.timers.now() - start);
+            return touch(key, ttl);
+          },
+        }),
+    });
+    const start = harness.timers.now();
+    await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
+    for (let second = 0; second < 12; second++) {
+      await harness.sendFromClient('k', [second]);
+      harness.timers.advance(1_000);
+    }
+    assert.deepEqual(touches, [0, 5_000, 10_000]);
+    await harness.close();
+  });
+});
+
 describe('store: eviction', () => {
   it('a session the store evicts is closed with 3001 and forgotten; a live receiver gets the close frame', async () => {
     const harness = new Harness({ maxSessions: 1 });
