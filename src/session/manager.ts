@@ -239,7 +239,7 @@ export class SessionManager<S extends Session = Session> {
     this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.#metrics);
     // reportError() hands every handler an Error carrying `sockjs` details.
     this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
-    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, reportError: (error, context) => this.reportError(error, context) });
+    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, timers: this.timers, reportError: (error, context) => this.reportError(error, context) });
     // A record outlives its session's own timers, so the store only reaps what a dead process
     // left behind; every sign of life renews it (see SessionChannel).
     const recordTtl = this.disconnectDelay + this.heartbeatDelay * 2;

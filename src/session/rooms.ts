@@ -22,6 +22,7 @@ import { logger } from '../log.js';
 import { messageFrame } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
 import type { SessionStore, Unsubscribe } from '../store/store.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import { catchRejection, isPromiseLike } from '../util/awaitable.js';
 import type { SessionChannel } from './channel.js';
 import type { Session } from './session.js';
@@ -83,6 +84,8 @@ export interface RoomHubSettings {
   readonly name: string;
   /** Every local channel, by store key (the manager's own map, read here). */
   readonly channels: ReadonlyMap<string, SessionChannel>;
+  /** The route's clock: subscriptions that failed are tried again on it. */
+  readonly timers: Timers;
   readonly reportError: (error: unknown, context: string) => void;
 }
 
@@ -118,6 +121,12 @@ interface Envelope {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const NO_ROOMS: ReadonlySet<string> = new Set();
+/**
+ * Milliseconds before a room whose store subscription failed (the store was unreachable) is
+ * subscribed again while it has members here; doubled after each failed round, up to the most.
+ */
+const RESUBSCRIBE_FIRST_MS = 1000;
+const RESUBSCRIBE_MOST_MS = 30_000;
 /** Senders whose sequence numbers are remembered; the oldest is forgotten past this (dead processes). */
 const MAX_SENDERS = 1024;
 
@@ -157,6 +166,10 @@ export class RoomHub implements RoomMembership {
   #sequence = 0;
   /** Set by close(): the route is shut, broadcasts go nowhere. */
   #closed = false;
+  /** Rooms with members here whose subscription failed, to subscribe again when the timer fires. */
+  readonly #resubscribe = new Set<string>();
+  #resubscribeTimer: TimerHandle | undefined;
+  #resubscribeDelay = RESUBSCRIBE_FIRST_MS;
   /** The last sequence number delivered from each other process. */
   readonly #delivered = new Map<string, number>();
   readonly #settings: RoomHubSettings;
@@ -328,6 +341,9 @@ export class RoomHub implements RoomMembership {
    */
   close(): void {
     this.#closed = true;
+    if (this.#resubscribeTimer !== undefined) this.#settings.timers.clearTimeout(this.#resubscribeTimer);
+    this.#resubscribeTimer = undefined;
+    this.#resubscribe.clear();
     for (const room of [...this.#subscriptions.keys()]) this.#unsubscribe(room);
   }
 
@@ -430,9 +446,15 @@ export class RoomHub implements RoomMembership {
     const subscription: RoomSubscription = { ready: RESOLVED, stop: undefined, wanted: true };
     this.#subscriptions.set(room, subscription);
     const failed = (error: unknown): void => {
-      // The members stay members here; the next join to the room tries the store again.
+      // The members stay members here, and the room is subscribed again: at the next join to it,
+      // or on a timer. Waiting for a join alone left a room whose store was down when its only
+      // member here joined (one user's room, say) deaf to every other process for good.
       if (this.#subscriptions.get(room) === subscription) this.#subscriptions.delete(room);
       this.#settings.reportError(error, `store subscribe to room ${room}`);
+      if (subscription.wanted && this.#members.has(room)) this.#resubscribeLater(room);
+    };
+    const held = (): void => {
+      this.#resubscribeDelay = RESUBSCRIBE_FIRST_MS;
     };
     let result: ReturnType<SessionStore['subscribe']>;
     // A listener of its own per subscription: a store may keep one set of listeners per topic
@@ -448,13 +470,32 @@ export class RoomHub implements RoomMembership {
     }
     if (!isPromiseLike(result)) {
       subscription.stop = result;
+      held();
       return RESOLVED;
     }
     subscription.ready = result.then((stop) => {
       subscription.stop = stop;
+      held();
       if (!subscription.wanted) this.#stop(room, stop);
     }, failed);
     return subscription.ready;
+  }
+
+  /** Subscribes `room` again after a while, with the other rooms that failed meanwhile. */
+  #resubscribeLater(room: string): void {
+    if (this.#closed) return;
+    this.#resubscribe.add(room);
+    if (this.#resubscribeTimer !== undefined) return;
+    const delay = this.#resubscribeDelay;
+    this.#resubscribeDelay = Math.min(delay * 2, RESUBSCRIBE_MOST_MS);
+    this.#resubscribeTimer = this.#settings.timers.setTimeout(() => {
+      this.#resubscribeTimer = undefined;
+      const rooms = [...this.#resubscribe];
+      this.#resubscribe.clear();
+      log('subscribing again to %d room(s) whose subscription failed', rooms.length);
+      // A room joined again meanwhile is subscribed already: #subscribe finds it.
+      for (const failed of rooms) if (this.#members.has(failed)) void this.#subscribe(failed);
+    }, delay);
   }
 
   #unsubscribe(room: string): void {

@@ -8,6 +8,7 @@ import Koa from 'koa';
 import { MemoryStore, Session, SessionManager, sockjs, type Unsubscribe } from '../../src/index.js';
 import { until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { FakeTimers } from '../helpers/fake-timers.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 /** Counts the room topics a store is subscribed to now. */
@@ -102,5 +103,48 @@ describe('rooms at the edges, one process', () => {
     route.manager.broadcast('after close');
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(errors, []);
+  });
+
+  it('a room whose store subscription failed is subscribed again on the clock, 1 s then doubling, while it has members', async () => {
+    const timers = new FakeTimers();
+    const attempts: string[] = [];
+    let failures = 3;
+    class FlakyStore extends MemoryStore {
+      override subscribe(topic: string, listener: (payload: string) => void): Unsubscribe {
+        if (topic.startsWith('room:')) {
+          attempts.push(`${topic} at ${timers.now()}`);
+          if (failures-- > 0) throw new Error('store unreachable');
+        }
+        return super.subscribe(topic, listener);
+      }
+    }
+    const errors: string[] = [];
+    const route = sockjs({ prefix: '/s', session: Session, store: new FlakyStore(), timers, heartbeatDelay: 0, onError: (_error, context) => errors.push(context) });
+    const app = new Koa();
+    app.use(route);
+    const server = await listen(app);
+    servers.push(server);
+    const client = new FrameClient(`${server.url}/s/0/0/websocket`);
+    await client.waitFor(1);
+    const [session] = route.manager.activeSessions() as [Session];
+    const start = timers.now();
+    await session.join('red');
+    timers.advance(999);
+    assert.equal(attempts.length, 1);
+    timers.advance(1);
+    timers.advance(2000);
+    timers.advance(4000);
+    assert.deepEqual(attempts, [0, 1000, 3000, 7000].map((at) => `room::red at ${start + at}`));
+    assert.deepEqual(errors, Array(3).fill('store subscribe to room red'));
+    timers.advance(60_000);
+    assert.equal(attempts.length, 4, 'held: no more attempts');
+    // A room that lost its members while failing is not tried again.
+    failures = 1;
+    await session.join('blue');
+    session.leave('blue');
+    timers.advance(60_000);
+    assert.equal(attempts.length, 5);
+    await client.close();
+    await route.close();
   });
 });

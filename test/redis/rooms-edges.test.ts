@@ -8,6 +8,8 @@
  *   listener function for every subscription, so stopping the first one unsubscribed the second.
  * - Room names are any non-empty strings: ':', '*', '{', spaces, newlines, unicode.
  * - Rooms a session leaves (by closing) leave no channel subscribed.
+ * - A room whose first member here joined while Redis was down is subscribed again once Redis is
+ *   back (it used to wait for another join to that room, which for one user's room may never come).
  * - After route.close(), a broadcast is dropped: it used to reach the closed store and put a
  *   store error on the app's error path for every broadcast an app made while shutting down.
  */
@@ -93,6 +95,15 @@ describe('rooms on RedisStore at the edges', () => {
     return clients.map((client) => client.frames.slice(2).flatMap((frame) => JSON.parse(frame.slice(1)) as string[]));
   };
 
+  /** Resolves once `predicate` holds; each try is a round trip to Redis, so this never spins idle. */
+  const eventually = async (predicate: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await predicate())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
   const subscribedChannels = async (): Promise<string[]> => (await admin.pubsub('CHANNELS', `${keyPrefix}*room*`)) as string[];
 
   it('a room joined, left and joined again in one tick still hears the other process', async () => {
@@ -152,6 +163,43 @@ describe('rooms on RedisStore at the edges', () => {
       assert.deepEqual(errors, []);
     } finally {
       await leaving.server.close();
+    }
+  });
+
+  it('a room joined while Redis is down is subscribed again once Redis is back', { timeout: 30_000 }, async () => {
+    const errors: string[] = [];
+    const [far, near] = [await start(), await start(errors)];
+    const client = new FrameClient(`${near.server.url}/s/0/${randomUUID()}/websocket`);
+    try {
+      await client.waitFor(1);
+      await redis.stop({ kill: true });
+      client.ws.send(JSON.stringify([{ join: ['while-down'] }]));
+      assert.deepEqual(await client.waitFor(2), ['o', 'a["joined"]'], 'join() resolves, as always');
+      assert.ok(errors.some((error) => error.startsWith('store subscribe to room while-down')), errors.join('\n'));
+      await redis.start();
+      const channel = `${keyPrefix}topic:room:edges:while-down`;
+      const fresh = new Redis(redis.url);
+      try {
+        await eventually(async () => ((await fresh.pubsub('NUMSUB', channel)) as [string, number])[1] === 1, 'the room to be subscribed again', 20_000);
+      } finally {
+        fresh.disconnect();
+      }
+      await eventually(async () => {
+        try {
+          await far.route.manager.store.publish('probe', '');
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'the sending process to reconnect', 20_000);
+      far.route.manager.to('while-down').broadcast('back');
+      await until(() => client.frames.includes('a["back"]'), 'the broadcast', 10_000);
+    } finally {
+      client.ws.terminate();
+      for (const process of [far, near]) {
+        await process.route.close();
+        await process.server.close();
+      }
     }
   });
 });
