@@ -43,6 +43,8 @@ export class FakeReceiver implements Receiver {
   endFrame: string | undefined;
   destroyed = false;
   paused = false;
+  /** The connection is gone (aborted or destroyed): nothing unread is left to read. */
+  #gone = false;
   readonly #frameLimit: number;
   readonly #slowReader: boolean;
   readonly #reportsFlushed: boolean;
@@ -64,7 +66,7 @@ export class FakeReceiver implements Receiver {
   /** HTTP receivers only: false from their end until the client read everything. */
   get flushed(): boolean | undefined {
     if (!this.#reportsFlushed) return undefined;
-    return this.ended && this.#backlog === 0;
+    return this.#gone || (this.ended && this.#backlog === 0);
   }
 
   /** The frames other than heartbeats. */
@@ -107,6 +109,7 @@ export class FakeReceiver implements Receiver {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.#gone = true;
     this.events.push('destroy');
     this.#backlog = 0;
     this.#wakeFlushWaiters();
@@ -138,6 +141,7 @@ export class FakeReceiver implements Receiver {
   /** The client goes away without a goodbye (an aborted poll, a dropped stream or websocket). */
   abort(): void {
     if (this.ended) return;
+    this.#gone = true;
     this.events.push('abort');
     this.#end();
     this.onAbort?.();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SockjsArgumentError } from '../../src/errors.js';
+import { SessionState } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
 import { Harness, settle } from '../helpers/session-harness.js';
 
@@ -47,6 +48,32 @@ describe('broadcast through the channel', () => {
     session.close(4000, 'after them');
     await settle();
     assert.deepEqual(stream.frames, ['o', 'a["to the room","to all"]', 'c[4000,"after them"]']);
+    await harness.close();
+  });
+
+  it('a websocket that refuses the shared frame ends as interrupted; the other members still get it', async () => {
+    const harness = new Harness();
+    const refusing = new FakeReceiver({ kind: 'websocket', frameLimit: 1 });
+    const closing = harness.openWebsocket(refusing).session;
+    await closing.join('room');
+    const streams = [new FakeReceiver(), new FakeReceiver()];
+    await harness.connect('a', streams[0]!);
+    await harness.connect('b', streams[1]!);
+    for (const session of harness.sessions.slice(1)) await session.join('room');
+    closing.send('pending in this tick');
+    harness.manager.to('room').broadcast('news');
+    await settle();
+    assert.deepEqual(
+      streams.map((stream) => stream.frames),
+      [
+        ['o', 'a["news"]'],
+        ['o', 'a["news"]'],
+      ],
+    );
+    assert.deepEqual(refusing.frames, ['o']);
+    assert.equal(closing.state, SessionState.CLOSED);
+    assert.equal(harness.manager.in('room').size, 2);
+    assert.equal(harness.errors.length, 0);
     await harness.close();
   });
 
