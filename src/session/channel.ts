@@ -14,7 +14,7 @@ import type { Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';
-import { kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
+import { internals, kEnded, kHookTail, kReceive, kRemoved, type Session, type SessionOutlet } from './session.js';
 import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing, decodedIncoming } from './stored-messages.js';
 import { logLife } from './life-log.js';
@@ -358,7 +358,7 @@ export class SessionChannel implements SessionOutlet {
   /** Messages from the client's own connection (a websocket): straight to the session. */
   receiveDirect(messages: readonly unknown[], bytes: number): void {
     this.noteActivity();
-    this.session[kReceive](messages);
+    internals(this.session)[kReceive](messages);
     this.#trackIncoming(bytes);
   }
 
@@ -387,7 +387,7 @@ export class SessionChannel implements SessionOutlet {
 
   /** Counts a batch just handed to the session until every hook called so far has finished. */
   #trackIncoming(bytes: number): void {
-    const tail = this.session[kHookTail];
+    const tail = internals(this.session)[kHookTail];
     // Taken at once: nothing waits.
     if (!tail || bytes === 0) return;
     this.#incomingBytes += bytes;
@@ -445,7 +445,7 @@ export class SessionChannel implements SessionOutlet {
   /** The receiving connection went away without a goodbye (also reported by other processes). */
   interrupted(): void {
     if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.INTERRUPTED, CloseReason.INTERRUPTED);
-    else this.session[kEnded]();
+    else internals(this.session)[kEnded]();
   }
 
   /** The store dropped the record (LRU eviction): close properly, then forget. */
@@ -468,7 +468,7 @@ export class SessionChannel implements SessionOutlet {
     logLife(this.session, 'removed');
     this.settings.rooms.leaveAll(this);
     this.forget(this);
-    this.session[kRemoved]();
+    internals(this.session)[kRemoved]();
   }
 
   /** Store answers come back in the order asked; deliver in that order, never overtaking. */
@@ -476,7 +476,7 @@ export class SessionChannel implements SessionOutlet {
     while (this.#incoming.length && this.#incoming[0]!.messages !== undefined) {
       const { messages, bytes } = this.#incoming.shift()!;
       if (messages!.length) {
-        this.session[kReceive](messages!);
+        internals(this.session)[kReceive](messages!);
         this.#trackIncoming(bytes);
       }
     }

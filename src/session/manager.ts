@@ -23,7 +23,7 @@ import { logLife } from './life-log.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
-import { Session, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
+import { Session, internals, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
 import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing } from './stored-messages.js';
 
@@ -544,7 +544,7 @@ export class SessionManager<S extends Session = Session> {
       const channel = this.#createChannel(key, record.id, receiver.transport, request, true, admission?.data);
       const more = receiver.send(OPEN_FRAME);
       this.#metrics.sessionCreated(channel.meter);
-      channel.session[kOpen]();
+      internals(channel.session)[kOpen]();
       if (!more) channel.idle();
       else if (channel.session.state === SessionState.OPEN) {
         try {
@@ -644,7 +644,7 @@ export class SessionManager<S extends Session = Session> {
     receiver.send(OPEN_FRAME);
     const { meter } = channel;
     this.#metrics.sessionCreated(meter);
-    channel.session[kOpen]();
+    internals(channel.session)[kOpen]();
     const session = channel.session as S;
     const metrics = this.#metrics;
     return {
@@ -765,7 +765,7 @@ export class SessionManager<S extends Session = Session> {
     const meter = this.#metrics.transport(transport);
     const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
     this.#metrics.sessionHeld(meter);
-    session[kAttachOutlet](channel);
+    internals(session)[kAttachOutlet](channel);
     this.#channels.set(key, channel);
     this.#sessions.set(id, session);
     if (persistent) channel.watchIncoming();
@@ -792,7 +792,7 @@ export class SessionManager<S extends Session = Session> {
     const channel = this.#createChannel(key, record.id, transport, request, true);
     this.#metrics.sessionAdopted(channel.meter);
     // No onOpen: the session was opened by its first owner.
-    channel.session[kResume]();
+    internals(channel.session)[kResume]();
     channel.pullIncoming();
     return channel;
   }

@@ -70,6 +70,33 @@ export const kHookTail = Symbol.for('koa-sockjs@1.hookTail');
 /** On Session.prototype: marks Session and its subclasses from any copy of koa-sockjs. */
 const kSessionBrand = Symbol.for('koa-sockjs@1.Session');
 
+/** The session layer's calls on a Session, defined on its prototype (see the class's static block). */
+export interface SessionInternals {
+  /** Connects the session to its channel. */
+  [kAttachOutlet](outlet: SessionOutlet): void;
+  /** NEW -> OPEN, then onOpen. Throws SessionStateError in any other state. */
+  [kOpen](): void;
+  /** NEW -> OPEN without onOpen: a session adopted from a process that died. */
+  [kResume](): void;
+  /** Delivers client messages to onMessage (those that find the session closed are dropped). */
+  [kReceive](messages: readonly unknown[]): void;
+  /** The connection ended (client close, interruption, close frame sent): -> CLOSED. */
+  [kEnded](): void;
+  /**
+   * Settles once every hook called so far has finished; undefined when none is running (all
+   * messages delivered so far have been taken). How the session layer bounds what waits for an
+   * async onMessage (issue 9).
+   */
+  readonly [kHookTail]: Promise<void> | undefined;
+  /** The manager forgot the session: onRemove, once. */
+  [kRemoved](): void;
+}
+
+/** The session layer's view of a session: its internal calls. */
+export function internals(session: Session<object>): SessionInternals {
+  return session as unknown as SessionInternals;
+}
+
 const EMPTY_DATA: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /**
@@ -223,7 +250,7 @@ export class Session<Data extends object = Record<string, unknown>> {
     // session at once (expire() in onClose) must find this close made, not end it without one.
     this.#outlet?.close(code, reason);
     this.#runHook('onClose');
-    this[kEnded]();
+    this.#end();
   }
 
   /**
@@ -263,16 +290,54 @@ export class Session<Data extends object = Record<string, unknown>> {
   expire(): void {
     if (this.#state < SessionState.CLOSING) this.close(CloseCode.EXPIRED, CloseReason.EXPIRED);
     if (this.#outlet) this.#outlet.remove();
-    else this[kRemoved]();
+    else this.#remove();
   }
 
-  /** @internal Connects the session to its channel. */
-  [kAttachOutlet](outlet: SessionOutlet): void {
-    this.#outlet = outlet;
+  static {
+    // The session layer's calls (see kOpen): on the prototype under registered symbols, so that
+    // the channel of either copy of koa-sockjs drives the other's sessions, and not declared on
+    // the class, so they stay out of its type and the published declarations (issue 13).
+    Object.defineProperties(Session.prototype, {
+      [kAttachOutlet]: {
+        value(this: Session, outlet: SessionOutlet): void {
+          this.#outlet = outlet;
+        },
+      },
+      [kOpen]: {
+        value(this: Session): void {
+          this.#open();
+        },
+      },
+      [kResume]: {
+        value(this: Session): void {
+          this.#resume();
+        },
+      },
+      [kReceive]: {
+        value(this: Session, messages: readonly unknown[]): void {
+          this.#receive(messages);
+        },
+      },
+      [kEnded]: {
+        value(this: Session): void {
+          this.#end();
+        },
+      },
+      [kHookTail]: {
+        get(this: Session): Promise<void> | undefined {
+          return this.#hookTail;
+        },
+      },
+      [kRemoved]: {
+        value(this: Session): void {
+          this.#remove();
+        },
+      },
+    });
   }
 
-  /** @internal NEW -> OPEN, then onOpen. */
-  [kOpen](): void {
+  /** NEW -> OPEN, then onOpen. */
+  #open(): void {
     if (this.#state !== SessionState.NEW) {
       throw new SessionStateError(`cannot open a session in state ${stateName(this.#state)}`);
     }
@@ -281,17 +346,17 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#runHook('onOpen');
   }
 
-  /** @internal NEW -> OPEN without onOpen: a session adopted from a process that died. */
-  [kResume](): void {
+  /** NEW -> OPEN without onOpen: a session adopted from a process that died. */
+  #resume(): void {
     if (this.#state === SessionState.NEW) this.#state = SessionState.OPEN;
   }
 
   /**
-   * @internal Delivers client messages to onMessage. Messages that find the session no longer
-   * open are dropped, also within one batch: a session that closes itself in onMessage gets no
-   * onMessage for the rest of what the client sent with that message (issue 10).
+   * Delivers client messages to onMessage. Messages that find the session no longer open are
+   * dropped, also within one batch: a session that closes itself in onMessage gets no onMessage
+   * for the rest of what the client sent with that message (issue 10).
    */
-  [kReceive](messages: readonly unknown[]): void {
+  #receive(messages: readonly unknown[]): void {
     for (let i = 0; i < messages.length; i++) {
       if (this.#state !== SessionState.OPEN) {
         this.#dropped(messages.length - i);
@@ -301,8 +366,8 @@ export class Session<Data extends object = Record<string, unknown>> {
     }
   }
 
-  /** @internal The connection ended (client close, interruption, close frame sent): -> CLOSED. */
-  [kEnded](): void {
+  /** The connection ended (client close, interruption, close frame sent): -> CLOSED. */
+  #end(): void {
     if (this.#state < SessionState.CLOSING) {
       this.#moveTo(SessionState.CLOSING);
       this.#runHook('onClose');
@@ -313,21 +378,12 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#runHook('onClosed');
   }
 
-  /**
-   * @internal Settles once every hook called so far has finished; undefined when none is
-   * running (all messages delivered so far have been taken). How the session layer bounds what
-   * waits for an async onMessage (issue 9).
-   */
-  get [kHookTail](): Promise<void> | undefined {
-    return this.#hookTail;
-  }
-
-  /** @internal The manager forgot the session: onRemove, once. */
-  [kRemoved](): void {
+  /** The manager forgot the session: onRemove, once. */
+  #remove(): void {
     if (this.#removed) return;
     // Before the hooks below, which may call expire() and so come back here.
     this.#removed = true;
-    this[kEnded]();
+    this.#end();
     this.#runHook('onRemove');
   }
 

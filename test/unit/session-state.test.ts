@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageEncodingError, SessionStateError, SockjsRangeError } from '../../src/errors.js';
-import { Session, kOpen } from '../../src/session/session.js';
+import { Session, internals, kOpen } from '../../src/session/session.js';
 import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
 import { Harness, REQUEST, settle } from '../helpers/session-harness.js';
@@ -101,7 +101,7 @@ describe('session lifecycle', () => {
 
   it('opening twice is refused with the state named', async () => {
     const { harness } = await openStream();
-    assert.throws(() => harness.session[kOpen](), { name: 'SessionStateError', message: 'koa-sockjs: cannot open a session in state 1 (OPEN)' });
+    assert.throws(() => internals(harness.session)[kOpen](), { name: 'SessionStateError', message: 'koa-sockjs: cannot open a session in state 1 (OPEN)' });
     assert.equal(harness.session.state, OPEN);
     await harness.close();
   });
