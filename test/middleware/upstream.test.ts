@@ -1,7 +1,8 @@
 /**
  * Middleware mounted above sockjs() (issue 11): headers it sets after `await next()` arrive on
  * every SockJS response, because Koa writes every head after the chain unwound (ctx.body for
- * answers that end at once, a gate Koa opens for long polls and streams), and nothing throws
+ * answers that end at once and long polls, which keep the chain waiting for their answer; a
+ * gate Koa opens for streams), and nothing throws
  * ERR_HTTP_HEADERS_SENT or reaches the app as an error. Real middleware from npm: koa-session,
  * @koa/cors, koa-helmet, koa-compress, koa-logger, and a response-time middleware.
  */
@@ -154,6 +155,30 @@ describe('middleware above sockjs()', { timeout: 30_000 }, () => {
     const harness = await start([responseTime]);
     try {
       for (const { what, headers } of await everyResponse(harness.base)) assert.match(String(headers['x-response-time']), /ms$/, what);
+      assert.deepEqual(harness.errors, []);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('a long poll keeps the chain waiting: middleware above resumes with the answer in ctx.body', async () => {
+    const seen: { body: unknown; at: number }[] = [];
+    const watch: Koa.Middleware = async (ctx, next) => {
+      await next();
+      if (ctx.path.endsWith('/xhr')) seen.push({ body: ctx.body, at: Date.now() });
+    };
+    const harness = await start([watch]);
+    try {
+      const url = `${harness.base}/echo/000/${randomUUID()}`;
+      await post(`${url}/xhr`);
+      const poll = open(`${url}/xhr`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const sentAt = Date.now();
+      await post(`${url}/xhr_send`, '["late"]');
+      assert.equal(await readAll(await poll.response), 'a["late"]\n');
+      assert.equal(seen.length, 2);
+      assert.equal(seen[1]!.body, 'a["late"]\n', 'the answer is a plain body, not a stream');
+      assert.ok(seen[1]!.at >= sentAt, 'next() resolved only once the poll was answered');
       assert.deepEqual(harness.errors, []);
     } finally {
       await harness.close();

@@ -5,10 +5,13 @@
  *
  * Koa writes every response head, after the whole middleware chain, so headers that
  * middleware above sets after `await next()` are sent too:
- * - a poll answered while the route still runs (the open frame, queued messages, a close frame)
- *   is a plain `ctx.body`;
- * - a long poll and a stream return a ResponseGate as the body; once Koa has written the head,
- *   frames go straight to the response.
+ * - a poll's answer is a plain `ctx.body`, whether it is there while the route runs (the open
+ *   frame, queued messages, a close frame) or comes later: the route awaits a long poll's
+ *   answer (`answered()`) and returns with it. A ResponseGate here would make Koa 3 pipe it
+ *   through stream.pipeline(), whose AbortController, end-of-stream watchers and closing
+ *   AbortError cost about as much as the rest of the poll (docs/bench/PROFILE.md);
+ * - a stream returns a ResponseGate as the body at once (its head must go out before its first
+ *   frame); once Koa has written the head, frames go straight to the response.
  */
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
@@ -44,6 +47,10 @@ export class HttpReceiver implements Receiver {
   readonly #res: ServerResponse;
   readonly #options: HttpReceiverOptions;
   #phase = Phase.Inline;
+  /** A poll's answer, set as ctx.body and not yet written by Koa: counted in `backlog`. */
+  #answer: string | undefined;
+  /** Resolves the promise of `answered()`. */
+  #wake: (() => void) | undefined;
   #gate: ResponseGate | undefined;
   #destination: Writable | undefined;
   #pending: string[] = [];
@@ -66,6 +73,7 @@ export class HttpReceiver implements Receiver {
       this.#gone = true;
       if (this.#ended) return;
       this.#ended = true;
+      this.#wakeRoute();
       this.onAbort?.();
     });
     // A response the client never reads must not keep Nagle's 40 ms delay per frame.
@@ -79,15 +87,20 @@ export class HttpReceiver implements Receiver {
   }
 
   /**
-   * The route is done with the request. A poll not answered by now is a long poll: its answer
-   * comes later, through a gate.
+   * Polling transports: resolves once the poll has its answer in `ctx.body` (or its client is
+   * gone), so the route can return and let Koa write it. Meanwhile the middleware chain above
+   * waits, as it does for any slow answer.
    */
-  release(): void {
-    if (this.#phase === Phase.Inline && !this.#ended) this.#defer();
+  answered(): Promise<void> | undefined {
+    if (this.#ended) return undefined;
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
   }
 
   get backlog(): number {
-    return this.#pendingBytes + this.#res.writableLength;
+    const answer = this.#answer !== undefined && !this.#res.headersSent ? Buffer.byteLength(this.#answer) : 0;
+    return answer + this.#pendingBytes + this.#res.writableLength;
   }
 
   onceFlushed(callback: () => void): void {
@@ -131,6 +144,7 @@ export class HttpReceiver implements Receiver {
 
   destroy(): void {
     this.#ended = true;
+    this.#wakeRoute();
     this.#res.destroy();
   }
 
@@ -155,20 +169,22 @@ export class HttpReceiver implements Receiver {
     this.#ended = true;
     const chunk = raw ?? (frame === undefined ? undefined : this.#options.format(frame));
     if (this.#phase === Phase.Inline) {
-      this.#ctx.body = chunk ?? '';
+      this.#answer = chunk ?? '';
+      this.#ctx.body = this.#answer;
+      this.#wakeRoute();
       return;
     }
-    if (this.#phase === Phase.Waiting) {
-      // Sent when Koa opens the gate.
-      if (chunk !== undefined) this.#write(chunk);
-      return;
-    }
-    if (!this.#options.streaming) {
-      this.#finish(chunk);
-      return;
-    }
+    // A stream.
     if (chunk !== undefined) this.#write(chunk);
-    this.#finish();
+    // Live: ends now; Waiting: ends when Koa opens the gate.
+    if (this.#phase === Phase.Live) this.#finish();
+  }
+
+  #wakeRoute(): void {
+    const wake = this.#wake;
+    if (wake === undefined) return;
+    this.#wake = undefined;
+    wake();
   }
 
   #defer(): void {
@@ -183,15 +199,10 @@ export class HttpReceiver implements Receiver {
     this.#phase = Phase.Live;
     this.#destination = destination;
     // A stream's head goes out now: the client waits for it before anything else.
-    if (this.#options.streaming && destination === this.#res) this.#res.flushHeaders();
+    if (destination === this.#res) this.#res.flushHeaders();
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (!this.#options.streaming) {
-      // A long poll answered before Koa got here.
-      if (this.#ended) this.#finish(pending[0]);
-      return;
-    }
     // One write per frame: each leaves as its own chunk, as it would have.
     for (const chunk of pending) destination.write(chunk);
     if (this.#ended) this.#finish();
@@ -206,16 +217,9 @@ export class HttpReceiver implements Receiver {
     this.#pendingBytes += Buffer.byteLength(chunk);
   }
 
-  /** Ends the response; `last` is what a polling response carries. */
-  #finish(last?: string): void {
-    const destination = this.#destination!;
-    if (last !== undefined && last.length > 0 && !this.#options.streaming && destination === this.#res && !this.#res.headersSent) {
-      // A polling answer is the whole body: say how long, so an HTTP/1.0 keep-alive client may
-      // keep the connection (Node only adds Content-Length by itself for HTTP/1.1).
-      this.#res.setHeader('Content-Length', Buffer.byteLength(last));
-    }
-    if (last !== undefined && last.length > 0) destination.end(last);
-    else destination.end();
+  /** Ends a stream. */
+  #finish(): void {
+    this.#destination!.end();
     this.#gate!.finish();
   }
 }

@@ -24,5 +24,11 @@ export async function connectReceiver(tr: TransportRequest, options: HttpReceive
   const receiver = new HttpReceiver(ctx, options);
   if (options.streaming) receiver.begin(prelude);
   await session.connect(tr.key, receiver, tr.request, admission);
-  receiver.release();
+  if (options.streaming) return;
+  const answered = receiver.answered();
+  if (answered === undefined) return;
+  // A long poll: admission is over (the room held under limits.maxSessions is free), and the
+  // route returns once the poll has its answer.
+  route.gate.settle(ctx);
+  await answered;
 }
