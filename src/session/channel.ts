@@ -21,6 +21,8 @@ import { logLife } from './life-log.js';
 
 const log = logger('channel');
 
+const noop = (): void => {};
+
 /**
  * Bytes of client messages that may wait for an async onMessage (issue 9). Past the high
  * water mark a websocket is paused (TCP flow control slows the sender; nothing is lost or
@@ -341,7 +343,7 @@ export class SessionChannel implements SessionOutlet {
 
   /** Delivers messages queued in the store's incoming mailbox. */
   pullIncoming(): void {
-    this.receive([]);
+    void this.receive([]);
   }
 
   /**
@@ -422,13 +424,20 @@ export class SessionChannel implements SessionOutlet {
    * another process (queued in the store's incoming mailbox), so onMessage sees them in the
    * client's order: the client sends one request at a time, so what is queued is older. With
    * an in-memory store the mailbox is answered synchronously and this delivers at once.
+   *
+   * With a networked store it returns a promise that settles once the mailbox was taken (not
+   * once onMessage ran): the send must not be answered before. Answered earlier, the client
+   * sends its next batch, perhaps through another process, whose push can reach the store
+   * before this take (commands on two connections have no order; a busy connection's wait
+   * longer), and the take would return the later messages to be delivered before these.
    */
-  receive(messages: readonly unknown[], bytes = 0): void {
+  receive(messages: readonly unknown[], bytes = 0): Promise<void> | undefined {
     if (messages.length) this.noteActivity();
     const slot: { messages: unknown[] | undefined; bytes: number } = { messages: undefined, bytes };
     this.#incoming.push(slot);
+    const taking = this.settings.store.take(this.key, 'incoming');
     whenReady(
-      this.settings.store.take(this.key, 'incoming'),
+      taking,
       (encoded) => {
         for (const text of encoded) slot.bytes += text.length;
         slot.messages = encoded.length ? decodedIncoming(encoded, this.settings.reportError, `store take for session ${this.session.id}`).concat(messages) : [...messages];
@@ -440,6 +449,8 @@ export class SessionChannel implements SessionOutlet {
         this.#deliverIncoming();
       },
     );
+    // Settles either way: a failed take was reported above, and the messages still go in line.
+    return isPromiseLike(taking) ? Promise.resolve(taking).then(noop, noop) : undefined;
   }
 
   /** The receiving connection went away without a goodbye (also reported by other processes). */

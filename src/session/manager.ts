@@ -598,8 +598,10 @@ export class SessionManager<S extends Session = Session> {
       if (local.session.state !== SessionState.OPEN) return false;
       local.session.hits++;
       this.#metrics.received(local.meter, messages.length, bytes);
-      // After what the client sent earlier through other processes (the store's incoming mailbox).
-      local.receive(messages, bytes);
+      // After what the client sent earlier through other processes (the store's incoming
+      // mailbox); answered once they are in line, so the client's next send cannot overtake.
+      const inLine = local.receive(messages, bytes);
+      if (inLine) await inLine;
       return true;
     }
     const found = this.store.get(key);
@@ -612,7 +614,8 @@ export class SessionManager<S extends Session = Session> {
     this.#metrics.received(this.#metrics.transport(record.transport), messages.length, bytes);
     const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
     if (adopted) {
-      adopted.receive(messages, bytes);
+      const inLine = adopted.receive(messages, bytes);
+      if (inLine) await inLine;
       return true;
     }
     await this.store.push(
