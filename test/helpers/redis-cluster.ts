@@ -138,7 +138,7 @@ export class RoundRobinProxy {
   readonly #inFlight = new Map<number, number>();
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
-  #next = 0;
+  readonly #nextByKind = new Map<string, number>();
   port = 0;
   /**
    * When set, websocket upgrades go to this backend instead of the next in turn: a test that
@@ -147,7 +147,15 @@ export class RoundRobinProxy {
    */
   upgradesTo: number | undefined;
 
-  constructor(readonly backends: readonly number[]) {
+  /**
+   * @param options.perKind rotate each kind of request (the last path segment: `xhr_send`,
+   *   `xhr_streaming`, ...) on its own, so consecutive requests of one kind always alternate,
+   *   whatever other requests come between them; by default one rotation for all requests
+   */
+  constructor(
+    readonly backends: readonly number[],
+    readonly options: { perKind?: boolean } = {},
+  ) {
     for (const port of backends) {
       this.#inFlight.set(port, 0);
       this.served.set(port, new Map());
@@ -204,11 +212,13 @@ export class RoundRobinProxy {
     await closed;
   }
 
-  /** The next backend in the rotation that this request has not tried yet. */
-  #pick(tried: ReadonlySet<number>): number {
+  /** The next backend in the rotation (of this kind of request) that this request has not tried yet. */
+  #pick(tried: ReadonlySet<number>, kind: string): number {
+    const rotation = this.options.perKind ? kind : '';
     for (;;) {
-      const port = this.backends[this.#next % this.backends.length]!;
-      this.#next++;
+      const next = this.#nextByKind.get(rotation) ?? 0;
+      this.#nextByKind.set(rotation, next + 1);
+      const port = this.backends[next % this.backends.length]!;
       if (!tried.has(port)) return port;
     }
   }
@@ -229,9 +239,9 @@ export class RoundRobinProxy {
   }
 
   #attempt(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, tried: Set<number>): void {
-    const port = this.#pick(tried);
-    tried.add(port);
     const segment = (req.url ?? '').split('?')[0]!.split('/').at(-1)!;
+    const port = this.#pick(tried, segment);
+    tried.add(port);
     this.#track(port, +1, segment);
     let done = false;
     const finish = (): void => {
@@ -276,7 +286,7 @@ export class RoundRobinProxy {
   }
 
   #upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, tried = new Set<number>()): void {
-    const port = this.upgradesTo !== undefined && !tried.has(this.upgradesTo) ? this.upgradesTo : this.#pick(tried);
+    const port = this.upgradesTo !== undefined && !tried.has(this.upgradesTo) ? this.upgradesTo : this.#pick(tried, 'websocket');
     tried.add(port);
     const upstream = connect(port, '127.0.0.1');
     let counted = false;
