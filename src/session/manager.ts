@@ -20,7 +20,7 @@ import { SessionChannel, type ChannelSettings } from './channel.js';
 import { attachConnector, type Admission, type WebsocketSession } from './connector.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
 import { logLife } from './life-log.js';
-import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
+import { RemoteReceiver, type RemoteReceiverSettings } from './cluster/remote-receiver.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
 import { Session, internals, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';

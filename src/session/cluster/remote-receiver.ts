@@ -5,16 +5,16 @@
  * the owner still lives; when it died, the session is adopted here and the connection handed
  * to it, so the client goes on without reconnecting.
  */
-import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
-import type { RouteMetrics } from '../metrics/route-metrics.js';
-import type { SessionStore, Unsubscribe } from '../store/store.js';
-import type { TimerHandle, Timers } from '../timers.js';
-import type { Receiver } from './receiver.js';
-import { catchRejection, whenReady } from '../util/awaitable.js';
-import { keyLabel } from '../util/key-label.js';
-import type { SessionChannel } from './channel.js';
-import { SessionState } from '../store/session-state.js';
-import { checkedOutgoing } from './stored-messages.js';
+import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../../protocol/frames.js';
+import type { RouteMetrics } from '../../metrics/route-metrics.js';
+import type { SessionStore, Unsubscribe } from '../../store/store.js';
+import type { TimerHandle, Timers } from '../../timers.js';
+import type { Receiver } from '../receiver.js';
+import { catchRejection, whenReady } from '../../util/awaitable.js';
+import { keyLabel } from '../../util/key-label.js';
+import type { SessionChannel } from '../channel.js';
+import { SessionState } from '../../store/session-state.js';
+import { checkedOutgoing } from '../stored-messages.js';
 
 export interface RemoteReceiverSettings {
   readonly store: SessionStore;
