@@ -219,13 +219,17 @@ describe('store: the incoming mailbox', () => {
     });
     await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
     held = true;
-    await harness.sendFromClient('k', ['first']);
-    await harness.sendFromClient('k', ['second', 'third']);
+    // Not awaited: a send is answered once its take answered (a client waits for that before
+    // its next send; these two come as if from two clients sharing the session).
+    const first = harness.sendFromClient('k', ['first']);
+    const second = harness.sendFromClient('k', ['second', 'third']);
+    await settle();
     assert.equal(answers.length, 2);
     answers[1]!();
     await settle();
     assert.deepEqual(harness.log, ['onOpen 1']);
     answers[0]!();
+    assert.deepEqual(await Promise.all([first, second]), [true, true]);
     await settle();
     assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "first" 1', 'onMessage "second" 1', 'onMessage "third" 1']);
     await harness.close();
