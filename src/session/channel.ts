@@ -559,6 +559,9 @@ export class SessionChannel implements SessionOutlet {
       return;
     }
     if (this.session.state >= SessionState.CLOSING) {
+      // Closed by its constructor, before this channel existed (a websocket session attaches
+      // before it opens): the close is made when the session would open, on this receiver.
+      if (!this.#closedWith) return;
       // Closed while attaching: the close frame is recorded in the store; serve it.
       this.#detach();
       whenReady(

@@ -146,6 +146,8 @@ export class Session<Data extends object = Record<string, unknown>> {
 
   #state: SessionState = SessionState.NEW;
   #outlet: SessionOutlet | undefined;
+  /** A close made before the session was connected to its channel (in the constructor). */
+  #closedEarly: { code: number; reason: string } | undefined;
   #removed = false;
   /** Tail of the hook chain while an async hook runs; undefined when idle. */
   #hookTail: Promise<void> | undefined;
@@ -174,7 +176,10 @@ export class Session<Data extends object = Record<string, unknown>> {
    *   `maxMessageSize` bytes; larger ones never reach this hook.
    */
   onMessage(_message: unknown): void | Promise<void> {}
-  /** Called when the session starts closing, by either side. */
+  /**
+   * Called when the session starts closing, by either side. A close from the server has sent
+   * its close frame by then; `send()` returns false.
+   */
   onClose(): void | Promise<void> {}
   /** Called when the session is closed: nothing more can be sent. */
   onClosed(): void | Promise<void> {}
@@ -248,7 +253,8 @@ export class Session<Data extends object = Record<string, unknown>> {
     this.#moveTo(SessionState.CLOSING);
     // The close frame goes out, and is recorded, before onClose runs: a hook that ends the
     // session at once (expire() in onClose) must find this close made, not end it without one.
-    this.#outlet?.close(code, reason);
+    if (this.#outlet) this.#outlet.close(code, reason);
+    else this.#closedEarly = { code, reason };
     this.#runHook('onClose');
     this.#end();
   }
@@ -336,8 +342,18 @@ export class Session<Data extends object = Record<string, unknown>> {
     });
   }
 
-  /** NEW -> OPEN, then onOpen. */
+  /**
+   * NEW -> OPEN, then onOpen. A session its constructor closed does not open: its close is made
+   * now that the channel is there, and the client gets it after `o` like a close in onOpen (else
+   * it would get no close frame, and the channel would never be removed).
+   */
   #open(): void {
+    const early = this.#closedEarly;
+    if (early && this.#outlet) {
+      this.#closedEarly = undefined;
+      this.#outlet.close(early.code, early.reason);
+      return;
+    }
     if (this.#state !== SessionState.NEW) {
       throw new SessionStateError(`cannot open a session in state ${stateName(this.#state)}`);
     }

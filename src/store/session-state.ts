@@ -14,7 +14,10 @@ export const SessionState = {
   NEW: 0,
   /** Open: `send()` delivers, `onMessage()` is called. */
   OPEN: 1,
-  /** Closing (by either side): `onClose()` has been called; nothing more is sent. */
+  /**
+   * Closing (by either side): nothing more is sent; `onClose()` runs (after any async hook still
+   * running, so it may find the session CLOSED already).
+   */
   CLOSING: 2,
   /** Closed: `onClosed()` has been called. The record may still serve its close frame. */
   CLOSED: 3,

@@ -18,6 +18,8 @@ import type { FakeReceiver } from './fake-receiver.js';
 
 /** What a test session does in its hooks, besides logging them. */
 export interface Hooks {
+  /** Runs in the session's constructor, after `super()`. */
+  created?(session: RecordingSession): void;
   onOpen?(session: RecordingSession): void | Promise<void>;
   onMessage?(session: RecordingSession, message: unknown): void | Promise<void>;
   onClose?(session: RecordingSession): void | Promise<void>;
@@ -78,6 +80,7 @@ export class Harness {
       constructor(init: SessionInit) {
         super(init);
         sessions.push(this);
+        hooks.created?.(this);
       }
       override onOpen(): void | Promise<void> {
         log.push(`onOpen ${this.state}`);

@@ -9,7 +9,7 @@ import { MessageEncodingError, SessionStateError, SockjsRangeError } from '../..
 import { Session, internals, kOpen } from '../../src/session/session.js';
 import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
-import { Harness, REQUEST, settle } from '../helpers/session-harness.js';
+import { Harness, REQUEST, settle, type RecordingSession } from '../helpers/session-harness.js';
 
 const { NEW, OPEN, CLOSING, CLOSED } = SessionState;
 
@@ -97,6 +97,38 @@ describe('session lifecycle', () => {
     assert.deepEqual(harness.log, ['onClose 2', 'onClosed 3']);
     session.expire();
     assert.deepEqual(harness.log, ['onClose 2', 'onClosed 3', 'onRemove 3']);
+  });
+
+  it('a session its constructor closes never opens: the client gets o, then that close frame; nothing leaks', async () => {
+    const closeEarly = { created: (session: RecordingSession) => session.close(4001, 'refused early') };
+    const stream = new FakeReceiver();
+    const streaming = new Harness({ hooks: closeEarly, disconnectDelay: 5_000 });
+    await streaming.connect('k', stream);
+    await settle();
+    assert.deepEqual(stream.frames, ['o', 'c[4001,"refused early"]']);
+    assert.deepEqual(streaming.errors, []);
+    assert.deepEqual(streaming.log, ['onClose 2', 'onClosed 3']);
+    streaming.timers.advance(5_000);
+    assert.deepEqual(streaming.log, ['onClose 2', 'onClosed 3', 'onRemove 3']);
+    assert.equal(streaming.manager.size, 0);
+    await streaming.close();
+
+    const polling = new Harness({ hooks: closeEarly });
+    const first = new FakeReceiver({ kind: 'polling' });
+    await polling.connect('k', first);
+    const next = new FakeReceiver({ kind: 'polling' });
+    await polling.connect('k', next);
+    assert.deepEqual([...first.frames, ...next.frames], ['o', 'c[4001,"refused early"]']);
+    await polling.close();
+
+    const websocket = new Harness({ hooks: closeEarly });
+    const socket = new FakeReceiver({ kind: 'websocket' });
+    websocket.openWebsocket(socket);
+    await settle();
+    assert.deepEqual(socket.frames, ['o', 'c[4001,"refused early"]']);
+    assert.deepEqual(websocket.log, ['onClose 2', 'onClosed 3', 'onRemove 3']);
+    assert.equal(websocket.manager.size, 0);
+    await websocket.close();
   });
 
   it('opening twice is refused with the state named', async () => {
