@@ -39,7 +39,7 @@ export function findRedisServer(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -48,7 +48,17 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** What a server runs with besides the defaults: a config file first (Sentinel needs one), more arguments after. */
+export interface RedisServerOptions {
+  /** A config file, passed first (`redis-server <file> ...`); Sentinel rewrites its own. */
+  configFile?: string;
+  /** Arguments after the defaults, e.g. `['--cluster-enabled', 'yes']` or `['--sentinel']`. */
+  args?: readonly string[];
+  /** The port; a free one by default. */
+  port?: number;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = findRedisServer();
   if (!binary) {
     throw new Error(
@@ -56,11 +66,15 @@ export async function startRedisServer(): Promise<RedisServer> {
         'install it (Debian/Ubuntu: `apt-get install -y redis-server`) or set REDIS_SERVER=/path/to/redis-server.',
     );
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'];
+    const args = [
+      ...(options.configFile ? [options.configFile] : []),
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'],
+      ...(options.args ?? []),
+    ];
     const spawned = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = spawned;
     // A test process that exits without stop() (cancelled, or process.exit) leaves no server behind.

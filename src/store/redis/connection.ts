@@ -5,7 +5,7 @@
  * for the connection to come back, then rejects with RedisStoreError (HTTP status 503), so a
  * request never hangs on a queue that grows while Redis is down.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RedisStoreError, messageOf } from './error.js';
 import type { Script } from './scripts.js';
 
@@ -34,6 +34,9 @@ export function createClient(url: string, commandTimeout: number, log: (format: 
   return client;
 }
 
+/** A client the store can run commands on: one Redis (maybe found through Sentinel), or a Redis Cluster. */
+export type Client = Redis | Cluster;
+
 /**
  * Something to wait for before an operation (registering the process, say), or undefined when
  * there is nothing to wait for: then no extra turn of the event loop is taken, so operations
@@ -46,8 +49,11 @@ export type Gate = () => Promise<void> | undefined;
  * RedisStoreError naming the operation, and scripts sent by SHA1 once sent whole.
  */
 export class Connection {
-  /** Scripts sent whole on this connection since it (re)connected; see {@link eval}. */
-  readonly #scriptsSent = new Set<Script>();
+  /**
+   * Scripts sent whole on this connection since it (re)connected, by shard and SHA1; see
+   * {@link eval}. On a cluster each shard's slot is on one master, whose cache is its own.
+   */
+  readonly #scriptsSent = new Set<string>();
   /** One wait for a lost connection to come back, shared by every operation. */
   #readyWait: Promise<void> | undefined;
   /** Since when this connection has been down (epoch ms), while it is. */
@@ -61,9 +67,11 @@ export class Connection {
     this.#scriptsSent.clear();
     this.#downSince = undefined;
   };
+  /** A cluster node came or went: slots may have moved to a master that lacks the scripts. */
+  readonly #onTopology = (): void => this.#scriptsSent.clear();
 
   constructor(
-    readonly client: Redis,
+    readonly client: Client,
     /** Milliseconds an operation may take, waiting for a lost connection included. */
     readonly commandTimeout: number,
     /** True once the store is closed: operations fail at once. */
@@ -71,12 +79,16 @@ export class Connection {
   ) {
     client.on('ready', this.#onReady);
     client.on('close', this.#onClose);
+    client.on('+node', this.#onTopology);
+    client.on('-node', this.#onTopology);
   }
 
   /** Removes this connection's listeners from the client (which may be the application's). */
   detach(): void {
     this.client.off('ready', this.#onReady);
     this.client.off('close', this.#onClose);
+    this.client.off('+node', this.#onTopology);
+    this.client.off('-node', this.#onTopology);
   }
 
   /**
@@ -105,13 +117,18 @@ export class Connection {
    * (EVAL, which also caches it) the first time on a connection, and by SHA1 after; a new
    * connection (after a restart, say) starts over. NOSCRIPT can then only follow a SCRIPT FLUSH
    * on a live connection, and is still answered by sending the script whole.
+   *
+   * On a cluster, `shard` names the hash slot the keys are in (see keys.ts): the script goes
+   * whole the first time for each, since each master has its own cache; a node joining or
+   * leaving (slots may move) starts over too.
    */
-  eval(what: string, script: Script, keys: string[], args: (string | number)[], gate?: Gate): Promise<unknown> {
+  eval(what: string, script: Script, keys: string[], args: (string | number)[], shard: string, gate?: Gate): Promise<unknown> {
+    const sent = `${shard}\0${script.sha}`;
     return this.run(
       what,
       async () => {
-        if (!this.#scriptsSent.has(script)) {
-          this.#scriptsSent.add(script);
+        if (!this.#scriptsSent.has(sent)) {
+          this.#scriptsSent.add(sent);
           return this.client.eval(script.source, keys.length, ...keys, ...args);
         }
         try {

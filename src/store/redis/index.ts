@@ -9,16 +9,16 @@
  * is unreachable) and pubsub.ts (the one subscriber connection for wake-ups and topics).
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { SockjsOptionError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { SessionState } from '../session-state.js';
 import { keyLabel } from '../../util/key-label.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from '../store.js';
-import { Connection, createClient, type Gate } from './connection.js';
+import { type Client, Connection, createClient, type Gate } from './connection.js';
 import { RedisStoreError } from './error.js';
-import { RedisKeys } from './keys.js';
-import { Subscriber } from './pubsub.js';
+import { CLUSTER_SHARDS, RedisKeys, type SessionKeys } from './keys.js';
+import { Subscriber, subscriberSource } from './pubsub.js';
 import { pairsToObject, recordFields, toRecord } from './record.js';
 import { ADOPT, BURY, CLAIM, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
 
@@ -29,19 +29,24 @@ const log = logger('redis');
 /** The options of {@link RedisStore}: all optional. */
 export interface RedisStoreOptions {
   /**
-   * An ioredis client to use. The store duplicates it once for its pub/sub connection and
-   * never closes it: you own it. Give it `enableOfflineQueue: false` and a `commandTimeout`
-   * if you want commands of your own to fail fast too, and `enableAutoPipelining: true` to send
-   * the commands of one tick in one write, as the store's own client does (it halves the
-   * syscalls per polling message). Ignored fields: none; `url` must not be given with it.
+   * An ioredis client to use: a `Redis` (for one Redis, or a Sentinel-managed one: a client
+   * made with `sentinels` and `name`) or a `Cluster` (Redis Cluster); see docs/scaling.md.
+   * The store opens one more connection for pub/sub (a duplicate of a `Redis`; on a cluster,
+   * a connection to one of its masters) and never closes the client: you own it. Give it
+   * `enableOfflineQueue: false` and a `commandTimeout` if you want commands of your own to fail
+   * fast too, and `enableAutoPipelining: true` to send the commands of one tick in one write,
+   * as the store's own client does (it halves the syscalls per polling message). Every process
+   * of one route must pass the same kind of client: a cluster spreads the keys differently.
+   * Ignored fields: none; `url` must not be given with it.
    * @default a client the store creates from `url` (and closes in `close()`)
    */
-  client?: Redis;
+  client?: Redis | Cluster;
   /** Redis URL, for a client the store creates (`redis://`, `rediss://`, with auth and db). @default 'redis://127.0.0.1:6379' */
   url?: string;
   /**
    * Prefix of every key and pub/sub channel. Give each route (and each app sharing a Redis)
-   * its own; pub/sub is not separated by Redis database numbers, only by this prefix.
+   * its own; pub/sub is not separated by Redis database numbers, only by this prefix. On a
+   * Redis Cluster it must not contain `{` or `}`: the store puts it in hash tags of its own.
    * @default 'koa-sockjs:'
    */
   keyPrefix?: string;
@@ -102,7 +107,7 @@ export class RedisStore implements SessionStore {
   readonly nodeTtl: number;
   /** Milliseconds an operation may take (`commandTimeout`). */
   readonly commandTimeout: number;
-  readonly #client: Redis;
+  readonly #client: Client;
   readonly #ownsClient: boolean;
   /** The command connection: every operation but subscribing. */
   readonly #commands: Connection;
@@ -135,11 +140,11 @@ export class RedisStore implements SessionStore {
     this.nodeTtl = positive('nodeTtl', options.nodeTtl ?? REDIS_STORE_DEFAULTS.nodeTtl);
     this.commandTimeout = positive('commandTimeout', options.commandTimeout ?? REDIS_STORE_DEFAULTS.commandTimeout);
     this.#now = options.now ?? Date.now;
-    this.#keys = new RedisKeys(keyPrefix);
-    this.#nodeKey = this.#keys.node(this.nodeId);
-
     if (options.client !== undefined) {
-      if (!(options.client instanceof Redis)) throw new SockjsOptionError('client', 'must be an ioredis Redis client', 'RedisStore');
+      const client: unknown = options.client;
+      if (!(client instanceof Redis) && !(client instanceof Cluster)) {
+        throw new SockjsOptionError('client', 'must be an ioredis Redis or Cluster client', 'RedisStore');
+      }
       this.#client = options.client;
       this.#ownsClient = false;
     } else {
@@ -148,9 +153,19 @@ export class RedisStore implements SessionStore {
       this.#client = createClient(url, this.commandTimeout, log);
       this.#ownsClient = true;
     }
+    const cluster = this.#client instanceof Cluster;
+    // A hash tag in the prefix would override the store's own (keys.ts), and a cluster would
+    // refuse the scripts of sessions whose keys then land in different slots.
+    if (cluster && /[{}]/.test(keyPrefix)) {
+      throw new SockjsOptionError('keyPrefix', `must not contain "{" or "}" on a Redis Cluster (the store adds its own hash tags), got ${JSON.stringify(keyPrefix)}`, 'RedisStore');
+    }
+    this.#keys = new RedisKeys(keyPrefix, cluster ? CLUSTER_SHARDS : 1);
+    this.#nodeKey = this.#keys.node(this.nodeId);
     this.#commands = new Connection(this.#client, this.commandTimeout, this.#isClosed);
     this.#client.on('ready', this.#onClientReady);
-    this.#subscriber = new Subscriber(this.#client, this.commandTimeout, this.#isClosed, this.#registeredGate, log);
+    this.#subscriber = new Subscriber(subscriberSource(this.#client, this.commandTimeout), this.commandTimeout, this.#isClosed, this.#registeredGate, log);
+    // On one Redis the subscriber connects at once; on a cluster once its masters are known.
+    if (!cluster) this.#subscriber.connection();
 
     this.#liveness = setInterval(() => {
       this.#register().catch((error: unknown) => log('liveness refresh of %s failed: %O', this.nodeId, error));
@@ -168,12 +183,13 @@ export class RedisStore implements SessionStore {
    */
   async ready(): Promise<void> {
     await this.#ensureRegistered();
-    await this.#subscriber.connection.waitReady('connect the subscriber');
+    await this.#subscriber.waitReady('connect the subscriber');
   }
 
   async create(key: string, record: SessionRecord, ttlMs: number): Promise<CreateResult> {
     const now = this.#now();
-    const result = await this.#eval('create', CREATE, [this.#keys.record(key), this.#keys.index], [ttlMs, now, now + ttlMs, key, ...recordFields(record, ttlMs, now)]);
+    const keys = this.#keys.session(key);
+    const result = await this.#eval('create', CREATE, keys, [keys.record, keys.index], [ttlMs, now, now + ttlMs, key, ...recordFields(record, ttlMs, now)]);
     if (result === 1) return { record: { ...record }, created: true };
     const existing = toRecord(pairsToObject(result as string[]), now);
     if (!existing) throw new RedisStoreError(`create of ${keyLabel(key)} found a record without an id`);
@@ -181,7 +197,7 @@ export class RedisStore implements SessionStore {
   }
 
   async get(key: string): Promise<SessionRecord | undefined> {
-    const fields = await this.#run('get', () => this.#client.hgetall(this.#keys.record(key)));
+    const fields = await this.#run('get', () => this.#client.hgetall(this.#keys.session(key).record));
     return toRecord(fields, this.#now());
   }
 
@@ -191,11 +207,13 @@ export class RedisStore implements SessionStore {
       const value = patch[field];
       if (value !== undefined) fields.push(field, value);
     }
-    return (await this.#eval('update', UPDATE, [this.#keys.record(key)], fields)) === 1;
+    const keys = this.#keys.session(key);
+    return (await this.#eval('update', UPDATE, keys, [keys.record], fields)) === 1;
   }
 
   async adopt(key: string, expectedOwner: string, newOwner: string): Promise<boolean> {
-    return (await this.#eval('adopt', ADOPT, [this.#keys.record(key)], [expectedOwner, newOwner])) === 1;
+    const keys = this.#keys.session(key);
+    return (await this.#eval('adopt', ADOPT, keys, [keys.record], [expectedOwner, newOwner])) === 1;
   }
 
   async isAlive(nodeId: string): Promise<boolean> {
@@ -206,20 +224,22 @@ export class RedisStore implements SessionStore {
 
   async touch(key: string, ttlMs: number): Promise<void> {
     const now = this.#now();
-    await this.#eval('touch', TOUCH, this.#keys.all(key), [ttlMs, now, now + ttlMs, key]);
+    await this.#evalAll('touch', TOUCH, key, [ttlMs, now, now + ttlMs, key]);
   }
 
   async delete(key: string): Promise<void> {
-    await this.#eval('delete', DELETE, this.#keys.all(key), [key]);
+    await this.#evalAll('delete', DELETE, key, [key]);
   }
 
   async push(key: string, mailbox: Mailbox, messages: readonly string[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.#eval('push', PUSH, [this.#keys.record(key), this.#keys.mailbox(key, mailbox)], [this.#keys.wakeChannel(key, mailbox), ...messages]);
+    const keys = this.#keys.session(key);
+    await this.#eval('push', PUSH, keys, [keys.record, keys[mailbox]], [this.#keys.wakeChannel(key, mailbox), ...messages]);
   }
 
   async take(key: string, mailbox: Mailbox): Promise<string[]> {
-    return (await this.#eval('take', TAKE, [this.#keys.mailbox(key, mailbox)], [])) as string[];
+    const keys = this.#keys.session(key);
+    return (await this.#eval('take', TAKE, keys, [keys[mailbox]], [])) as string[];
   }
 
   async watch(key: string, mailbox: Mailbox, listener: () => void): Promise<Unsubscribe> {
@@ -228,15 +248,15 @@ export class RedisStore implements SessionStore {
 
   async claimReceiver(key: string, token: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
-    return (await this.#eval('claimReceiver', CLAIM, this.#keys.all(key), [token, now, now + ttlMs, key])) === 1;
+    return (await this.#evalAll('claimReceiver', CLAIM, key, [token, now, now + ttlMs, key])) === 1;
   }
 
   async bury(key: string, closeCode: number, closeReason: string, ttlMs: number): Promise<void> {
-    await this.#eval('bury', BURY, this.#keys.all(key), [closeCode, closeReason, ttlMs, key, SessionState.CLOSED]);
+    await this.#evalAll('bury', BURY, key, [closeCode, closeReason, ttlMs, key, SessionState.CLOSED]);
   }
 
   async releaseReceiver(key: string, token: string): Promise<void> {
-    await this.#eval('releaseReceiver', RELEASE, this.#keys.all(key), [token, this.#now(), key]);
+    await this.#evalAll('releaseReceiver', RELEASE, key, [token, this.#now(), key]);
   }
 
   async publish(topic: string, payload: string): Promise<void> {
@@ -247,14 +267,19 @@ export class RedisStore implements SessionStore {
     return this.#subscriber.listen(this.#keys.topicChannel(topic), false, listener);
   }
 
+  /** Live sessions of every process; on a cluster, the sum over its shards' indexes (keys.ts). */
   async count(): Promise<number> {
-    return Number(await this.#eval('count', COUNT, [this.#keys.index], [this.#now()]));
+    const now = this.#now();
+    const counts = await Promise.all(this.#keys.indexes().map(({ index, shard }) => this.#eval('count', COUNT, { shard }, [index], [now])));
+    return counts.reduce<number>((sum, count) => sum + Number(count), 0);
   }
 
   async *keys(): AsyncIterable<string> {
     const now = this.#now();
-    const keys = await this.#run('keys', () => this.#client.zrangebyscore(this.#keys.index, `(${now}`, '+inf'));
-    for (const key of keys) yield key;
+    for (const { index } of this.#keys.indexes()) {
+      const keys = await this.#run('keys', () => this.#client.zrangebyscore(index, `(${now}`, '+inf'));
+      for (const key of keys) yield key;
+    }
   }
 
   /** Redis drops nothing by capacity (configure `maxmemory-policy noeviction`), so this never fires. */
@@ -315,8 +340,14 @@ export class RedisStore implements SessionStore {
     return this.#commands.run(what, operation, this.#registeredGate);
   }
 
-  /** Runs a script once this process is registered; see {@link Connection.eval}. */
-  #eval(what: string, script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    return this.#commands.eval(what, script, keys, args, this.#registeredGate);
+  /** Runs a script on keys of one shard once this process is registered; see {@link Connection.eval}. */
+  #eval(what: string, script: Script, shard: Pick<SessionKeys, 'shard'>, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.#commands.eval(what, script, keys, args, shard.shard, this.#registeredGate);
+  }
+
+  /** Runs a script on every key of a session: record, outgoing, incoming, its shard's index. */
+  #evalAll(what: string, script: Script, key: string, args: (string | number)[]): Promise<unknown> {
+    const keys = this.#keys.session(key);
+    return this.#eval(what, script, keys, [keys.record, keys.outgoing, keys.incoming, keys.index], args);
   }
 }
