@@ -12,6 +12,7 @@ import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { RedisTarget } from './redis-deployments.js';
 import { TestClient as BaseTestClient } from './sockjs-client.js';
 
 const NODE_SCRIPT = fileURLToPath(new URL('../redis/cluster-node.ts', import.meta.url));
@@ -26,7 +27,10 @@ export interface HookEvent {
 }
 
 export interface NodeSettings {
-  redisUrl: string;
+  /** One Redis, by URL; or give `redis`. */
+  redisUrl?: string;
+  /** The Redis deployment (test/helpers/redis-deployments.ts); wins over `redisUrl`. */
+  redis?: RedisTarget;
   keyPrefix: string;
   nodeTtl?: number;
   heartbeatDelay?: number;
@@ -70,7 +74,7 @@ export class ClusterNode {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {
         ...process.env,
-        REDIS_URL: settings.redisUrl,
+        REDIS_TARGET: JSON.stringify(settings.redis ?? { kind: 'single', url: settings.redisUrl }),
         KEY_PREFIX: settings.keyPrefix,
         NODE_TTL: String(settings.nodeTtl ?? 10_000),
         HEARTBEAT_DELAY: String(settings.heartbeatDelay ?? 25_000),

@@ -3,7 +3,7 @@
  * port whose routes share a RedisStore. Started by test/helpers/redis-cluster.ts; reports to
  * its parent over IPC: `{ type: 'ready', port, pid }`, then every hook as `{ type: 'hook', ... }`.
  *
- * Environment: REDIS_URL, KEY_PREFIX, NODE_TTL, HEARTBEAT_DELAY, DISCONNECT_DELAY (ms),
+ * Environment: REDIS_TARGET (JSON, see test/helpers/redis-deployments.ts), KEY_PREFIX, NODE_TTL, HEARTBEAT_DELAY, DISCONNECT_DELAY (ms),
  * RESPONSE_LIMIT (bytes; small values make streaming clients reconnect, to another process).
  *
  * Routes: /echo echoes; /chat broadcasts every message to every session of the route (on every
@@ -27,6 +27,7 @@ import Koa from 'koa';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { Session, StoreError, sockjs, type SockjsMiddleware } from '../../src/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
+import { connectRedis, storeOptions, type RedisTarget } from '../helpers/redis-deployments.js';
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;
@@ -115,11 +116,13 @@ const timing = {
   disconnectDelay: Number(env('DISCONNECT_DELAY', '5000')),
   responseLimit: Number(env('RESPONSE_LIMIT', String(128 * 1024))),
 };
-const storeFor = (name: string): RedisStore =>
-  new RedisStore({ url: env('REDIS_URL'), keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')) });
+const target = JSON.parse(env('REDIS_TARGET')) as RedisTarget;
+/** The application's client (on a cluster or through Sentinel), shared by every route's store. */
+const shared = storeOptions(target);
+const storeFor = (name: string): RedisStore => new RedisStore({ ...shared.options, keyPrefix: `${env('KEY_PREFIX')}${name}:`, nodeTtl: Number(env('NODE_TTL', '10000')) });
 
 /** The rate limiter's own connection: its counters live in the same Redis as the sessions. */
-const limiterClient = new Redis(env('REDIS_URL'), { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const limiterClient = target.kind === 'single' ? new Redis(target.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : connectRedis(target);
 limiterClient.on('error', () => {});
 
 const routes: SockjsMiddleware[] = [
@@ -177,7 +180,10 @@ process.on('SIGTERM', () => {
   server.closeAllConnections();
   server.close();
   Promise.all([...routes.map((route) => route.close()), limiterClient.quit()]).then(
-    () => process.exit(0),
+    () => {
+      shared.close();
+      process.exit(0);
+    },
     () => process.exit(1),
   );
 });

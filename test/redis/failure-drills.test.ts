@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { awaitMessages, clientEvent, startNodes, RoundRobinProxy, TestClient, type ClientClose, type ClusterNode } from '../helpers/redis-cluster.js';
+import { startRedis, type RedisDeployment, type RedisTarget } from '../helpers/redis-deployments.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 /** Short timings so a dead process is noticed within seconds (production defaults are longer). */
@@ -42,8 +43,8 @@ interface Cluster {
   close(): Promise<void>;
 }
 
-async function startCluster(redis: RedisServer): Promise<Cluster> {
-  const nodes = await startNodes(2, { redisUrl: redis.url, keyPrefix: `drill:${randomUUID()}:`, ...FAST });
+async function startCluster(redis: RedisTarget): Promise<Cluster> {
+  const nodes = await startNodes(2, { redis, keyPrefix: `drill:${randomUUID()}:`, ...FAST });
   const proxy = await new RoundRobinProxy(nodes.map((node) => node.port)).listen();
   const clients: TestClient[] = [];
   return {
@@ -78,18 +79,11 @@ async function exchange(cluster: Cluster, client: TestClient, sent: string[], me
   }
 }
 
-describe('failure drills on RedisStore', () => {
-  let redis: RedisServer;
-  before(async () => {
-    redis = await startRedisServer();
-  });
-  after(async () => {
-    await redis?.stop();
-  });
-
+/** The owner of a session is killed (SIGKILL): the drills that hold on every Redis deployment. */
+function ownerKillDrills(target: () => RedisTarget): void {
   for (const transport of ['xhr-polling', 'xhr-streaming'] as const) {
     it(`${transport}: the owner is SIGKILLed while the client's requests are on the survivor; the client goes on, nothing is lost`, async () => {
-      const cluster = await startCluster(redis);
+      const cluster = await startCluster(target());
       try {
         const client = await cluster.connect(transport);
         let closedEarly: ClientClose | undefined;
@@ -144,7 +138,7 @@ describe('failure drills on RedisStore', () => {
   }
 
   it('xhr-polling: the owner is SIGKILLed while it holds the client\'s poll; the poll fails and sockjs-client ends the session (1006), as documented', async () => {
-    const cluster = await startCluster(redis);
+    const cluster = await startCluster(target());
     try {
       const client = await cluster.connect('xhr-polling');
       await waitUntil(() => cluster.nodes.some((node) => node.hooks.some((event) => event.hook === 'onOpen')), 'onOpen');
@@ -174,9 +168,21 @@ describe('failure drills on RedisStore', () => {
       await cluster.close();
     }
   });
+}
+
+describe('failure drills on RedisStore', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedisServer();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  ownerKillDrills(() => ({ kind: 'single', url: redis.url }));
 
   it('Redis restarts: new sessions fail fast with a reason, websockets go on, and everything works again once it is back', async () => {
-    const cluster = await startCluster(redis);
+    const cluster = await startCluster({ kind: 'single', url: redis.url });
     try {
       const ws = await cluster.connect('websocket');
       await cluster.shiftRotation();
@@ -247,4 +253,16 @@ describe('failure drills on RedisStore', () => {
       if (!redis.running) await redis.start();
     }
   });
+});
+
+describe('failure drills on RedisStore (Redis Cluster)', () => {
+  let redis: RedisDeployment;
+  before(async () => {
+    redis = await startRedis('cluster');
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  ownerKillDrills(() => redis.target);
 });
