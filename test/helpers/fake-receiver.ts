@@ -57,6 +57,20 @@ export class FakeReceiver implements Receiver {
     this.#frameLimit = options.frameLimit ?? Infinity;
     this.#slowReader = options.slowReader ?? false;
     this.#reportsFlushed = options.reportsFlushed ?? this.kind !== 'websocket';
+    const websocket = this.kind === 'websocket';
+    this.pause = websocket
+      ? () => {
+          this.paused = true;
+          this.events.push('pause');
+        }
+      : undefined;
+    this.resume = websocket
+      ? () => {
+          this.paused = false;
+          this.events.push('resume');
+        }
+      : undefined;
+    this.ping = websocket ? (_timers, timeoutMs) => void this.events.push(`ping ${timeoutMs}`) : undefined;
   }
 
   get backlog(): number {
@@ -116,19 +130,11 @@ export class FakeReceiver implements Receiver {
     this.#end();
   }
 
-  pause(): void {
-    this.paused = true;
-    this.events.push('pause');
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.events.push('resume');
-  }
-
-  ping(_timers: Timers, timeoutMs: number): void {
-    this.events.push(`ping ${timeoutMs}`);
-  }
+  /** Websockets only, like the real receivers: they carry the client's messages too. */
+  readonly pause: (() => void) | undefined;
+  readonly resume: (() => void) | undefined;
+  /** Websockets only: the liveness check (the pong deadline is the real receiver's business). */
+  readonly ping: ((timers: Timers, timeoutMs: number) => void) | undefined;
 
   // ---- what the test does as the client ----
 

@@ -214,6 +214,8 @@ describe('channel: heartbeats', () => {
     harness.timers.advance(25_000);
     assert.deepEqual(stream.frames, ['o', 'a["traffic"]', 'h', 'h']);
     assert.equal(harness.session.heartbeats, 2);
+    // Streams have no ping of their own: only the h frames.
+    assert.deepEqual(stream.events, ['send o', 'send a["traffic"]', 'send h', 'send h']);
     await harness.close();
   });
 
