@@ -3,7 +3,7 @@
  * answers every URL under the prefix and passes everything else to `next()` untouched.
  */
 import type { Context, Middleware, Next } from 'koa';
-import { kRoute, routesOf } from './app-routes.js';
+import { declareRoute, kRoute, retireRoute, routesOf } from './app-routes.js';
 import { adoptUpgrades } from './upgrade.js';
 import { greeting } from './endpoints/greeting.js';
 import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
@@ -71,6 +71,7 @@ async function refusedOrigin(ctx: Context, route: RouteConfig, session: SessionC
 export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = {}): SockjsMiddleware<S> {
   const route = resolveOptions(options);
   const { prefix, manager } = route;
+  declareRoute(route);
   // The connection protocol: how this middleware and its transports reach the route's sessions.
   const session = connectorOf(manager);
   const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate);
@@ -78,7 +79,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
   const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
 
   async function sockjsMiddleware(ctx: Context, next: Next): Promise<void> {
-    const routes = routesOf(ctx.app, route);
+    const routes = routesOf(ctx, route);
     adoptUpgrades(ctx.app, ctx.req);
     ctx.state.sockjs = routes.view;
     const path = ctx.path;
@@ -160,6 +161,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     manager: manager as unknown as SessionManager<S>,
     route,
     close: async (options?: CloseOptions) => {
+      retireRoute(route);
       await manager.close(options);
       wss.close();
     },

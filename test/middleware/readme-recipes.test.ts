@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import Router from '@koa/router';
-import { sockjs, Session } from '../../src/index.js';
+import mount from 'koa-mount';
+import { sockjs, Session, UnknownRouteError } from '../../src/index.js';
 import { listen } from '../helpers/listen.js';
 import { post, request } from '../helpers/http-client.js';
 import { FrameClient } from '../helpers/ws-client.js';
@@ -102,6 +103,7 @@ describe('README: In a Koa app', { timeout: 120_000 }, () => {
 
   it('a Koa sub-app: its route serves under the mount path and joins the parent app', async () => {
     const base = await startRecipe('a Koa sub-app', '/realtime/chat');
+    // The probe above reached the route already; a fresh start is checked in-process below.
     await speaksSockjs(`${base}/realtime/chat`);
     assert.match((await request(base + '/')).body, /^\d+ sessions$/);
   });
@@ -120,5 +122,86 @@ describe('README: In a Koa app', { timeout: 120_000 }, () => {
     assert.equal(chat.manager.size, 0);
     await chat.close();
     await server.close();
+  });
+
+  it('ctx.sockjs(name) finds a route behind @koa/router, koa-mount or a sub-app before any SockJS request reached it', async () => {
+    const realtime = new Koa();
+    const sub = sockjs({ name: 'sub', prefix: '/chat', session: Session });
+    realtime.use(sub);
+    const routed = sockjs({ name: 'routed', prefix: '/api/chat', session: Session });
+    const router = new Router({ prefix: '/api' });
+    router.all(['/chat', '/chat/{*rest}'], routed);
+    // The same prefix as the sub-app's route, mounted elsewhere: no conflict.
+    const mounted = sockjs({ name: 'mounted', prefix: '/chat', session: Session });
+    const app = new Koa();
+    app.use(router.routes());
+    app.use(mount('/m', mounted));
+    app.use(mount('/realtime', realtime));
+    app.use((ctx) => {
+      ctx.body = ['routed', 'mounted', 'sub'].map((name) => `${name}: ${ctx.sockjs(name).size}`).join(', ');
+    });
+    const server = await listen(app);
+    try {
+      // Used to be a 500 (UnknownRouteError) until a client had connected to each route.
+      const fresh = await request(`${server.url}/`);
+      assert.equal(fresh.status, 200);
+      assert.equal(fresh.body, 'routed: 0, mounted: 0, sub: 0');
+      assert.equal((await post(`${server.url}/api/chat/000/${randomUUID()}/xhr`)).body, 'o\n');
+      assert.equal((await post(`${server.url}/m/chat/000/${randomUUID()}/xhr`)).body, 'o\n');
+      assert.equal((await request(`${server.url}/`)).body, 'routed: 1, mounted: 1, sub: 0');
+    } finally {
+      for (const route of [sub, routed, mounted]) await route.close();
+      await server.close();
+    }
+  });
+
+  it("two routes with one prefix mounted at two paths are no conflict; at one path they are", async () => {
+    const [a, b, c] = [sockjs({ name: 'a', prefix: '/chat' }), sockjs({ name: 'b', prefix: '/chat' }), sockjs({ name: 'c', prefix: '/chat' })];
+    const app = new Koa();
+    const errors: Error[] = [];
+    app.on('error', (error: Error) => errors.push(error));
+    app.use(mount('/a', a));
+    app.use(mount('/b', b));
+    app.use(mount('/a', c));
+    const server = await listen(app);
+    try {
+      assert.equal((await request(`${server.url}/a/chat/info`)).status, 200);
+      assert.equal((await request(`${server.url}/b/chat/info`)).status, 200);
+      assert.equal(errors.length, 0, errors.join('\n'));
+      // c is reached by a request under /a that a passes on: it answers the same path as a.
+      assert.equal((await request(`${server.url}/a/other`)).status, 500);
+      assert.match(errors[0]?.message ?? '', /"\/chat" \(mounted at "\/a"\) is used by two SockJS routes \("a" and "c"\)/);
+    } finally {
+      for (const route of [a, b, c]) await route.close();
+      await server.close();
+    }
+  });
+
+  it('two apps of one process, each with a route of the same name no request reached yet: no guess, UnknownRouteError', async () => {
+    const routes = [sockjs({ name: 'twin', prefix: '/one' }), sockjs({ name: 'twin', prefix: '/two' })];
+    const app = new Koa();
+    app.use(mount('/x', routes[0]!));
+    const errors: unknown[] = [];
+    app.use((ctx) => {
+      try {
+        ctx.sockjs('twin');
+      } catch (error) {
+        errors.push(error);
+      }
+      ctx.body = 'ok';
+    });
+    const server = await listen(app);
+    try {
+      await request(`${server.url}/`);
+      assert.ok(errors[0] instanceof UnknownRouteError);
+      // Once its first request has reached it, the route is the app's.
+      await request(`${server.url}/x/one/info`);
+      errors.length = 0;
+      await request(`${server.url}/`);
+      assert.deepEqual(errors, []);
+    } finally {
+      for (const route of routes) await route.close();
+      await server.close();
+    }
   });
 });
