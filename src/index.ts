@@ -3,7 +3,17 @@ import './context.js';
 
 export { sockjs, type SockjsMiddleware } from './middleware.js';
 export { upgradeHandler, type UpgradeListener } from './upgrade.js';
-export { DEFAULTS, TRANSPORT_NAMES, type SockjsOptions, type TransportName, type RouteConfig } from './options.js';
+export {
+  DEFAULTS,
+  TRANSPORT_NAMES,
+  type SockjsOptions,
+  type SockjsRouteOptions,
+  type SockjsManagedOptions,
+  type SockjsManagerInstanceOptions,
+  type SessionManagerClass,
+  type TransportName,
+  type RouteConfig,
+} from './options.js';
 export { Session, type SessionInit } from './session/session.js';
 export { SessionState } from './store/session-state.js';
 export type { SockjsErrorDetails, SockjsReportedError } from './session/error-report.js';

@@ -1,62 +1,36 @@
 /**
- * The options of `sockjs()`: types, defaults (in one place) and validation. A wrong option
- * throws SockjsOptionError at startup, naming the option.
+ * The options of `sockjs()`: types and validation. A wrong or unknown option throws
+ * SockjsOptionError at startup, naming the option. Their defaults are in one place,
+ * src/defaults.ts (`DEFAULTS`).
  */
-import type { MeterProvider } from '@opentelemetry/api';
 import type { Middleware } from 'koa';
+import { DEFAULTS } from './defaults.js';
 import { SockjsOptionError } from './errors.js';
 import { resolveDeflate, type DeflateSettings, type PerMessageDeflateOptions } from './transports/shared/deflate.js';
 import type { JsessionidOption } from './http/headers.js';
 import { Gate } from './security/admission.js';
 import type { IdentityFunction } from './security/identity.js';
 import { resolveLimits, type FloodLimits } from './security/limits.js';
-import { DEFAULT_ORIGINS, OriginPolicy, type OriginRule } from './security/origins.js';
-import { DEFAULT_DISCONNECT_DELAY, DEFAULT_HEARTBEAT_DELAY, SessionManager, isSessionManager, isSessionManagerClass, type SessionClass } from './session/manager.js';
-import { Session } from './session/session.js';
-import type { SessionStore } from './store/store.js';
-import type { Timers } from './timers.js';
+import { OriginPolicy, type OriginRule } from './security/origins.js';
+import { MANAGER_OPTION_KEYS, SessionManager, isSessionManager, isSessionManagerClass, type SessionManagerOptions } from './session/manager.js';
+import type { Session } from './session/session.js';
 import { TRANSPORT_NAMES, type TransportName } from './transports/names.js';
+import { rejectUnknownKeys } from './util/option-keys.js';
 
 export { TRANSPORT_NAMES, type TransportName };
 
 /**
- * The options of {@link sockjs}: all optional. Each is validated when `sockjs()` is called; a
- * wrong one throws {@link SockjsOptionError} naming it. Times are in milliseconds, sizes in
- * bytes.
+ * The options of a route that are its own, not its session manager's: all optional. Times are
+ * in milliseconds, sizes in bytes.
  */
-export interface SockjsOptions<S extends Session = Session> {
+export interface SockjsRouteOptions {
   /** Route name for `ctx.sockjs(name)`. @default '' */
   name?: string;
-  /** URL prefix the route serves; must start with '/' and not end with one. @default '/__sockjs__' */
+  /**
+   * URL prefix the route serves: a plain path (not sockjs-node's regular expression) that
+   * starts with '/' and does not end with one. @default '/__sockjs__'
+   */
   prefix?: string;
-  /** Session class, instantiated for every new session. @default Session */
-  session?: SessionClass<S>;
-  /**
-   * A SessionManager subclass to instantiate, or a ready instance. An instance carries its own
-   * session class, store and delays: do not pass those options with it.
-   * @default SessionManager
-   */
-  manager?: (new (options: ConstructorParameters<typeof SessionManager<S>>[0]) => SessionManager<S>) | SessionManager<S>;
-  /** Session store. @default new MemoryStore() */
-  store?: SessionStore;
-  /** Milliseconds between heartbeat frames; 0 turns heartbeats off. @default 25_000 */
-  heartbeatDelay?: number;
-  /** Milliseconds a session survives without a receiving connection. @default 5_000 */
-  disconnectDelay?: number;
-  /**
-   * Milliseconds a websocket peer has to answer the protocol ping sent with every heartbeat;
-   * past that the connection is dropped and the session ends as interrupted (1002). 0 sends no
-   * pings. @default heartbeatDelay (a dead peer is noticed within twice heartbeatDelay)
-   */
-  pingTimeout?: number;
-  /**
-   * Bytes a session may hold unsent, across all its responses: written but not yet read by
-   * the client (also in answered polls it has not read), plus what waits in the store for its
-   * next poll. Past that the session is closed with 1013 "Client too slow to receive"; so is a
-   * session whose client polls again before reading the previous answer.
-   * @default 16_777_216 (16 MiB)
-   */
-  maxBufferedBytes?: number;
   /** Whether the websocket transports (`/websocket`, `/*\/*\/websocket`) are served. @default true */
   websocket?: boolean;
   /**
@@ -118,47 +92,71 @@ export interface SockjsOptions<S extends Session = Session> {
   identity?: IdentityFunction;
   /** Flood limits: new sessions per client per window, sessions per route. @default none */
   limits?: FloodLimits;
-  /** Switch transports off: `{ 'xhr-streaming': false }`. Unlisted transports stay on. @default all on */
-  transports?: Partial<Record<TransportName, boolean>>;
-  /** Clock for timers; for tests. @default system timers, unref()'d */
-  timers?: Timers;
   /**
-   * Called when a hook throws or a store operation fails, with an Error carrying
-   * `error.sockjs` (route, session id, context).
-   * @default `app.emit('error', error)` on the Koa app the route serves
+   * Which transports are served: an array of those to serve (sockjs-node 0.4's form,
+   * `['websocket', 'xhr-polling']`: the others answer 404), or switches to turn some off
+   * (`{ 'xhr-streaming': false }`: unlisted ones stay on). Names: {@link TRANSPORT_NAMES};
+   * `websocket` covers the raw websocket endpoint too (sockjs-node's `websocket-raw`).
+   * @default all on
    */
-  onError?: (error: unknown, context: string) => void;
-  /**
-   * Where the route's OpenTelemetry instruments come from (README, "Metrics").
-   * @default the global MeterProvider when `sockjs()` is called: a no-op unless the application
-   *   registered an OpenTelemetry SDK before creating its routes
-   */
-  meterProvider?: MeterProvider;
+  transports?: readonly TransportName[] | Partial<Record<TransportName, boolean>>;
 }
 
-/** The defaults of the {@link SockjsOptions} that have a plain value, in one place. */
-export const DEFAULTS = {
-  /** Route name: `''`. */
-  name: '',
-  /** URL prefix: `'/__sockjs__'`. */
-  prefix: '/__sockjs__',
-  /** Milliseconds between heartbeat frames: 25 000. */
-  heartbeatDelay: DEFAULT_HEARTBEAT_DELAY,
-  /** Milliseconds a session lives without a receiving connection: 5 000. */
-  disconnectDelay: DEFAULT_DISCONNECT_DELAY,
-  /** Websocket transports on. */
+/** SessionManager or a class extending it, for the `manager` option. */
+export type SessionManagerClass<S extends Session = Session> = new (options: SessionManagerOptions<S>) => SessionManager<S>;
+
+/**
+ * The options of a route whose session manager `sockjs()` creates: the route's own and those
+ * of {@link SessionManagerOptions} (session class, store, delays, bounds, clock, error
+ * handler), all optional.
+ */
+export interface SockjsManagedOptions<S extends Session = Session> extends SockjsRouteOptions, Omit<SessionManagerOptions<S>, 'name'> {
+  /** The SessionManager class `sockjs()` instantiates with the manager options. @default SessionManager */
+  manager?: SessionManagerClass<S>;
+}
+
+/**
+ * The options of a route served by a ready manager instance, which carries its own session
+ * class, store, delays and bounds: the options of {@link SessionManagerOptions} go to its
+ * constructor, not here (the type refuses them). Its `name` must be the route's.
+ */
+export type SockjsManagerInstanceOptions<S extends Session = Session> = SockjsRouteOptions & {
+  readonly [K in Exclude<keyof SessionManagerOptions, 'name'>]?: never;
+} & {
+  /** The route's session manager: `new MyManager({ name, session, store })`. */
+  manager: SessionManager<S>;
+};
+
+/**
+ * The options of {@link sockjs}: the route's own ({@link SockjsRouteOptions}) and either the
+ * session manager's ({@link SockjsManagedOptions}) or a ready manager instance
+ * ({@link SockjsManagerInstanceOptions}). Each is validated when `sockjs()` is called; a wrong or
+ * unknown one throws {@link SockjsOptionError} naming it (sockjs-node's names get a hint:
+ * `response_limit` is `responseLimit` here). Times are in milliseconds, sizes in bytes.
+ */
+export type SockjsOptions<S extends Session = Session> = SockjsManagedOptions<S> | SockjsManagerInstanceOptions<S>;
+
+/** Every key of {@link SockjsOptions}; the compiler keeps the list complete. */
+export const SOCKJS_OPTION_KEYS = {
+  ...MANAGER_OPTION_KEYS,
+  name: true,
+  prefix: true,
+  manager: true,
   websocket: true,
-  /** Largest incoming message, in bytes: 1 MiB. */
-  maxMessageSize: 1024 * 1024,
-  /** Bytes a streaming response carries before it is ended: 128 KiB. */
-  responseLimit: 128 * 1024,
-  /** The sockjs-client script of the iframe page: 1.6.1 on jsDelivr. */
-  sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
-  /** No JSESSIONID cookie. */
-  jsessionid: false,
-  /** CORS headers on. */
+  maxMessageSize: true,
+  perMessageDeflate: true,
+  responseLimit: true,
+  sockjsUrl: true,
+  jsessionid: true,
   cors: true,
-} as const;
+  origins: true,
+  use: true,
+  identity: true,
+  limits: true,
+  transports: true,
+} as const satisfies Record<keyof SockjsManagedOptions, true>;
+
+export { DEFAULTS };
 
 /** Options resolved once at startup; what the transports and endpoints read. */
 export interface RouteConfig {
@@ -200,21 +198,65 @@ function boolean(option: string, value: unknown): boolean {
   return value;
 }
 
+/**
+ * sockjs-node 0.4's and sockjs-client's names for transports, to the one that serves them here
+ * (sockjs-client's iframe- and xdr- variants use the server's transport of the same kind).
+ */
+function knownTransport(name: string): TransportName | undefined {
+  if ((TRANSPORT_NAMES as readonly string[]).includes(name)) return name as TransportName;
+  if (name === 'websocket-raw') return 'websocket';
+  const stripped = name.replace(/^iframe-/, '').replace(/^xdr-/, 'xhr-');
+  return (TRANSPORT_NAMES as readonly string[]).includes(stripped) ? (stripped as TransportName) : undefined;
+}
+
+function unknownTransport(option: string, name: string): SockjsOptionError {
+  const meant = knownTransport(name);
+  const hint = meant ? `: it is served by "${meant}" here` : ` (transports: ${TRANSPORT_NAMES.join(', ')})`;
+  return new SockjsOptionError(option, `names no transport of koa-sockjs, ${JSON.stringify(name)}${hint}`);
+}
+
+/** The `transports` option: an allow-list (array) or switches (object); undefined: all on. */
+function resolveTransports(option: SockjsRouteOptions['transports']): Set<TransportName> {
+  if (option === undefined) return new Set(TRANSPORT_NAMES);
+  if (Array.isArray(option)) {
+    const list = option as readonly unknown[];
+    if (list.length === 0) throw new SockjsOptionError('transports', 'lists no transport: list those to serve, or leave the option out for all');
+    const on = new Set<TransportName>();
+    list.forEach((name, i) => {
+      if (typeof name !== 'string' || !(TRANSPORT_NAMES as readonly string[]).includes(name)) throw unknownTransport(`transports[${i}]`, String(name));
+      on.add(name as TransportName);
+    });
+    return on;
+  }
+  if (typeof option !== 'object' || option === null) {
+    throw new SockjsOptionError('transports', "must be an array of the transports to serve (['websocket', 'xhr-polling']) or switches ({ 'xhr-streaming': false })");
+  }
+  const on = new Set<TransportName>(TRANSPORT_NAMES);
+  for (const [transport, enabled] of Object.entries(option)) {
+    if (!(TRANSPORT_NAMES as readonly string[]).includes(transport)) throw unknownTransport(`transports.${transport}`, transport);
+    if (!boolean(`transports.${transport}`, enabled)) on.delete(transport as TransportName);
+  }
+  return on;
+}
+
+/** Characters of sockjs-node's prefix, a regular expression (`'[/]echo'`), that a path here would not have. */
+const REGEX_SYNTAX = /[[\]\\^$()|+*?{}]/;
+
+function resolvePrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || !/^\/[^?#]*$/.test(prefix) || (prefix.length > 1 && prefix.endsWith('/')) || prefix.includes('//')) {
+    const hint = typeof prefix === 'string' && REGEX_SYNTAX.test(prefix) ? ' (a plain path: sockjs-node\'s prefix was a regular expression, this one is not)' : '';
+    throw new SockjsOptionError('prefix', `must be a path starting with "/" and not ending with "/", got ${JSON.stringify(prefix)}${hint}`);
+  }
+  return prefix === '/' ? '' : prefix;
+}
+
 export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}): RouteConfig {
   if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'must be an object');
+  rejectUnknownKeys(options, SOCKJS_OPTION_KEYS, 'sockjs()', { sockjsNode: true });
   const name = options.name ?? DEFAULTS.name;
   if (typeof name !== 'string') throw new SockjsOptionError('name', `must be a string, got ${typeof name}`);
-  const prefix = options.prefix ?? DEFAULTS.prefix;
-  if (typeof prefix !== 'string' || !/^\/[^?#]*$/.test(prefix) || (prefix.length > 1 && prefix.endsWith('/')) || prefix.includes('//')) {
-    throw new SockjsOptionError('prefix', `must be a path starting with "/" and not ending with "/", got ${JSON.stringify(prefix)}`);
-  }
-  const transports = new Set<TransportName>(TRANSPORT_NAMES);
-  for (const [transport, enabled] of Object.entries(options.transports ?? {})) {
-    if (!(TRANSPORT_NAMES as readonly string[]).includes(transport)) {
-      throw new SockjsOptionError('transports', `has unknown transport ${JSON.stringify(transport)} (known: ${TRANSPORT_NAMES.join(', ')})`);
-    }
-    if (!boolean(`transports.${transport}`, enabled)) transports.delete(transport as TransportName);
-  }
+  const prefix = resolvePrefix(options.prefix ?? DEFAULTS.prefix);
+  const transports = resolveTransports(options.transports);
   const websocket = boolean('websocket', options.websocket ?? DEFAULTS.websocket);
   if (!websocket) transports.delete('websocket');
 
@@ -229,7 +271,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
 
   return {
     name,
-    prefix: prefix === '/' ? '' : prefix,
+    prefix,
     manager: resolveManager(options, name),
     websocket: transports.has('websocket'),
     maxMessageSize: positiveInteger('maxMessageSize', options.maxMessageSize ?? DEFAULTS.maxMessageSize),
@@ -239,13 +281,13 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
     jsessionid,
     cors: boolean('cors', options.cors ?? DEFAULTS.cors),
     transports,
-    origins: new OriginPolicy(options.origins ?? DEFAULT_ORIGINS),
+    origins: new OriginPolicy(options.origins ?? DEFAULTS.origins),
     gate: new Gate({ use: resolveUse(options.use), identity: resolveIdentity(options.identity), limits: resolveLimits(options.limits) }),
   };
 }
 
 function resolveUse(use: readonly Middleware[] | undefined): readonly Middleware[] {
-  if (use === undefined) return [];
+  if (use === undefined) return DEFAULTS.use;
   if (!Array.isArray(use) || !use.every((middleware) => typeof middleware === 'function')) {
     throw new SockjsOptionError('use', 'must be an array of Koa middleware functions');
   }
@@ -259,9 +301,11 @@ function resolveIdentity(identity: IdentityFunction | undefined): IdentityFuncti
 
 function resolveManager<S extends Session>(options: SockjsOptions<S>, name: string): SessionManager {
   const { manager } = options;
+  const given = options as Readonly<Record<string, unknown>>;
+  // The type refuses manager options beside an instance; JavaScript callers learn it here.
   if (isSessionManager(manager)) {
-    for (const option of ['session', 'store', 'heartbeatDelay', 'disconnectDelay', 'pingTimeout', 'maxBufferedBytes', 'timers', 'onError', 'meterProvider'] as const) {
-      if (options[option] !== undefined) {
+    for (const option of Object.keys(MANAGER_OPTION_KEYS)) {
+      if (option !== 'name' && given[option] !== undefined) {
         throw new SockjsOptionError(option, 'cannot be combined with a manager instance: pass it to the manager\'s constructor');
       }
     }
@@ -274,15 +318,10 @@ function resolveManager<S extends Session>(options: SockjsOptions<S>, name: stri
     throw new SockjsOptionError('manager', 'must be SessionManager, a class extending it, or an instance of one');
   }
   const ManagerClass = manager ?? SessionManager;
-  const managerOptions: ConstructorParameters<typeof SessionManager<S>>[0] = { name };
-  if (options.session !== undefined) managerOptions.session = options.session;
-  if (options.store !== undefined) managerOptions.store = options.store;
-  if (options.heartbeatDelay !== undefined) managerOptions.heartbeatDelay = options.heartbeatDelay;
-  if (options.disconnectDelay !== undefined) managerOptions.disconnectDelay = options.disconnectDelay;
-  if (options.pingTimeout !== undefined) managerOptions.pingTimeout = options.pingTimeout;
-  if (options.maxBufferedBytes !== undefined) managerOptions.maxBufferedBytes = options.maxBufferedBytes;
-  if (options.timers !== undefined) managerOptions.timers = options.timers;
-  if (options.onError !== undefined) managerOptions.onError = options.onError;
-  if (options.meterProvider !== undefined) managerOptions.meterProvider = options.meterProvider;
-  return new ManagerClass(managerOptions) as unknown as SessionManager;
+  // Only the options given: the manager fills in its defaults (undefined would not be one).
+  const managerOptions: Record<string, unknown> = { name };
+  for (const option of Object.keys(MANAGER_OPTION_KEYS)) {
+    if (option !== 'name' && given[option] !== undefined) managerOptions[option] = given[option];
+  }
+  return new ManagerClass(managerOptions as SessionManagerOptions<S>) as unknown as SessionManager;
 }

@@ -9,10 +9,10 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
-import { sockjs, Session, type SockjsOptions } from '../../src/index.js';
+import { sockjs, Session, type SockjsManagedOptions } from '../../src/index.js';
 
 const { values } = parseArgs({ options: { deflate: { type: 'string', default: 'off' } } });
-const DEFLATE: Record<string, SockjsOptions['perMessageDeflate']> = { off: false, on: true, context: { threshold: 0 } };
+const DEFLATE: Record<string, SockjsManagedOptions['perMessageDeflate']> = { off: false, on: true, context: { threshold: 0 } };
 if (!(values.deflate! in DEFLATE)) throw new Error(`--deflate must be off, on or context, got ${values.deflate}`);
 
 class Echo extends Session {

@@ -25,8 +25,8 @@ export const CloseCode = {
   /** An incoming message was larger than maxMessageSize (websocket close code). */
   MESSAGE_TOO_BIG: 1009,
   /**
-   * Sends over HTTP kept coming in parallel while more than INCOMING_LIMIT bytes of messages
-   * waited for onMessage: the client ignores the backpressure of delayed send answers.
+   * Sends over HTTP kept coming in parallel while more than `maxIncomingBacklog` bytes of
+   * messages waited for onMessage: the client ignores the backpressure of delayed send answers.
    */
   TOO_MANY_WAITING: 1008,
 } as const;

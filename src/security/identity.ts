@@ -13,6 +13,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import { DEFAULTS } from '../defaults.js';
+import { SockjsOptionError } from '../errors.js';
+import { rejectUnknownKeys } from '../util/option-keys.js';
 
 /**
  * Who is behind a request: any non-empty string (a user id, `anon:<cookie>`). Undefined or
@@ -44,6 +47,8 @@ export interface AnonymousCookieOptions {
   maxAge?: number;
 }
 
+const ANONYMOUS_COOKIE_KEYS = { name: true, sameSite: true, secure: true, maxAge: true } as const satisfies Record<keyof AnonymousCookieOptions, true>;
+
 /** 128 random bits, base64url: what this module sets, and all it accepts back. */
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -52,10 +57,13 @@ const COOKIE_VALUE = /^[A-Za-z0-9_-]{22}$/;
  * that has none. Every request of one browser carries it (sockjs-client sends credentials on
  * every transport), so a leaked session URL is useless in another browser. Combine it with a
  * user identity: `identity: (ctx) => ctx.session?.userId ? 'user:' + ctx.session.userId : anon(ctx)`.
+ * @throws {@link SockjsOptionError} for an unknown option, naming it.
  */
 export function anonymousCookie(options: AnonymousCookieOptions = {}): IdentityFunction {
-  const name = options.name ?? 'sockjs.anon';
-  const sameSite = options.sameSite ?? 'lax';
+  if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'of anonymousCookie() must be an object');
+  rejectUnknownKeys(options, ANONYMOUS_COOKIE_KEYS, 'anonymousCookie()');
+  const name = options.name ?? DEFAULTS.anonymousCookie.name;
+  const sameSite = options.sameSite ?? DEFAULTS.anonymousCookie.sameSite;
   return function anonymousIdentity(ctx) {
     const existing = ctx.cookies.get(name);
     if (existing && COOKIE_VALUE.test(existing)) return `anon:${existing}`;

@@ -9,6 +9,7 @@
 import type { Context } from 'koa';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { SockjsOptionError } from '../errors.js';
+import { rejectUnknownKeys } from '../util/option-keys.js';
 
 /** The part of a rate-limiter-flexible limiter the route uses. */
 export type SessionRateLimiter = Pick<RateLimiterAbstract, 'consume'>;
@@ -46,6 +47,8 @@ export interface FloodLimits {
   maxSessions?: number;
 }
 
+const LIMITS_KEYS = { newSessions: true, key: true, maxSessions: true } as const satisfies Record<keyof FloodLimits, true>;
+
 export interface ResolvedLimits {
   readonly limiter: SessionRateLimiter | undefined;
   readonly key: (ctx: Context) => string | Promise<string>;
@@ -59,11 +62,7 @@ function clientAddress(ctx: Context): string {
 export function resolveLimits(limits: FloodLimits | undefined): ResolvedLimits | undefined {
   if (limits === undefined) return undefined;
   if (typeof limits !== 'object' || limits === null) throw new SockjsOptionError('limits', 'must be an object { newSessions?, key?, maxSessions? }');
-  for (const option of Object.keys(limits)) {
-    if (!['newSessions', 'key', 'maxSessions'].includes(option)) {
-      throw new SockjsOptionError('limits', `has unknown key ${JSON.stringify(option)} (known: newSessions, key, maxSessions)`);
-    }
-  }
+  rejectUnknownKeys(limits, LIMITS_KEYS, 'limits', { path: 'limits.' });
   let limiter: SessionRateLimiter | undefined;
   const { newSessions } = limits;
   if (newSessions !== undefined) {

@@ -36,8 +36,6 @@ export type OriginCheck = (origin: string, ctx: Context) => boolean | Promise<bo
 /** One entry of the `origins` option. */
 export type OriginRule = string | OriginCheck;
 
-/** The default: only pages of the route's own origin (see README, Security). */
-export const DEFAULT_ORIGINS: readonly OriginRule[] = ['self'];
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443', ws: '80', wss: '443' };
 

@@ -23,17 +23,6 @@ const log = logger('channel');
 
 const noop = (): void => {};
 
-/**
- * Bytes of client messages that may wait for an async onMessage (issue 9). Past the high
- * water mark a websocket is paused (TCP flow control slows the sender; nothing is lost or
- * reordered) and an HTTP send's answer waits, which holds back sockjs-client's next send; below
- * the low one reading resumes. Sends that keep coming in parallel past the hard limit close
- * the session with 1008 "Too many messages waiting".
- */
-export const INCOMING_HIGH_WATER = 1024 * 1024;
-const INCOMING_LOW_WATER = INCOMING_HIGH_WATER / 2;
-export const INCOMING_LIMIT = 8 * INCOMING_HIGH_WATER;
-
 export interface ChannelSettings {
   readonly store: SessionStore;
   readonly timers: Timers;
@@ -57,6 +46,18 @@ export interface ChannelSettings {
   readonly activityRenewDelay: number;
   /** How long the tombstone of an ended session answers its URL with the close frame (ms). */
   readonly tombstoneTtl: number;
+  /**
+   * Bytes of client messages that may wait for an async onMessage (issue 9; the manager's
+   * `incomingHighWaterMark`). Past it a websocket is paused (TCP flow control slows the
+   * sender; nothing is lost or reordered) and an HTTP send's answer waits, which holds back
+   * sockjs-client's next send; below half of it reading resumes.
+   */
+  readonly incomingHighWater: number;
+  /**
+   * Sends that keep coming in parallel past this many waiting bytes close the session with 1008
+   * "Too many messages waiting" (the manager's `maxIncomingBacklog`).
+   */
+  readonly incomingLimit: number;
   readonly reportError: (error: unknown, context: string, sessionId?: string) => void;
   /** Sends the manager's pending broadcasts; called before the session writes anything. */
   readonly flushBroadcast: () => void;
@@ -367,16 +368,18 @@ export class SessionChannel implements SessionOutlet {
   /**
    * Bounds what waits for an async onMessage: undefined when there is room; a promise that
    * settles once there is (or the session is gone) when more than the high water mark waits;
-   * false when a client keeps sending in parallel past INCOMING_LIMIT (then the session closes
-   * with 1008 and the messages are refused).
+   * false when a client keeps sending in parallel past `incomingLimit` (then the session closes
+   * with 1008 and the messages are refused). A send while nothing waits is always taken: one
+   * message is bounded by maxMessageSize, which may be larger than the limit.
    */
   incomingRoom(bytes: number): Promise<void> | undefined | false {
-    if (this.#incomingBytes + this.#roomWaitingBytes + bytes > INCOMING_LIMIT) {
+    const waiting = this.#incomingBytes + this.#roomWaitingBytes;
+    if (waiting > 0 && waiting + bytes > this.settings.incomingLimit) {
       log('session %s: %d bytes of messages wait for onMessage', this.session.id, this.#incomingBytes + this.#roomWaitingBytes);
       this.session.close(CloseCode.TOO_MANY_WAITING, CloseReason.TOO_MANY_WAITING);
       return false;
     }
-    if (this.#incomingBytes <= INCOMING_HIGH_WATER || this.#removed) return undefined;
+    if (this.#incomingBytes <= this.settings.incomingHighWater || this.#removed) return undefined;
     // The waiting send's body is held meanwhile: it counts toward the limit.
     this.#roomWaitingBytes += bytes;
     return new Promise((resolve) =>
@@ -397,7 +400,7 @@ export class SessionChannel implements SessionOutlet {
       this.#incomingBytes -= bytes;
       this.#incomingTaken();
     });
-    if (this.#incomingBytes > INCOMING_HIGH_WATER && !this.#readingPaused && this.#receiver?.pause) {
+    if (this.#incomingBytes > this.settings.incomingHighWater && !this.#readingPaused && this.#receiver?.pause) {
       this.#readingPaused = true;
       log('session %s: pausing its connection, %d bytes wait for onMessage', this.session.id, this.#incomingBytes);
       this.#receiver.pause();
@@ -405,8 +408,8 @@ export class SessionChannel implements SessionOutlet {
   }
 
   #incomingTaken(): void {
-    if (this.#incomingBytes <= INCOMING_HIGH_WATER) this.#wakeRoomWaiters();
-    if (this.#readingPaused && this.#incomingBytes <= INCOMING_LOW_WATER) {
+    if (this.#incomingBytes <= this.settings.incomingHighWater) this.#wakeRoomWaiters();
+    if (this.#readingPaused && this.#incomingBytes <= this.settings.incomingHighWater / 2) {
       this.#readingPaused = false;
       this.#receiver?.resume?.();
     }

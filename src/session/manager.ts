@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MeterProvider } from '@opentelemetry/api';
+import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
 import { meteredStore } from '../metrics/metered-store.js';
@@ -16,6 +17,7 @@ import { systemTimers, type Timers } from '../timers.js';
 import type { Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
+import { rejectUnknownKeys } from '../util/option-keys.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { attachConnector, type Admission, type WebsocketSession } from './connector.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
@@ -63,6 +65,40 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * @default 16_777_216 (16 MiB)
    */
   maxBufferedBytes?: number;
+  /**
+   * Milliseconds an ended session's URL keeps answering with its close frame (its tombstone in
+   * the store) before it counts as unknown again. A client that comes back later (after a long
+   * network outage, a sleeping laptop) gets a new session, and sockjs-client answers that
+   * unexpected `o` by closing with 1006 "Server lost session" (issue 9). Long enough for any poll
+   * still under way; bounded so tombstones cannot pile up (MemoryStore also caps their number).
+   * @default 120_000 (2 minutes)
+   */
+  closedSessionTtl?: number;
+  /**
+   * Bytes of received messages that may wait for an async `onMessage` before the session stops
+   * reading (issue 9): its websocket is paused, so TCP flow control slows the sender (nothing
+   * is lost or reordered), and an HTTP send's answer waits, which holds back sockjs-client's
+   * next send. Reading resumes once half of it is left.
+   * @default 1_048_576 (1 MiB)
+   */
+  incomingHighWaterMark?: number;
+  /**
+   * Bytes of received messages that may wait for an async `onMessage`, the paused and the held
+   * back included: a client that keeps sending in parallel past it is closed with
+   * `c[1008,"Too many messages waiting"]` and its messages refused (issue 9). At least
+   * `incomingHighWaterMark`. A send while nothing waits is always taken, whatever its size
+   * (`maxMessageSize` bounds that).
+   * @default 8_388_608 (8 MiB), or `incomingHighWaterMark` when that is larger
+   */
+  maxIncomingBacklog?: number;
+  /**
+   * Milliseconds between renewals of a busy session's store record by its traffic: at most one
+   * store `touch` per interval (not one per frame), so the record's time to live and, in
+   * MemoryStore's LRU, its recency follow real use to within this. Capped at half the record's
+   * time to live (`disconnectDelay` + 2 × `heartbeatDelay`). Heartbeats renew it regardless.
+   * @default 5_000
+   */
+  touchInterval?: number;
   /** Clock for timers; for tests. @default system timers, unref()'d */
   timers?: Timers;
   /**
@@ -101,9 +137,26 @@ export interface CloseOptions {
   handOver?: boolean;
 }
 
-export const DEFAULT_HEARTBEAT_DELAY = 25_000;
-export const DEFAULT_DISCONNECT_DELAY = 5_000;
-export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/**
+ * The keys of {@link SessionManagerOptions}: the constructor refuses any other, and `sockjs()`
+ * passes these on. The compiler keeps the list complete.
+ */
+export const MANAGER_OPTION_KEYS = {
+  name: true,
+  session: true,
+  store: true,
+  heartbeatDelay: true,
+  disconnectDelay: true,
+  pingTimeout: true,
+  maxBufferedBytes: true,
+  closedSessionTtl: true,
+  incomingHighWaterMark: true,
+  maxIncomingBacklog: true,
+  touchInterval: true,
+  timers: true,
+  onError: true,
+  meterProvider: true,
+} as const satisfies Record<keyof SessionManagerOptions, true>;
 
 /**
  * On SessionManager.prototype: marks it and its subclasses from any copy of koa-sockjs that
@@ -121,21 +174,6 @@ const WEBSOCKET_KEY_PREFIX = 'ws/';
  * session is opening; other codes make it try the next transport and report 2000.
  */
 const STORE_UNAVAILABLE = { code: 3503, reason: 'Session store unavailable' } as const;
-
-/**
- * How long an ended session's URL answers with its close frame (its tombstone, see
- * SessionStore.bury) before it counts as unknown again: a client that comes back later than
- * this (after a long network outage or a sleeping laptop) gets a new session, and sockjs-client
- * answers that unexpected `o` by closing with 1006 "Server lost session". Long enough for any
- * poll still under way; bounded so tombstones cannot pile up (MemoryStore also caps their number).
- */
-export const TOMBSTONE_TTL = 120_000;
-
-/**
- * A busy session renews its record at most this often (ms): the LRU order of MemoryStore
- * follows use to within this, at one store call per interval instead of one per frame.
- */
-const ACTIVITY_RENEW_DELAY = 5_000;
 
 /** Request details of a session adopted without a request of its own (after its owner died). */
 const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
@@ -159,10 +197,15 @@ function nodeOfToken(token: string | undefined): string | undefined {
 }
 
 function checkDelay(option: string, value: number, zeroAllowed: boolean): number {
-  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
     const what = zeroAllowed ? 'a number of milliseconds, 0 or more' : 'a positive number of milliseconds';
     throw new SockjsOptionError(option, `must be ${what}, got ${String(value)}`);
   }
+  return value;
+}
+
+function checkBytes(option: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer of bytes, got ${String(value)}`);
   return value;
 }
 
@@ -193,6 +236,14 @@ export class SessionManager<S extends Session = Session> {
   readonly pingTimeout: number;
   /** Bytes a connection may hold unread by a slow client before the session is closed (1013). */
   readonly maxBufferedBytes: number;
+  /** Milliseconds an ended session's URL keeps answering with its close frame. */
+  readonly closedSessionTtl: number;
+  /** Bytes of received messages waiting for `onMessage` past which the session stops reading. */
+  readonly incomingHighWaterMark: number;
+  /** Bytes of received messages waiting for `onMessage` past which the session is closed (1008). */
+  readonly maxIncomingBacklog: number;
+  /** Milliseconds between renewals of a busy session's store record by its traffic (at most one per interval). */
+  readonly touchInterval: number;
   /** The clock of the route's timers. */
   readonly timers: Timers;
   /** The route's instruments (the transports count refusals through the connector); see `stats()`. */
@@ -220,18 +271,25 @@ export class SessionManager<S extends Session = Session> {
   #draining = false;
 
   constructor(options: SessionManagerOptions<S> = {}) {
-    this.name = options.name ?? '';
+    if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'of new SessionManager() must be an object');
+    rejectUnknownKeys(options, MANAGER_OPTION_KEYS, 'new SessionManager()', { sockjsNode: true });
+    this.name = options.name ?? DEFAULTS.name;
+    if (typeof this.name !== 'string') throw new SockjsOptionError('name', `must be a string, got ${typeof this.name}`);
     this.sessionClass = options.session ?? (Session as SessionClass<S>);
     if (!isSessionClass(this.sessionClass)) {
       throw new SockjsOptionError('session', 'must be Session or a class extending it');
     }
-    this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULT_HEARTBEAT_DELAY, true);
-    this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULT_DISCONNECT_DELAY, false);
+    this.heartbeatDelay = checkDelay('heartbeatDelay', options.heartbeatDelay ?? DEFAULTS.heartbeatDelay, true);
+    this.disconnectDelay = checkDelay('disconnectDelay', options.disconnectDelay ?? DEFAULTS.disconnectDelay, false);
     this.pingTimeout = checkDelay('pingTimeout', options.pingTimeout ?? this.heartbeatDelay, true);
-    this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    if (!Number.isInteger(this.maxBufferedBytes) || this.maxBufferedBytes <= 0) {
-      throw new SockjsOptionError('maxBufferedBytes', `must be a positive integer, got ${String(options.maxBufferedBytes)}`);
+    this.maxBufferedBytes = checkBytes('maxBufferedBytes', options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes);
+    this.closedSessionTtl = checkDelay('closedSessionTtl', options.closedSessionTtl ?? DEFAULTS.closedSessionTtl, false);
+    this.incomingHighWaterMark = checkBytes('incomingHighWaterMark', options.incomingHighWaterMark ?? DEFAULTS.incomingHighWaterMark);
+    this.maxIncomingBacklog = checkBytes('maxIncomingBacklog', options.maxIncomingBacklog ?? Math.max(DEFAULTS.maxIncomingBacklog, this.incomingHighWaterMark));
+    if (this.maxIncomingBacklog < this.incomingHighWaterMark) {
+      throw new SockjsOptionError('maxIncomingBacklog', `must be at least incomingHighWaterMark (${this.incomingHighWaterMark}), got ${this.maxIncomingBacklog}`);
     }
+    this.touchInterval = checkDelay('touchInterval', options.touchInterval ?? DEFAULTS.touchInterval, false);
     this.timers = options.timers ?? systemTimers;
     this.#metrics = new RouteMetrics(this.name, options.meterProvider);
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
@@ -252,8 +310,10 @@ export class SessionManager<S extends Session = Session> {
       maxBufferedBytes: this.maxBufferedBytes,
       recordTtl,
       keepAliveDelay: this.heartbeatDelay > 0 ? this.heartbeatDelay : recordTtl / 2,
-      activityRenewDelay: Math.min(ACTIVITY_RENEW_DELAY, recordTtl / 2),
-      tombstoneTtl: TOMBSTONE_TTL,
+      activityRenewDelay: Math.min(this.touchInterval, recordTtl / 2),
+      tombstoneTtl: this.closedSessionTtl,
+      incomingHighWater: this.incomingHighWaterMark,
+      incomingLimit: this.maxIncomingBacklog,
       reportError: (error, context, sessionId) => this.reportError(error, context, sessionId),
       flushBroadcast: this.#rooms.flush,
       rooms: this.#rooms,

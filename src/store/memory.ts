@@ -16,7 +16,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
+import { rejectUnknownKeys } from '../util/option-keys.js';
 import { SessionState } from './session-state.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
 
@@ -37,6 +39,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
+const MEMORY_STORE_OPTION_KEYS = { maxSessions: true, now: true } as const satisfies Record<keyof MemoryStoreOptions, true>;
+
 interface Entry {
   record: SessionRecord;
   /** Mailboxes, made on first use: most sessions never queue (websockets never do). */
@@ -51,8 +55,6 @@ interface Entry {
   outgoingWatchers?: Set<() => void>;
   incomingWatchers?: Set<() => void>;
 }
-
-export const DEFAULT_MAX_SESSIONS = 100_000;
 
 /**
  * How many of the least recently used records a full store looks at for one without a live
@@ -85,7 +87,9 @@ export class MemoryStore implements SessionStore {
   #evictListener: ((key: string, record: SessionRecord) => void) | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
-    const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'must be an object { maxSessions?, now? }', 'MemoryStore');
+    rejectUnknownKeys(options, MEMORY_STORE_OPTION_KEYS, 'new MemoryStore()', { owner: 'MemoryStore' });
+    const maxSessions = options.maxSessions ?? DEFAULTS.memoryStore.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
       throw new SockjsOptionError('maxSessions', `must be a positive integer, got ${String(maxSessions)}`, 'MemoryStore');
     }

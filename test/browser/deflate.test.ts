@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import Koa from 'koa';
 import { formatPageLog, launchChromium, recordPageLog, type Browser } from './chromium.js';
 import { SOCKJS_CLIENT_FILE, listenOnFreePort, startPageServer, type ListeningServer } from './page-server.js';
-import { sockjs, Session, type SockjsOptions } from '../../src/index.js';
+import { sockjs, Session, type SockjsManagedOptions } from '../../src/index.js';
 
 function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -31,7 +31,7 @@ class Echo extends Session {
   }
 }
 
-async function startServer(options: SockjsOptions<Session>): Promise<ListeningServer> {
+async function startServer(options: SockjsManagedOptions<Session>): Promise<ListeningServer> {
   const app = new Koa();
   // The page is served from another origin; this test is about compression, not origins.
   app.use(sockjs({ prefix: '/echo', session: Echo, origins: ['*'], ...options }));

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { DEFAULTS, Session, sockjs, type SockjsOptions } from '../../src/index.js';
+import { DEFAULTS, Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { GET, OPTIONS, POST, sessionPart, StreamingResponse, WsClient } from './helpers.js';
 
 class Echo extends Session {
@@ -14,7 +14,7 @@ class Echo extends Session {
 }
 
 /** One echo route with `options` at `/s`; closes it afterwards. */
-async function withRoute(options: SockjsOptions, run: (base: string) => Promise<void>): Promise<void> {
+async function withRoute(options: SockjsManagedOptions, run: (base: string) => Promise<void>): Promise<void> {
   const app = new Koa();
   const route = sockjs({ prefix: '/s', session: Echo, ...options });
   app.use(route);

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { Session, SessionState, SockjsRangeError, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, SessionState, SockjsRangeError, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { open, post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 
@@ -63,7 +63,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs> }> {
+async function start(options: SockjsManagedOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs> }> {
   Producer.last = undefined;
   const app = new Koa();
   const middleware = sockjs({ prefix: '/b', session: Producer, maxBufferedBytes: MAX_BUFFERED, ...options });

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { Session, sockjs } from '../../src/index.js';
-import { INCOMING_HIGH_WATER } from '../../src/session/channel.js';
+import { DEFAULTS, Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { FrameClient } from '../helpers/ws-client.js';
@@ -40,10 +39,10 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(): Promise<string> {
+async function start(options: SockjsManagedOptions<Slow> = {}): Promise<string> {
   Slow.reset();
   const app = new Koa();
-  app.use(sockjs({ prefix: '/s', session: Slow }));
+  app.use(sockjs({ prefix: '/s', session: Slow, ...options }));
   const server = await listen(app);
   servers.push(server);
   return `${server.url}/s`;
@@ -74,7 +73,7 @@ describe('messages waiting for an async onMessage', () => {
     // hits counts the frames the server read off the connection.
     const read = await settled(() => session.hits);
     assert.ok(read >= 1, 'the server read some');
-    assert.ok(read * SIZE <= INCOMING_HIGH_WATER + 3 * SIZE, `paused after ${read} frames of ${SIZE} bytes`);
+    assert.ok(read * SIZE <= DEFAULTS.incomingHighWaterMark + 3 * SIZE, `paused after ${read} frames of ${SIZE} bytes`);
     Slow.open();
     await until(() => Slow.got.length === count, 'every message', 20_000);
     assert.deepEqual(Slow.got, Array.from({ length: count }, (_, i) => String(i)));
@@ -112,5 +111,44 @@ describe('messages waiting for an async onMessage', () => {
     assert.ok(statuses.includes(404), `some sends refused: ${statuses.join(' ')}`);
     assert.equal((await post(`${url}/xhr`)).body, 'c[1008,"Too many messages waiting"]\n');
     Slow.open();
+  });
+
+  it('incomingHighWaterMark: a websocket sender is paused past the bytes it sets', async () => {
+    const highWater = 64 * 1024;
+    const base = await start({ incomingHighWaterMark: highWater });
+    const client = new FrameClient(`${base}/0/0/websocket`);
+    await client.waitFor(1);
+    const size = 16 * 1024;
+    for (let i = 0; i < 40; i++) client.send(message(i, size));
+    const session = Slow.sessions[0]!;
+    const read = await settled(() => session.hits);
+    // Read until past the mark (one frame over it), then paused: far fewer than the default allows.
+    assert.ok(read * size > highWater && read * size <= highWater + 3 * size, `paused after ${read} frames of ${size} bytes`);
+    Slow.open();
+    await until(() => Slow.got.length === 40, 'every message');
+    assert.deepEqual(Slow.got, Array.from({ length: 40 }, (_, i) => String(i)));
+    await client.close();
+  });
+
+  it('maxIncomingBacklog: parallel sends past the bytes it sets close the session with 1008', async () => {
+    const base = await start({ incomingHighWaterMark: 16 * 1024, maxIncomingBacklog: 64 * 1024 });
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    // 5 x 20 KiB: under the default limit by far, over this one.
+    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => post(`${url}/xhr_send`, JSON.stringify([message(i, 20 * 1024)]))));
+    const statuses = replies.map((reply) => reply.status);
+    assert.ok(statuses.includes(404), `some sends refused: ${statuses.join(' ')}`);
+    assert.equal((await post(`${url}/xhr`)).body, 'c[1008,"Too many messages waiting"]\n');
+    Slow.open();
+  });
+
+  it('a send while nothing waits is taken whatever its size, even past maxIncomingBacklog', async () => {
+    const base = await start({ incomingHighWaterMark: 16 * 1024, maxIncomingBacklog: 16 * 1024 });
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    assert.equal((await post(`${url}/xhr_send`, JSON.stringify([message(0, 100 * 1024)]))).status, 204);
+    Slow.open();
+    await until(() => Slow.got.length === 1, 'the message');
+    assert.deepEqual(Slow.got, ['0']);
   });
 });

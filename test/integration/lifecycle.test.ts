@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { MemoryStore, Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
+import { MemoryStore, Session, SessionState, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, readAll, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -39,7 +39,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs> }> {
+async function start(options: SockjsManagedOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs> }> {
   Recorder.log = [];
   Recorder.sessions = [];
   const app = new Koa();

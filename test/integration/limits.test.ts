@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Koa from 'koa';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { Session, sockjs, SockjsOptionError, type SockjsOptions } from '../../src/index.js';
+import { Session, sockjs, SockjsOptionError, type SockjsManagedOptions } from '../../src/index.js';
 import { RawHttpConnection, type ResponseHead } from '../conformance/helpers.js';
 import { listen, type Listening } from '../helpers/listen.js';
 
@@ -29,7 +29,7 @@ async function exchange(server: Listening, method: string, path: string, headers
   }
 }
 
-async function withRoute(options: SockjsOptions, run: (server: Listening, route: ReturnType<typeof sockjs>, app: Koa) => Promise<void>, proxy = false): Promise<void> {
+async function withRoute(options: SockjsManagedOptions, run: (server: Listening, route: ReturnType<typeof sockjs>, app: Koa) => Promise<void>, proxy = false): Promise<void> {
   const app = new Koa();
   app.proxy = proxy;
   const route = sockjs({ prefix: '/s', session: Echo, ...options });

@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import { MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { MemoryStore, Session, sockjs, type SockjsOptions } from '../../src/index.js';
+import { MemoryStore, Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -68,7 +68,7 @@ after(async () => {
   for (const provider of providers) await provider.shutdown();
 });
 
-async function start(options: SockjsOptions<Session>): Promise<{ base: string; middleware: ReturnType<typeof sockjs>; reader: TestReader }> {
+async function start(options: SockjsManagedOptions<Session>): Promise<{ base: string; middleware: ReturnType<typeof sockjs>; reader: TestReader }> {
   const reader = new TestReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
   providers.push(meterProvider);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { MemoryStore, Session, SockjsArgumentError, sockjs, type SockjsMiddleware, type SockjsOptions, type Unsubscribe } from '../../src/index.js';
+import { MemoryStore, Session, SockjsArgumentError, sockjs, type SockjsMiddleware, type SockjsManagedOptions, type Unsubscribe } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -34,7 +34,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Member> = {}): Promise<{ base: string; route: SockjsMiddleware<Member> }> {
+async function start(options: SockjsManagedOptions<Member> = {}): Promise<{ base: string; route: SockjsMiddleware<Member> }> {
   Member.sessions = [];
   Member.onOpenRooms = [];
   const app = new Koa();

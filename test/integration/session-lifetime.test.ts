@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { MemoryStore, Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
-import { TOMBSTONE_TTL } from '../../src/session/manager.js';
+import { DEFAULTS, MemoryStore, Session, SessionState, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, readAll, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -39,7 +38,7 @@ interface Started {
 }
 
 /** A route on a fake clock; `touches` lists every store.touch() key, to count store calls. */
-async function start(options: SockjsOptions<Session> & { maxSessions?: number } = {}): Promise<Started> {
+async function start(options: SockjsManagedOptions<Session> & { maxSessions?: number } = {}): Promise<Started> {
   Echo.opened = 0;
   const timers = new FakeTimers();
   const { maxSessions, ...rest } = options;
@@ -123,7 +122,7 @@ describe('an ended session answers its URL with a close frame, never a new sessi
     assert.equal(route.manager.size, 0, 'the session timed out');
     assert.equal((await post(`${url}/xhr`)).body, 'c[3001,"Session expired"]\n');
     assert.equal((await post(`${url}/xhr_send`, '["late"]')).status, 404);
-    timers.advance(TOMBSTONE_TTL - 1);
+    timers.advance(DEFAULTS.closedSessionTtl - 1);
     assert.equal((await post(`${url}/xhr`)).body, 'c[3001,"Session expired"]\n');
     assert.equal(Echo.opened, 1);
     // Documented: after the tombstone, the URL is unknown again.
@@ -225,5 +224,53 @@ describe('MemoryStore eviction follows real use (issue 10)', () => {
     await until(() => client.frames.at(-1) === 'a["later"]', 'the last echo');
     assert.equal(touches.length, 2, 'the next renewal once the interval has passed');
     await client.close();
+  });
+});
+
+describe('the lifetime options (issue 9)', () => {
+  it('closedSessionTtl: an ended session answers its URL with its close frame for as long as it says', async () => {
+    const { base, timers } = await start({ closedSessionTtl: 10_000 });
+    const url = `${base}/000/${randomUUID()}`;
+    assert.equal((await post(`${url}/xhr`)).body, 'o\n');
+    timers.advance(5_000);
+    timers.advance(10_000 - 1);
+    assert.equal((await post(`${url}/xhr`)).body, 'c[3001,"Session expired"]\n');
+    timers.advance(1);
+    assert.equal((await post(`${url}/xhr`)).body, 'o\n', 'a new session once the 10 s are over');
+    assert.equal(Echo.opened, 2);
+  });
+
+  it('touchInterval: traffic renews the record at most once per the milliseconds it sets', async () => {
+    const { base, timers, touches } = await start({ touchInterval: 1_000, heartbeatDelay: 0 });
+    const client = new FrameClient(`${base}/0/0/websocket`);
+    await client.waitFor(1);
+    for (let second = 0; second < 4; second++) {
+      for (let i = 0; i < 10; i++) client.send(i);
+      await until(() => client.frames.at(-1)?.endsWith('9]') === true && client.frames.length > 1, 'the echoes');
+      client.frames.length = 1;
+      assert.equal(touches.length, second + 1, `one renewal in second ${second}`);
+      timers.advance(1_000);
+    }
+    await client.close();
+  });
+
+  it('refuses values that are not what they measure, naming them', () => {
+    for (const [option, value] of [
+      ['closedSessionTtl', 0],
+      ['closedSessionTtl', '2m'],
+      ['touchInterval', -1],
+      ['incomingHighWaterMark', 0.5],
+      ['maxIncomingBacklog', 0],
+    ] as const) {
+      assert.throws(() => sockjs({ [option]: value }), { name: 'SockjsOptionError', option }, `${option}: ${String(value)}`);
+    }
+    assert.throws(() => sockjs({ incomingHighWaterMark: 2048, maxIncomingBacklog: 1024 }), {
+      option: 'maxIncomingBacklog',
+      message: 'koa-sockjs: option "maxIncomingBacklog" must be at least incomingHighWaterMark (2048), got 1024',
+    });
+    // An incomingHighWaterMark above the default backlog raises the backlog's default with it.
+    const route = sockjs({ incomingHighWaterMark: 2 * DEFAULTS.maxIncomingBacklog });
+    assert.equal(route.manager.maxIncomingBacklog, 2 * DEFAULTS.maxIncomingBacklog);
+    void route.close();
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, SessionState, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -37,7 +37,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Session> = {}): Promise<string> {
+async function start(options: SockjsManagedOptions<Session> = {}): Promise<string> {
   Bye.log = [];
   const app = new Koa();
   app.use(sockjs({ prefix: '/s', session: Bye, ...options }));

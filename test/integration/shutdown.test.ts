@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket } from 'ws';
-import { Session, SessionState, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, SessionState, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
@@ -35,7 +35,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs>; timers: FakeTimers }> {
+async function start(options: SockjsManagedOptions<Session> = {}): Promise<{ base: string; middleware: ReturnType<typeof sockjs>; timers: FakeTimers }> {
   Echo.hooks = [];
   const timers = new FakeTimers();
   const app = new Koa();

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { Session, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 
@@ -34,7 +34,7 @@ after(async () => {
   for (const server of servers) await server.close();
 });
 
-async function start(options: SockjsOptions<Session>): Promise<{ server: Listening; base: string }> {
+async function start(options: SockjsManagedOptions<Session>): Promise<{ server: Listening; base: string }> {
   Feed.sessions = [];
   Feed.closed = [];
   const app = new Koa();

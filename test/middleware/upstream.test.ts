@@ -16,7 +16,7 @@ import compress from 'koa-compress';
 import helmet from 'koa-helmet';
 import logger from 'koa-logger';
 import session from 'koa-session';
-import { Session, sockjs } from '../../src/index.js';
+import { Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { listen } from '../helpers/listen.js';
 import { open, post, readAll, request, type Reply } from '../helpers/http-client.js';
 
@@ -39,7 +39,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function start(upstream: Koa.Middleware[], options: Parameters<typeof sockjs>[0] = {}): Promise<Harness> {
+async function start(upstream: Koa.Middleware[], options: SockjsManagedOptions = {}): Promise<Harness> {
   const app = new Koa();
   app.keys = ['test-key'];
   const errors: unknown[] = [];

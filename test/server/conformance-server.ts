@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
-import { DEFAULTS, Session, sockjs, type SessionClass, type SessionStore, type SockjsMiddleware, type SockjsOptions } from '../../src/index.js';
+import { DEFAULTS, Session, sockjs, type SessionClass, type SessionStore, type SockjsMiddleware, type SockjsManagedOptions } from '../../src/index.js';
 
 /** Echoes every message back. */
 class EchoSession extends Session {
@@ -83,7 +83,7 @@ export interface ConformanceApp {
 export function createConformanceApp(options: ConformanceOptions = {}): ConformanceApp {
   const app = new Koa();
   const routes = new Map<string, SockjsMiddleware>();
-  const mount = (name: string, session: SessionClass, extra: SockjsOptions = {}): void => {
+  const mount = (name: string, session: SessionClass, extra: SockjsManagedOptions = {}): void => {
     const route = sockjs({
       name,
       prefix: `/${name}`,

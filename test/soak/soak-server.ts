@@ -11,7 +11,7 @@
  * SOAK_HEARTBEAT_DELAY, SOAK_DISCONNECT_DELAY (milliseconds).
  */
 import Koa from 'koa';
-import { Session, sockjs, type SockjsOptions } from '../../src/index.js';
+import { Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { RedisStore } from '../../src/store/redis/index.js';
 
 const counts = { opened: 0, removed: 0, errors: 0 };
@@ -43,7 +43,7 @@ class Soak extends Session {
 }
 
 const env = process.env;
-const options: SockjsOptions<Soak> = {
+const options: SockjsManagedOptions<Soak> = {
   name: 'soak',
   prefix: '/soak',
   session: Soak,

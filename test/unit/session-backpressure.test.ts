@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SockjsRangeError } from '../../src/errors.js';
-import { INCOMING_HIGH_WATER, INCOMING_LIMIT } from '../../src/session/channel.js';
+import { DEFAULTS } from '../../src/index.js';
 import { SessionState } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
 import { Harness, settle } from '../helpers/session-harness.js';
@@ -256,9 +256,9 @@ describe('incoming: messages waiting for an async onMessage', () => {
     const harness = new Harness({ hooks: held.hooks });
     const socket = new FakeReceiver({ kind: 'websocket' });
     const { receive } = harness.openWebsocket(socket);
-    receive(['a'], INCOMING_HIGH_WATER * 0.6);
+    receive(['a'], DEFAULTS.incomingHighWaterMark * 0.6);
     assert.equal(socket.paused, false);
-    receive(['b'], INCOMING_HIGH_WATER * 0.6);
+    receive(['b'], DEFAULTS.incomingHighWaterMark * 0.6);
     assert.deepEqual(socket.events, ['send o', 'pause']);
     // 'a' done: 0.6 of the high water mark still waits, above the low one (0.5).
     held.release();
@@ -275,7 +275,7 @@ describe('incoming: messages waiting for an async onMessage', () => {
     const held = heldMessages();
     const harness = new Harness({ hooks: held.hooks });
     await pollingSession(harness);
-    assert.equal(await harness.sendFromClient('k', ['big'], INCOMING_HIGH_WATER + 1), true);
+    assert.equal(await harness.sendFromClient('k', ['big'], DEFAULTS.incomingHighWaterMark + 1), true);
     const next = harness.sendFromClient('k', ['small'], 10);
     assert.equal(await outcome(next), 'pending');
     assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "big" 1']);
@@ -286,17 +286,17 @@ describe('incoming: messages waiting for an async onMessage', () => {
     await harness.close();
   });
 
-  it('sends that keep coming past INCOMING_LIMIT close the session with 1008 and are refused', async () => {
+  it('sends that keep coming past maxIncomingBacklog close the session with 1008 and are refused', async () => {
     const held = heldMessages();
     const harness = new Harness({ hooks: held.hooks });
     await pollingSession(harness);
     const poll = new FakeReceiver({ kind: 'polling' });
     await harness.connect('k', poll);
-    assert.equal(await harness.sendFromClient('k', ['first'], INCOMING_HIGH_WATER + 1), true);
+    assert.equal(await harness.sendFromClient('k', ['first'], DEFAULTS.incomingHighWaterMark + 1), true);
     // Held back, its body counted toward the limit.
-    const waiting = harness.sendFromClient('k', ['second'], INCOMING_HIGH_WATER);
+    const waiting = harness.sendFromClient('k', ['second'], DEFAULTS.incomingHighWaterMark);
     assert.equal(await outcome(waiting), 'pending');
-    const over = INCOMING_LIMIT - 2 * INCOMING_HIGH_WATER;
+    const over = DEFAULTS.maxIncomingBacklog - 2 * DEFAULTS.incomingHighWaterMark;
     assert.equal(await harness.sendFromClient('k', ['third'], over), false);
     assert.equal(harness.session.state, CLOSED);
     assert.deepEqual(poll.frames, ['c[1008,"Too many messages waiting"]']);

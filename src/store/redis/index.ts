@@ -10,10 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
+import { DEFAULTS } from '../../defaults.js';
 import { SockjsOptionError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { SessionState } from '../session-state.js';
 import { keyLabel } from '../../util/key-label.js';
+import { rejectUnknownKeys } from '../../util/option-keys.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from '../store.js';
 import { type Client, Connection, createClient, type Gate } from './connection.js';
 import { RedisStoreError } from './error.js';
@@ -68,17 +70,14 @@ export interface RedisStoreOptions {
   now?: () => number;
 }
 
-/** The defaults of {@link RedisStoreOptions}. */
-export const REDIS_STORE_DEFAULTS = {
-  /** The Redis on this machine's default port. */
-  url: 'redis://127.0.0.1:6379',
-  /** Prefix of every key and channel. */
-  keyPrefix: 'koa-sockjs:',
-  /** Milliseconds without a sign of life before a process counts as dead: 10 s. */
-  nodeTtl: 10_000,
-  /** Milliseconds an operation may take, waiting for a lost connection included: 2 s. */
-  commandTimeout: 2_000,
-} as const;
+/**
+ * The defaults of {@link RedisStoreOptions} (koa-sockjs's `DEFAULTS.redisStore`): `url`
+ * `'redis://127.0.0.1:6379'`, `keyPrefix` `'koa-sockjs:'`, `nodeTtl` 10 000 ms, `commandTimeout`
+ * 2 000 ms.
+ */
+export const REDIS_STORE_DEFAULTS = DEFAULTS.redisStore;
+
+const REDIS_STORE_OPTION_KEYS = { client: true, url: true, keyPrefix: true, nodeTtl: true, commandTimeout: true, now: true } as const satisfies Record<keyof RedisStoreOptions, true>;
 
 function positive(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -131,6 +130,8 @@ export class RedisStore implements SessionStore {
   };
 
   constructor(options: RedisStoreOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'must be an object', 'RedisStore');
+    rejectUnknownKeys(options, REDIS_STORE_OPTION_KEYS, 'new RedisStore()', { owner: 'RedisStore' });
     if (options.client !== undefined && options.url !== undefined) {
       throw new SockjsOptionError('client', 'cannot be combined with "url": pass one', 'RedisStore');
     }

@@ -5,7 +5,9 @@
  * pays only for large, repetitive messages (README, "Compression"; bench: ws-deflate).
  */
 import type { PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
+import { DEFAULTS } from '../../defaults.js';
 import { SockjsOptionError } from '../../errors.js';
+import { rejectUnknownKeys } from '../../util/option-keys.js';
 
 /** The `perMessageDeflate` option of `sockjs()`, when an object: all optional. */
 export interface PerMessageDeflateOptions {
@@ -26,7 +28,8 @@ export interface PerMessageDeflateOptions {
 /** Resolved settings, or false when compression is off. */
 export type DeflateSettings = false | Readonly<Required<PerMessageDeflateOptions>>;
 
-export const DEFLATE_DEFAULTS: Readonly<Required<PerMessageDeflateOptions>> = { threshold: 1024, memLevel: 8, level: 6 };
+const DEFLATE_DEFAULTS: Readonly<Required<PerMessageDeflateOptions>> = DEFAULTS.perMessageDeflateSettings;
+const DEFLATE_KEYS = { threshold: true, memLevel: true, level: true } as const satisfies Record<keyof PerMessageDeflateOptions, true>;
 
 function integerIn(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -41,11 +44,7 @@ export function resolveDeflate(option: boolean | PerMessageDeflateOptions | unde
   if (typeof option !== 'object' || option === null) {
     throw new SockjsOptionError('perMessageDeflate', 'must be true, false or { threshold, memLevel, level }');
   }
-  for (const key of Object.keys(option)) {
-    if (!(key in DEFLATE_DEFAULTS)) {
-      throw new SockjsOptionError('perMessageDeflate', `has unknown setting ${JSON.stringify(key)} (known: threshold, memLevel, level)`);
-    }
-  }
+  rejectUnknownKeys(option, DEFLATE_KEYS, 'perMessageDeflate', { path: 'perMessageDeflate.' });
   return {
     threshold: integerIn('perMessageDeflate.threshold', option.threshold ?? DEFLATE_DEFAULTS.threshold, 0, Number.MAX_SAFE_INTEGER),
     memLevel: integerIn('perMessageDeflate.memLevel', option.memLevel ?? DEFLATE_DEFAULTS.memLevel, 1, 9),
