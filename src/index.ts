@@ -1,5 +1,6 @@
 /** koa-sockjs: a SockJS server for Koa. The public surface, and nothing else. */
 import './context.js';
+export type { SockjsRoutes, SockjsManagers } from './context.js';
 
 export { sockjs, type SockjsMiddleware } from './middleware.js';
 export { upgradeHandler, type UpgradeListener } from './upgrade.js';

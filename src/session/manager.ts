@@ -137,6 +137,8 @@ export interface CloseOptions {
   handOver?: boolean;
 }
 
+const CLOSE_OPTION_KEYS = { timeout: true, handOver: true } as const satisfies Record<keyof CloseOptions, true>;
+
 /**
  * The keys of {@link SessionManagerOptions}: the constructor refuses any other, and `sockjs()`
  * passes these on. The compiler keeps the list complete.
@@ -425,13 +427,15 @@ export class SessionManager<S extends Session = Session> {
    * with `c[1001,"Server is shutting down"]` (or hands it over, see {@link CloseOptions}),
    * stops every timer and subscription, and closes the store. A second call joins the first.
    * @returns A promise that resolves once the store is closed.
-   * @throws {@link SockjsOptionError} (as a rejection) for a timeout that is not 0 or more ms.
+   * @throws {@link SockjsOptionError} (as a rejection) for a timeout that is not 0 or more ms,
+   *   or an unknown option.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     let settings: { timeout: number; handOver: boolean };
     try {
       if (typeof options !== 'object' || options === null) throw new SockjsOptionError('close options', 'must be an object { timeout, handOver }');
+      rejectUnknownKeys(options, CLOSE_OPTION_KEYS, 'close()');
       settings = {
         timeout: checkDelay('timeout', options.timeout ?? 0, true),
         handOver: options.handOver ?? !(this.store instanceof MemoryStore),

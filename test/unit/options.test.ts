@@ -67,6 +67,12 @@ describe('unknown options', () => {
     assert.match(redis.message, /^RedisStore: option "prefix" is not an option of new RedisStore\(\) \(options: client, url, keyPrefix, nodeTtl, commandTimeout, now\)$/);
   });
 
+  it('close() refuses unknown options too, as a rejection', async () => {
+    const manager = new SessionManager();
+    await assert.rejects(manager.close({ timout: 5 } as never), { name: 'SockjsOptionError', option: 'timout', message: /not an option of close\(\): did you mean "timeout"\?/ });
+    await manager.close();
+  });
+
   it('nested options refuse unknown keys the same way', () => {
     assert.equal(optionError(() => sockjs({ limits: { maxSession: 5 } as never })).option, 'limits.maxSession');
     assert.equal(optionError(() => sockjs({ perMessageDeflate: { treshold: 0 } as never })).option, 'perMessageDeflate.treshold');
