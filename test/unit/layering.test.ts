@@ -18,7 +18,7 @@ const LAYERS: ReadonlyArray<{ readonly name: string; readonly paths: readonly st
   { name: 'session', paths: ['session/'] },
   { name: 'metrics', paths: ['metrics/'] },
   { name: 'store', paths: ['store/'] },
-  { name: 'shared', paths: ['errors.ts', 'log.ts', 'timers.ts', 'util/', 'protocol/', 'http/'] },
+  { name: 'shared', paths: ['errors.ts', 'defaults.ts', 'log.ts', 'timers.ts', 'util/', 'protocol/', 'http/'] },
 ];
 
 function layerOf(file: string): number {
