@@ -369,17 +369,21 @@ export class SessionChannel implements SessionOutlet {
    * Bounds what waits for an async onMessage: undefined when there is room; a promise that
    * settles once there is (or the session is gone) when more than the high water mark waits;
    * false when a client keeps sending in parallel past `incomingLimit` (then the session closes
-   * with 1008 and the messages are refused). A send while nothing waits is always taken: one
-   * message is bounded by maxMessageSize, which may be larger than the limit.
+   * with 1008 and the messages are refused). A send while the application keeps up is always
+   * taken: one message is bounded by maxMessageSize, which may be larger than the limit.
    */
   incomingRoom(bytes: number): Promise<void> | undefined | false {
-    const waiting = this.#incomingBytes + this.#roomWaitingBytes;
-    if (waiting > 0 && waiting + bytes > this.settings.incomingLimit) {
+    // The application keeps up: the send is taken at once, whatever its size (maxMessageSize
+    // bounds one send, and may be set above the limit).
+    if (this.#incomingBytes <= this.settings.incomingHighWater || this.#removed) return undefined;
+    // A client that waits for each answer (sockjs-client does) has no other send held back when
+    // this one comes, and is held back too, never closed: only sends that come in parallel with
+    // held ones, ignoring that backpressure, count toward the limit.
+    if (this.#roomWaitingBytes > 0 && this.#incomingBytes + this.#roomWaitingBytes + bytes > this.settings.incomingLimit) {
       log('session %s: %d bytes of messages wait for onMessage', this.session.id, this.#incomingBytes + this.#roomWaitingBytes);
       this.session.close(CloseCode.TOO_MANY_WAITING, CloseReason.TOO_MANY_WAITING);
       return false;
     }
-    if (this.#incomingBytes <= this.settings.incomingHighWater || this.#removed) return undefined;
     // The waiting send's body is held meanwhile: it counts toward the limit.
     this.#roomWaitingBytes += bytes;
     return new Promise((resolve) =>

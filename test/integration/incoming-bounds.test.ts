@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
-import { DEFAULTS, Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
+import { DEFAULTS, Session, SessionState, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { FrameClient } from '../helpers/ws-client.js';
@@ -99,6 +99,25 @@ describe('messages waiting for an async onMessage', () => {
     assert.equal((await third).status, 204);
     await until(() => Slow.got.length === 3, 'every message');
     assert.deepEqual(Slow.got, ['0', '1', '2']);
+  });
+
+  it('take one send larger than the limit (maxMessageSize allows it), and hold back the next instead of closing', async () => {
+    const base = await start({ maxMessageSize: 12 * 1024 * 1024 });
+    const url = `${base}/000/${randomUUID()}`;
+    await post(`${url}/xhr`);
+    assert.equal((await post(`${url}/xhr_send`, JSON.stringify([message(0, 9 * 1024 * 1024)]))).status, 204);
+    let answered = 0;
+    const next = post(`${url}/xhr_send`, JSON.stringify([message(1, 10)])).then((reply) => {
+      answered = reply.status;
+      return reply;
+    });
+    const session = Slow.sessions[0]!;
+    assert.equal(await settled(() => session.hits + answered), 1);
+    Slow.open();
+    assert.equal((await next).status, 204);
+    await until(() => Slow.got.length === 2, 'both messages');
+    assert.deepEqual(Slow.got, ['0', '1']);
+    assert.equal(session.state, SessionState.OPEN);
   });
 
   it('close the session with 1008 when sends keep coming in parallel past the limit', async () => {

@@ -286,6 +286,24 @@ describe('incoming: messages waiting for an async onMessage', () => {
     await harness.close();
   });
 
+  it('one send larger than maxIncomingBacklog is taken when nothing waits (maxMessageSize may allow it); the next is held back, not refused', async () => {
+    const held = heldMessages();
+    const harness = new Harness({ hooks: held.hooks });
+    await pollingSession(harness);
+    assert.equal(await harness.sendFromClient('k', ['huge'], DEFAULTS.maxIncomingBacklog + 1), true);
+    assert.equal(harness.session.state, OPEN);
+    assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "huge" 1']);
+    // While it waits for onMessage, the client's next send is held back, not refused.
+    const next = harness.sendFromClient('k', ['next'], 1);
+    assert.equal(await outcome(next), 'pending');
+    assert.equal(harness.session.state, OPEN);
+    held.release();
+    assert.equal(await outcome(next), true);
+    assert.deepEqual(harness.log, ['onOpen 1', 'onMessage "huge" 1', 'onMessage "next" 1']);
+    held.release();
+    await harness.close();
+  });
+
   it('sends that keep coming past maxIncomingBacklog close the session with 1008 and are refused', async () => {
     const held = heldMessages();
     const harness = new Harness({ hooks: held.hooks });
