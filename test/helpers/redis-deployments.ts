@@ -32,12 +32,12 @@ export type RedisTarget =
 export interface RedisDeployment {
   readonly kind: RedisKind;
   readonly target: RedisTarget;
+  /** The servers: the masters of a cluster; master, replica (if any), Sentinel with Sentinel. */
+  readonly servers: readonly RedisServer[];
   /** Stops every server of the deployment and removes its files. */
   stop(): Promise<void>;
 }
 
-/** The name Sentinel knows the master by. */
-const MASTER_NAME = 'koa-sockjs-test';
 
 /**
  * A client for `target`, as an application would make it (the caller closes it). `single`
@@ -65,15 +65,22 @@ export function storeOptions(target: RedisTarget): { options: Pick<RedisStoreOpt
   return { options: { client }, close: () => client.disconnect() };
 }
 
-export async function startRedis(kind: RedisKind): Promise<RedisDeployment> {
+/**
+ * Starts a deployment. `replica`: Sentinel only, a replica of the master that Sentinel knows
+ * (`SENTINEL FAILOVER` can promote it).
+ */
+export async function startRedis(kind: RedisKind, options: { replica?: boolean } = {}): Promise<RedisDeployment> {
   if (kind === 'cluster') return startCluster();
-  if (kind === 'sentinel') return startSentinel();
+  if (kind === 'sentinel') return startSentinel(options.replica ?? false);
   const server = await startRedisServer();
-  return { kind, target: { kind, url: server.url }, stop: () => server.stop() };
+  return { kind, target: { kind, url: server.url }, servers: [server], stop: () => server.stop() };
 }
 
+/** The name Sentinel knows the master by (for `SENTINEL FAILOVER <name>`). */
+export const SENTINEL_MASTER_NAME = 'koa-sockjs-test';
+
 /** Answers to `command` on `port`, through a short-lived connection. */
-async function ask(port: number, ...command: [string, ...(string | number)[]]): Promise<unknown> {
+export async function ask(port: number, ...command: [string, ...(string | number)[]]): Promise<unknown> {
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
   try {
@@ -85,9 +92,10 @@ async function ask(port: number, ...command: [string, ...(string | number)[]]): 
 }
 
 /** Polls `check` (each a command round trip) until it holds; fails after `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
+  // A check that fails (a connection dropped, say by Sentinel reconfiguring a server) is a no.
+  while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     // Gossip moves in cluster-bus rounds: poll again after a tick of the event loop's timers.
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -133,11 +141,11 @@ async function startCluster(): Promise<RedisDeployment> {
     await stop();
     throw error;
   }
-  return { kind: 'cluster', target: { kind: 'cluster', nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })) }, stop };
+  return { kind: 'cluster', target: { kind: 'cluster', nodes: servers.map((server) => ({ host: '127.0.0.1', port: server.port })) }, servers, stop };
 }
 
-/** One master and one Sentinel watching it (quorum 1). */
-async function startSentinel(): Promise<RedisDeployment> {
+/** One master (and a replica if asked) and one Sentinel watching it (quorum 1). */
+async function startSentinel(replica: boolean): Promise<RedisDeployment> {
   const dir = mkdtempSync(join(tmpdir(), 'koa-sockjs-sentinel-'));
   const servers: RedisServer[] = [];
   const stop = async (): Promise<void> => {
@@ -147,16 +155,31 @@ async function startSentinel(): Promise<RedisDeployment> {
   try {
     const master = await startRedisServer();
     servers.push(master);
+    if (replica) {
+      const copy = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+      servers.push(copy);
+      await until('the replica to be in sync', async () => String(await ask(copy.port, 'INFO', 'replication')).includes('master_link_status:up'));
+    }
     // Sentinel rewrites its config file, so it gets one of its own.
     const config = join(dir, 'sentinel.conf');
-    writeFileSync(config, `sentinel monitor ${MASTER_NAME} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${MASTER_NAME} 5000\n`);
+    writeFileSync(config, `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 5000\n`);
     const sentinel = await startRedisServer({ configFile: config, args: ['--sentinel', '--dir', dir] });
     servers.push(sentinel);
     await until('the Sentinel to name the master', async () => {
-      const address = (await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)) as string[] | null;
+      const address = (await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME)) as string[] | null;
       return address?.[1] === String(master.port);
     });
-    return { kind: 'sentinel', target: { kind: 'sentinel', sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: MASTER_NAME }, stop };
+    if (replica) {
+      // Sentinel learns of replicas from the master's INFO, then connects to each: it promotes
+      // only one it is connected to and whose link to the master is up.
+      await until('the Sentinel to know the replica as a good one', async () => {
+        const replicas = (await ask(sentinel.port, 'SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME)) as string[][];
+        const fields = new Map<string, string>();
+        for (let i = 0; i + 1 < (replicas[0]?.length ?? 0); i += 2) fields.set(replicas[0]![i]!, replicas[0]![i + 1]!);
+        return fields.get('flags') === 'slave' && fields.get('master-link-status') === 'ok';
+      });
+    }
+    return { kind: 'sentinel', target: { kind: 'sentinel', sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name: SENTINEL_MASTER_NAME }, servers, stop };
   } catch (error) {
     await stop();
     throw error;
