@@ -77,6 +77,14 @@ export class SessionChannel implements SessionOutlet {
   #token: string | undefined;
   /** While the store's mailbox is being taken for a new receiver, writes wait here. */
   #attaching: string[] | undefined;
+  /** Receiving requests of this process whose claim on the session is under way. */
+  #arrivals = 0;
+  /**
+   * What the session sent while such a claim was under way and no receiver was attached: held
+   * here rather than pushed to the store's mailbox, which the attach would take straight back
+   * (a push, its wake-up and a take: three Redis round trips per polling echo).
+   */
+  #arriving: string[] | undefined;
   #batch: string[] = [];
   #flushScheduled = false;
   #heartbeat: TimerHandle | undefined;
@@ -218,6 +226,7 @@ export class SessionChannel implements SessionOutlet {
   get bufferedBytes(): number {
     let bytes = this.#queuedBytes + byteLengthOf(this.#batch) + this.#unreadPrevious;
     if (this.#attaching) bytes += byteLengthOf(this.#attaching);
+    if (this.#arriving) bytes += byteLengthOf(this.#arriving);
     if (this.#receiver) bytes += this.#receiver.backlog;
     return bytes;
   }
@@ -291,6 +300,28 @@ export class SessionChannel implements SessionOutlet {
    * Makes `receiver` the session's receiving connection. The caller holds the store's receiver
    * claim under `token`. Messages queued in the store go out first, in order.
    */
+  /**
+   * A receiving request of this process is claiming the session in the store; `attach()` or
+   * `arrivalOver()` follows. Until then, with no receiver attached, what the session sends
+   * waits in memory for it.
+   */
+  receiverArriving(): void {
+    this.#arrivals++;
+    if (this.persistent && !this.#receiver && !this.#attaching) this.#arriving ??= [];
+  }
+
+  /**
+   * The claim announced by `receiverArriving()` is over. Attached: `attach()` took what was
+   * held. Refused (or failed) and no other claim under way: what was held goes to the store.
+   */
+  arrivalOver(): void {
+    this.#arrivals--;
+    const held = this.#arriving;
+    if (this.#arrivals > 0 || held === undefined) return;
+    this.#arriving = undefined;
+    if (held.length) this.#deliver(held);
+  }
+
   attach(receiver: Receiver, token: string): void {
     this.#clearDisconnect();
     this.#receiver = receiver;
@@ -307,7 +338,9 @@ export class SessionChannel implements SessionOutlet {
       this.#attached(receiver, []);
       return;
     }
-    this.#attaching = [];
+    // After what waits in the store (older), what was held for this receiver while it claimed.
+    this.#attaching = this.#arriving ?? [];
+    this.#arriving = undefined;
     whenReady(
       this.settings.store.take(this.key, 'outgoing'),
       (queued) => this.#attached(receiver, checkedOutgoing(queued, this.settings.reportError, `store take for session ${this.session.id}`)),
@@ -541,6 +574,10 @@ export class SessionChannel implements SessionOutlet {
     const receiver = this.#receiver;
     if (receiver) {
       if (!this.#send(receiver, messageFrame(batch), batch.length)) this.#receiverDone();
+      return;
+    }
+    if (this.#arriving) {
+      for (const message of batch) this.#arriving.push(message);
       return;
     }
     this.#queuedBytes += byteLengthOf(batch);

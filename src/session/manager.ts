@@ -581,6 +581,23 @@ export class SessionManager<S extends Session = Session> {
 
   async #connect(key: string, receiver: Receiver, request: RequestInfo, admission: Admission | undefined): Promise<void> {
     const store = this.store;
+    const live = this.#channels.get(key);
+    if (live && live.session.state === SessionState.OPEN && admission?.record === undefined && admission?.identity === undefined) {
+      // An open session of this process (the next poll of a polling session): its state is here,
+      // so the store is not asked for its record (one Redis round trip less per poll); the claim
+      // is the only store call.
+      live.session.hits++;
+      const token = this.#newToken();
+      live.receiverArriving();
+      try {
+        const claimed = this.#claim(key, token);
+        if (isPromiseLike(claimed) ? await claimed : claimed) live.attach(receiver, token);
+        else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+      } finally {
+        live.arrivalOver();
+      }
+      return;
+    }
     let record: SessionRecord;
     let isNew = false;
     if (admission?.record) {
