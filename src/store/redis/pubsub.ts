@@ -7,6 +7,9 @@ import type { Unsubscribe } from '../store.js';
 import { type Client, Connection, failFastOptions, type Gate } from './connection.js';
 import { RedisStoreError, messageOf } from './error.js';
 
+/** Milliseconds before trying again to open a subscriber connection when none could be opened. */
+const REOPEN_DELAY = 500;
+
 /** One pub/sub channel of the subscriber connection, shared by all its listeners. */
 interface Subscription {
   /** Wake-ups may be repeated after a reconnect (spuriously, as the contract allows); topics not. */
@@ -45,6 +48,8 @@ export class Subscriber {
   #connection: Connection | undefined;
   readonly #subscriptions = new Map<string, Subscription>();
   #connectedBefore = false;
+  /** The pending retry of {@link reopen}, if any. */
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(
     readonly open: OpenSubscriber,
@@ -77,13 +82,25 @@ export class Subscriber {
       this.#connection?.detach();
       this.#sub = undefined;
       this.#connection = undefined;
-      try {
-        this.connection();
-      } catch (error) {
-        this.log('reopening the subscriber failed: %O', error);
-      }
+      this.#reopen();
     });
     return this.#connection;
+  }
+
+  /**
+   * Opens the next subscriber connection; its first 'ready' resubscribes every channel. When
+   * none can be opened (the cluster knows no master while it reconnects), tries again shortly,
+   * so the subscriptions come back without waiting for a new one.
+   */
+  #reopen(): void {
+    if (this.isClosed()) return;
+    try {
+      this.connection();
+    } catch (error) {
+      this.log('reopening the subscriber failed: %O', error);
+      this.#retry = setTimeout(() => this.#reopen(), REOPEN_DELAY);
+      this.#retry.unref();
+    }
   }
 
   /** Resolves when the subscriber connection is ready; see {@link Connection.waitReady}. */
@@ -138,6 +155,7 @@ export class Subscriber {
 
   /** Drops every listener and disconnects (the store is closing). */
   close(): void {
+    clearTimeout(this.#retry);
     this.#subscriptions.clear();
     this.#sub?.disconnect();
   }
