@@ -261,7 +261,30 @@ export class RedisStore implements SessionStore {
   }
 
   async publish(topic: string, payload: string): Promise<void> {
-    await this.#run('publish', () => this.#client.publish(this.#keys.topicChannel(topic), payload));
+    await this.#run('publish', () => this.#publisher().publish(this.#keys.topicChannel(topic), payload));
+  }
+
+  /**
+   * Where this process publishes: its client, or on a cluster always the same master. ioredis
+   * sends a command without keys (PUBLISH) to a random node, and two masters forward over the
+   * cluster bus independently, so a subscriber got some of one process's messages out of order
+   * (and rooms, which deliver a message sent to several rooms once by its sender's sequence
+   * number, dropped the ones that came after a later one). One master forwards in the order it
+   * got them. The first by address, so the choice holds while the cluster's masters do.
+   */
+  #publisher(): Redis | Cluster {
+    const client = this.#client;
+    if (!(client instanceof Cluster)) return client;
+    let chosen: Redis | undefined;
+    let chosenAddress = '';
+    for (const master of client.nodes('master')) {
+      const address = `${master.options.host ?? ''}:${master.options.port ?? ''}`;
+      if (chosen === undefined || address < chosenAddress) {
+        chosen = master;
+        chosenAddress = address;
+      }
+    }
+    return chosen ?? client;
   }
 
   async subscribe(topic: string, listener: (payload: string) => void): Promise<Unsubscribe> {
