@@ -354,6 +354,30 @@ describe('hooks', () => {
     await harness.close();
   });
 
+  it('a session removed while an async onOpen runs: onClose, onClosed, onRemove follow it, once each, in order', async () => {
+    let finishOpen!: () => void;
+    const harness = new Harness({
+      disconnectDelay: 5_000,
+      hooks: {
+        onOpen: () => new Promise<void>((resolve) => (finishOpen = resolve)),
+        onClosed: async () => {
+          await Promise.resolve();
+          harness.log.push('onClosed done');
+        },
+      },
+    });
+    await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
+    harness.timers.advance(5_000);
+    assert.equal(harness.session.state, CLOSED);
+    assert.equal(harness.manager.size, 0);
+    await settle();
+    assert.deepEqual(harness.log, ['onOpen 1']);
+    finishOpen();
+    await settle();
+    assert.deepEqual(harness.log, ['onOpen 1', 'onClose 3', 'onClosed 3', 'onClosed done', 'onRemove 3']);
+    await harness.close();
+  });
+
   it('messages received while an async onMessage runs are delivered after it, in order', async () => {
     const releases: Array<() => void> = [];
     const harness = new Harness({
