@@ -63,6 +63,9 @@ interface Entry {
  */
 const EVICTION_SCAN = 1024;
 
+/** Every entry counts as one toward `maxSize` (see the constructor). */
+const one = (): number => 1;
+
 /** What an expired or evicted session's client gets when it comes back. */
 const EXPIRED_CLOSE = { code: 3001, reason: 'Session expired' } as const;
 
@@ -84,6 +87,7 @@ export class MemoryStore implements SessionStore {
   readonly #graves: LRUCache<string, { record: SessionRecord; expiresAt: number }>;
   readonly #now: () => number;
   readonly #topics = new Map<string, Set<(payload: string) => void>>();
+  readonly #maxSessions: number;
   #evictListener: ((key: string, record: SessionRecord) => void) | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -94,16 +98,21 @@ export class MemoryStore implements SessionStore {
       throw new SockjsOptionError('maxSessions', `must be a positive integer, got ${String(maxSessions)}`, 'MemoryStore');
     }
     this.#now = options.now ?? Date.now;
+    this.#maxSessions = maxSessions;
     // The store picks whom to evict itself (#makeRoom) before it adds a record; lru-cache's own
-    // eviction at `max` is only the backstop, and reports like ours.
+    // eviction at `maxSize` is only the backstop, and reports like ours. `maxSize` with a size of
+    // 1 per entry bounds the count as `max` would, but lru-cache then grows its arrays as
+    // sessions come instead of allocating `max` slots up front (about 36 ms and 2.5 MB per cache
+    // at the default 100 000: a route's startup paid that twice).
     this.#cache = new LRUCache<string, Entry>({
-      max: maxSessions,
+      maxSize: maxSessions,
+      sizeCalculation: one,
       // disposeAfter (not dispose) so the listener may touch the cache again safely.
       disposeAfter: (entry, key, reason) => {
         if (reason === 'evict') this.#lost(key, entry);
       },
     });
-    this.#graves = new LRUCache({ max: maxSessions });
+    this.#graves = new LRUCache({ maxSize: maxSessions, sizeCalculation: one });
   }
 
   create(key: string, record: SessionRecord, ttlMs: number): CreateResult {
@@ -270,7 +279,7 @@ export class MemoryStore implements SessionStore {
 
   /** A full store drops one record before it adds one: see the class comment for which. */
   #makeRoom(): void {
-    if (this.#cache.size < this.#cache.max) return;
+    if (this.#cache.size < this.#maxSessions) return;
     const now = this.#now();
     let victim: string | undefined;
     let scanned = 0;
