@@ -221,7 +221,9 @@ function checkBytes(option: string, value: number): number {
  * Subclass it and pass the class (`manager: MyManager`) or an instance
  * (`manager: new MyManager({ name, session, store })`) to `sockjs()`.
  *
- * @throws {@link SockjsOptionError} from the constructor for a wrong option, naming it.
+ * @throws {@link SockjsOptionError} from the constructor for a wrong or unknown option, naming
+ *   it. A subclass with options of its own takes them out before it calls `super(options)`:
+ *   `constructor({ greeting, ...options }) { super(options); ... }`.
  */
 export class SessionManager<S extends Session = Session> {
   /** The route's name (`ctx.sockjs(name)`). */

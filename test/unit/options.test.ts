@@ -73,6 +73,26 @@ describe('unknown options', () => {
     await manager.close();
   });
 
+  it('a SessionManager subclass with options of its own takes them out before super()', async () => {
+    class Greeter extends SessionManager {
+      readonly greeting: string;
+      constructor({ greeting, ...options }: ConstructorParameters<typeof SessionManager>[0] & { greeting: string }) {
+        super(options);
+        this.greeting = greeting;
+      }
+    }
+    const greeter = new Greeter({ name: 'g', greeting: 'hi', heartbeatDelay: 1000 });
+    assert.equal(greeter.greeting, 'hi');
+    assert.equal(greeter.heartbeatDelay, 1000);
+    await greeter.close();
+    class Careless extends SessionManager {
+      constructor(options: ConstructorParameters<typeof SessionManager>[0] & { greeting: string }) {
+        super(options);
+      }
+    }
+    assert.equal(optionError(() => new Careless({ greeting: 'hi' })).option, 'greeting');
+  });
+
   it('nested options refuse unknown keys the same way', () => {
     assert.equal(optionError(() => sockjs({ limits: { maxSession: 5 } as never })).option, 'limits.maxSession');
     assert.equal(optionError(() => sockjs({ perMessageDeflate: { treshold: 0 } as never })).option, 'perMessageDeflate.treshold');
