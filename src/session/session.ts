@@ -4,7 +4,7 @@
  * next hook waits for it, so onMessage never runs before onOpen has finished. A hook that throws
  * or rejects is logged and does not end the session.
  */
-import { SessionStateError, SockjsRangeError } from '../errors.js';
+import { SessionStateError, SockjsArgumentError, SockjsRangeError } from '../errors.js';
 import { logger } from '../log.js';
 import { CloseCode, CloseReason } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
@@ -239,10 +239,15 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param reason - The reason the client sees. Default `'Go away!'`.
    * @throws {@link SockjsRangeError} (a RangeError) for a code that is not an integer from 1000
    *   to 4999.
+   * @throws {@link SockjsArgumentError} (a TypeError) for a reason that is not a string (the
+   *   close frame carries a string: sockjs-client hands it to `onclose` as `event.reason`).
    */
   close(code: number = CloseCode.GO_AWAY, reason: string = CloseReason.GO_AWAY): void {
     if (!Number.isInteger(code) || code < 1000 || code > 4999) {
       throw new SockjsRangeError(`close code must be an integer from 1000 to 4999, got ${String(code)}`);
+    }
+    if (typeof reason !== 'string') {
+      throw new SockjsArgumentError(`close reason must be a string, got ${reason === null ? 'null' : typeof reason}`);
     }
     if (this.#state >= SessionState.CLOSING) return;
     // Messages sent or broadcast before close() go out before the close frame.

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageEncodingError, SessionStateError, SockjsRangeError } from '../../src/errors.js';
+import { MessageEncodingError, SessionStateError, SockjsArgumentError, SockjsRangeError } from '../../src/errors.js';
 import { Session, internals, kOpen } from '../../src/session/session.js';
 import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
@@ -225,6 +225,28 @@ describe('session.close()', () => {
     low.harness.session.close(1000, 'lowest');
     assert.equal(low.receiver.endFrame, 'c[1000,"lowest"]');
     await low.harness.close();
+    await harness.close();
+  });
+
+  it('refuses a reason that is not a string with SockjsArgumentError, sending nothing', async () => {
+    const { harness, receiver } = await openStream();
+    const session = harness.session;
+    for (const [reason, got] of [
+      [42, 'number'],
+      [null, 'null'],
+      [{ text: 'bye' }, 'object'],
+    ] as const) {
+      assert.throws(
+        () => session.close(3000, reason as unknown as string),
+        (error: unknown) =>
+          error instanceof SockjsArgumentError && error.code === 'SOCKJS_ERR_INVALID_ARGUMENT' && error.message === `koa-sockjs: close reason must be a string, got ${got}`,
+      );
+    }
+    assert.equal(session.state, OPEN);
+    assert.deepEqual(receiver.frames, ['o']);
+    // Left out, it is the default.
+    session.close(3000, undefined);
+    assert.equal(receiver.endFrame, 'c[3000,"Go away!"]');
     await harness.close();
   });
 
