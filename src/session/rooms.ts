@@ -127,6 +127,13 @@ const NO_ROOMS: ReadonlySet<string> = new Set();
  */
 const RESUBSCRIBE_FIRST_MS = 1000;
 const RESUBSCRIBE_MOST_MS = 30_000;
+/**
+ * A message to more rooms than this is published once, on the route's topic, instead of once
+ * per room. Each copy names every room (a process delivers it on the first copy it gets, to the
+ * members of any of them), so N copies carry N² room names: one message to 1 000 rooms put 12 MB
+ * on the wire. Past this, every process gets the message and delivers it to its members, if any.
+ */
+const MOST_ROOM_COPIES = 8;
 /** Senders whose sequence numbers are remembered; the oldest is forgotten past this (dead processes). */
 const MAX_SENDERS = 1024;
 
@@ -432,7 +439,7 @@ export class RoomHub implements RoomMembership {
     if (audience.exceptRooms.length) envelope.xr = [...audience.exceptRooms];
     if (audience.exceptSessions.length) envelope.xs = [...audience.exceptSessions];
     const payload = `${store.nodeId}\n${JSON.stringify(envelope)}`;
-    if (audience.rooms === undefined) {
+    if (audience.rooms === undefined || audience.rooms.length > MOST_ROOM_COPIES) {
       this.#storeCall(store.publish(this.broadcastTopic, payload), 'publish broadcast');
       return;
     }

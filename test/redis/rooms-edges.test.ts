@@ -104,6 +104,8 @@ describe('rooms on RedisStore at the edges', () => {
     }
   };
 
+  const publishCalls = async (): Promise<number> => Number(/cmdstat_publish:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+
   const subscribedChannels = async (): Promise<string[]> => (await admin.pubsub('CHANNELS', `${keyPrefix}*room*`)) as string[];
 
   it('a room joined, left and joined again in one tick still hears the other process', async () => {
@@ -131,14 +133,17 @@ describe('rooms on RedisStore at the edges', () => {
     await until(() => receiver.route.manager.size === 0, 'the sessions to go');
   });
 
-  it('a session in a thousand rooms: one broadcast to all of them arrives once; closing it unsubscribes every one', async () => {
+  it('a session in a thousand rooms: one broadcast to all of them is published once and arrives once; closing it unsubscribes every one', async () => {
     const before = (await subscribedChannels()).length;
     const rooms = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     const client = await member({ join: rooms });
     try {
       assert.equal((await subscribedChannels()).length, before + rooms.length);
+      const published = await publishCalls();
       sender.route.manager.to(rooms).broadcast('to all of them');
       assert.deepEqual(await untilEnd([client]), [['to all of them', 'end']]);
+      // Once on the route's topic (and the end marker), not a copy naming 1 000 rooms per room.
+      assert.ok((await publishCalls()) - published <= 4, `${(await publishCalls()) - published} PUBLISH`);
     } finally {
       await client.close();
     }
