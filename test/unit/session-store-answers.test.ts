@@ -323,6 +323,41 @@ describe('manager shutdown', () => {
     assert.equal(harness.timers.size, 0);
   });
 
+  it('close({ timeout }) waits for a slow reader to take its backlog, then closes with 1001', async () => {
+    const harness = new Harness();
+    const stream = new FakeReceiver({ slowReader: true });
+    await harness.connect('a', stream);
+    harness.session.send('backlog');
+    await settle();
+    let closed = false;
+    const closing = harness.manager.close({ timeout: 10_000 }).then(() => (closed = true));
+    await settle();
+    assert.equal(closed, false);
+    assert.equal(harness.session.state, SessionState.OPEN);
+    stream.read();
+    await closing;
+    assert.deepEqual(stream.frames, ['o', 'a["backlog"]', 'c[1001,"Server is shutting down"]']);
+    await harness.close();
+  });
+
+  it('close({ timeout }) stops waiting after timeout ms of the clock', async () => {
+    const harness = new Harness();
+    const stream = new FakeReceiver({ slowReader: true });
+    await harness.connect('a', stream);
+    harness.session.send('never read');
+    await settle();
+    let closed = false;
+    const closing = harness.manager.close({ timeout: 10_000 }).then(() => (closed = true));
+    harness.timers.advance(9_999);
+    await settle();
+    assert.equal(closed, false);
+    harness.timers.advance(1);
+    await closing;
+    assert.equal(harness.session.state, SessionState.CLOSED);
+    assert.equal(stream.endFrame, 'c[1001,"Server is shutting down"]');
+    await harness.close();
+  });
+
   it('clear() expires every session: 3001, every hook, nothing kept', async () => {
     const harness = new Harness();
     const stream = new FakeReceiver();
