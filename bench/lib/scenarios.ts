@@ -386,8 +386,10 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 1.1,
       issue: 17,
       blocker:
-        'Koa itself: an echo is two requests, and two requests through a bare Koa app already use most of the ' +
-        'CPU the target allows (see "Koa\'s own cost" below); koa-sockjs\'s own work per message is below sockjs-node\'s',
+        'an echo is two requests through Koa, with the same syscalls as sockjs-node (two reads, one writev, one write); ' +
+        'in the profile the writes in Koa\'s respond take ~38 % of the server\'s time, Koa itself ~8 %, koa-sockjs\'s own ' +
+        'code ~20 %. The long poll no longer goes through Koa 3\'s stream.pipeline (766b4ae: ~22 % less CPU per echo) nor ' +
+        'reads the session record back (2f1c29b); see "Koa\'s own cost" below and PROFILE.md, round three',
     },
   },
   {
@@ -438,9 +440,10 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 1.6,
       issue: 17,
       blocker:
-        'about ten Redis round trips per echo (33 commands counting those its scripts run), so one message in flight per ' +
-        'session is bounded by latency more than by CPU; on 2 cores the second process shares them with the first, ' +
-        'redis-server, the balancer and the load generator (PROFILE.md, Redis)',
+        'four Redis round trips per echo, one after the other for a session (claim, take of the outgoing mailbox, take of ' +
+        'the incoming one for the send, release; 26.6 commands counting its scripts\', from 6 and 38.5 before 2f1c29b), so one ' +
+        'message in flight per session is bounded by latency more than by CPU; on 2 cores the second process shares them ' +
+        'with the first, redis-server, the balancer and the load generator (PROFILE.md, round three)',
     },
   },
   wsEcho(16, {
