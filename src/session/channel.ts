@@ -18,6 +18,7 @@ import { internals, kEnded, kHookTail, kReceive, kRemoved, type Session, type Se
 import { SessionState } from '../store/session-state.js';
 import { checkedOutgoing, decodedIncoming } from './stored-messages.js';
 import { logLife } from './life-log.js';
+import { UnreadResponses } from './unread-responses.js';
 
 const log = logger('channel');
 
@@ -70,6 +71,8 @@ export interface ChannelSettings {
    * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
    */
   readonly notifyRemoteReceiver?: (key: string) => void;
+  /** Answered responses of this process's sessions their clients have not read (they keep the claim). */
+  readonly unread: UnreadResponses;
 }
 
 export class SessionChannel implements SessionOutlet {
@@ -493,6 +496,14 @@ export class SessionChannel implements SessionOutlet {
     return isPromiseLike(taking) ? Promise.resolve(taking).then(noop, noop) : undefined;
   }
 
+  /**
+   * The client asked again without reading an answered response, held by another process
+   * (see UnreadResponses, which dropped it): a stalled reader, 1013.
+   */
+  stalled(): void {
+    if (this.session.state < SessionState.CLOSING) this.#stalled('a new poll while the previous answer is unread (held elsewhere)');
+  }
+
   /** The receiving connection went away without a goodbye (also reported by other processes). */
   interrupted(): void {
     if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.INTERRUPTED, CloseReason.INTERRUPTED);
@@ -727,7 +738,16 @@ export class SessionChannel implements SessionOutlet {
     const token = this.#token;
     this.#token = undefined;
     if (this.persistent && token !== undefined) {
-      this.#storeCall(this.settings.store.releaseReceiver(this.key, token), 'release receiver');
+      const release = (): void => this.#storeCall(this.settings.store.releaseReceiver(this.key, token), 'release receiver');
+      // An answered response the client has not read keeps the claim until it has, so that no
+      // receiving request, here or in another process, takes more meanwhile (UnreadResponses).
+      if (UnreadResponses.unread(receiver)) {
+        this.settings.unread.hold(this.key, receiver, release, () => {
+          if (!this.#removed) this.#stalled('a new poll while the previous answer is unread');
+        });
+      } else {
+        release();
+      }
       // Closed sessions too: one closed while a receiver was attaching (attach() cleared the
       // timer close() had set) would otherwise never be removed.
       if (!this.#removed) this.#armDisconnect();

@@ -23,6 +23,7 @@ import { attachConnector, type Admission, type WebsocketSession } from './connec
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
 import { logLife } from './life-log.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './cluster/remote-receiver.js';
+import { UnreadResponses } from './unread-responses.js';
 import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
 import { Session, internals, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
@@ -185,6 +186,13 @@ const INTERRUPTED = 'interrupted';
 const CLOSED = 'closed';
 /** A receiving connection elsewhere took one of our sessions' queued messages (for drain()). */
 const TAKEN = 'taken';
+/**
+ * To the process whose answered response holds a session's receiver claim: a new receiving
+ * request for the session found the claim held (see UnreadResponses).
+ */
+const POLLED = 'polled';
+/** To a session's owner: its client asked again without reading an answer held elsewhere (1013). */
+const STALLED = 'stalled';
 
 /**
  * Pauses before retrying a receiver claim held by another live process (see `#claim`): about
@@ -260,6 +268,8 @@ export class SessionManager<S extends Session = Session> {
   readonly #channelSettings: ChannelSettings;
   /** Receiving connections served here for sessions owned by other processes, by store key. */
   readonly #remoteReceivers = new Map<string, RemoteReceiver>();
+  /** Answered responses of this process their clients have not read yet (they keep the claim). */
+  readonly #unread = new UnreadResponses();
   readonly #onError: (error: unknown, context: string) => void;
   /** One function for every channel to leave by (not a closure per session). */
   readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
@@ -323,6 +333,7 @@ export class SessionManager<S extends Session = Session> {
       rooms: this.#rooms,
       metrics: this.#metrics,
       notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
+      unread: this.#unread,
     };
     this.store.onEvict((key, record) => this.#evicted(key, record));
     // The connection protocol, for the middleware and the transports only (connector.ts).
@@ -470,6 +481,8 @@ export class SessionManager<S extends Session = Session> {
     // Connections served for sessions of other processes end without a frame: their clients
     // come back, and another process serves them.
     for (const remote of [...this.#remoteReceivers.values()]) remote.end();
+    // Claims kept by answers not read yet: the sessions go on elsewhere (or end) without them.
+    this.#unread.releaseAll();
     this.#rooms.close();
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
@@ -541,6 +554,10 @@ export class SessionManager<S extends Session = Session> {
       // We hold the receiving connection of a session that closed elsewhere.
       else if (kind === CLOSED) this.#remoteReceivers.get(key)?.checkClosed();
       else if (kind === TAKEN) this.#channels.get(key)?.outgoingTaken();
+      // A receiving request elsewhere found the claim an unread answer of ours holds.
+      else if (kind === POLLED) void this.#unread.polled(key);
+      // A client of one of our sessions asked again without reading an answer held elsewhere.
+      else if (kind === STALLED) this.#channels.get(key)?.stalled();
     });
     if (pending.length) {
       return Promise.all(pending).then(
@@ -583,6 +600,11 @@ export class SessionManager<S extends Session = Session> {
 
   async #connect(key: string, receiver: Receiver, request: RequestInfo, admission: Admission | undefined): Promise<void> {
     const store = this.store;
+    // An answer of this process the client has not read holds the claim: read by now, or the
+    // reader is stalled (the session closes with 1013, the claim is free, and this request gets
+    // the close frame below). See UnreadResponses.
+    const looked = this.#unread.polled(key);
+    if (looked) await looked;
     const live = this.#channels.get(key);
     if (live && live.session.state === SessionState.OPEN && admission?.record === undefined && admission?.identity === undefined) {
       // An open session of this process (the next poll of a polling session): its state is here,
@@ -753,6 +775,7 @@ export class SessionManager<S extends Session = Session> {
       ...this.#channelSettings,
       notifyInterrupted: (key) => this.#notifyOwner(key),
       notifyTaken: (key) => this.#notifyOwner(key, TAKEN),
+      notifyStalled: (key) => this.#notifyOwner(key, STALLED),
       adoptIfOrphaned: async (key, transport) => {
         const local = this.#channels.get(key);
         if (local) return local;
@@ -794,6 +817,7 @@ export class SessionManager<S extends Session = Session> {
 
   async #reclaim(key: string, token: string): Promise<boolean> {
     const ttl = this.#channelSettings.recordTtl;
+    let told: string | undefined;
     for (const delay of CLAIM_RETRY_DELAYS) {
       const holder = (await this.store.get(key))?.receiver;
       if (holder === undefined) return this.store.claimReceiver(key, token, ttl);
@@ -805,6 +829,12 @@ export class SessionManager<S extends Session = Session> {
         await this.store.releaseReceiver(key, holder);
         return this.store.claimReceiver(key, token, ttl);
       }
+      // The holder may be an answer its client has not read: it looks, and lets go (read, or
+      // the client is stalled); see UnreadResponses. Once per holder.
+      if (holder !== told) {
+        told = holder;
+        this.#storeCall(this.store.publish(this.#nodeTopic(holderNode), `${POLLED}\n${key}`), 'publish polled');
+      }
       await new Promise<void>((resolve) => this.timers.setTimeout(resolve, delay));
       if (await this.store.claimReceiver(key, token, ttl)) return true;
     }
@@ -815,10 +845,11 @@ export class SessionManager<S extends Session = Session> {
    * The receiving connection of a session was interrupted here (or, `TAKEN`, took its queued
    * messages): tell its owner, wherever.
    */
-  #notifyOwner(key: string, kind: typeof INTERRUPTED | typeof TAKEN = INTERRUPTED): void {
+  #notifyOwner(key: string, kind: typeof INTERRUPTED | typeof TAKEN | typeof STALLED = INTERRUPTED): void {
     const local = this.#channels.get(key);
     if (local) {
       if (kind === INTERRUPTED) local.interrupted();
+      else if (kind === STALLED) local.stalled();
       else local.outgoingTaken();
       return;
     }

@@ -97,9 +97,11 @@ describe('outgoing: maxBufferedBytes', () => {
     harness.session.send('read');
     await settle();
     const next = new FakeReceiver({ kind: 'polling' });
-    await harness.connect('k', next);
-    // The client's read lands within the turn the channel waits.
+    const connecting = harness.connect('k', next);
+    // The client's read lands within the turn the session layer waits before the new poll
+    // claims the session (the unread answer held the claim until then).
     answered.read();
+    await connecting;
     await settle();
     await settle();
     assert.equal(answered.destroyed, false);

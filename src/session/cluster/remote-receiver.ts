@@ -13,6 +13,7 @@ import type { Receiver } from '../receiver.js';
 import { catchRejection, whenReady } from '../../util/awaitable.js';
 import { keyLabel } from '../../util/key-label.js';
 import type { SessionChannel } from '../channel.js';
+import { UnreadResponses } from '../unread-responses.js';
 import { SessionState } from '../../store/session-state.js';
 import { checkedOutgoing } from '../stored-messages.js';
 
@@ -30,6 +31,10 @@ export interface RemoteReceiverSettings {
   readonly notifyInterrupted: (key: string) => void;
   /** Where messages sent to clients are counted. */
   readonly metrics?: RouteMetrics;
+  /** Answered responses of this process the client has not read (they keep the claim). */
+  readonly unread: UnreadResponses;
+  /** Tells the owner that its client asked again without reading this process's answer: 1013. */
+  readonly notifyStalled: (key: string) => void;
   /** Tells the owner that its queued messages were taken (its producers may be waiting in drain()). */
   readonly notifyTaken?: (key: string) => void;
   /**
@@ -198,7 +203,12 @@ export class RemoteReceiver {
   #finish(): void {
     if (this.#done) return;
     this.#stop();
-    this.#storeCall(this.settings.store.releaseReceiver(this.key, this.token), 'release');
+    const { store, unread } = this.settings;
+    const release = (): void => this.#storeCall(store.releaseReceiver(this.key, this.token), 'release');
+    // An answer the client has not read keeps the claim until it has: a new receiving request
+    // meanwhile, in any process, finds the client stalled (UnreadResponses), wherever the owner is.
+    if (UnreadResponses.unread(this.receiver)) unread.hold(this.key, this.receiver, release, () => this.settings.notifyStalled(this.key));
+    else release();
   }
 
   /** Stops serving, without releasing the claim. */
