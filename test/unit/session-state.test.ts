@@ -9,7 +9,7 @@ import { MessageEncodingError, SessionStateError, SockjsArgumentError, SockjsRan
 import { Session, internals, kOpen } from '../../src/session/session.js';
 import { SessionState, assertTransition, stateName } from '../../src/store/session-state.js';
 import { FakeReceiver } from '../helpers/fake-receiver.js';
-import { Harness, REQUEST, settle, type RecordingSession } from '../helpers/session-harness.js';
+import { Harness, REQUEST, settle, type Hooks, type RecordingSession } from '../helpers/session-harness.js';
 
 const { NEW, OPEN, CLOSING, CLOSED } = SessionState;
 
@@ -346,6 +346,39 @@ describe('re-entrant closes', () => {
       [CLOSED, CLOSED],
     );
   });
+});
+
+describe('re-entrant calls from every hook, on every transport', () => {
+  const cases: Array<[string, Hooks, string]> = [
+    ['expire() in onOpen', { onOpen: (session) => session.expire() }, 'c[3001,"Session expired"]'],
+    ['manager.clear() in onMessage', { onMessage: (session) => session.manager.clear() }, 'c[3001,"Session expired"]'],
+    ['send() and close() in onClose', { onClose: (session) => (session.send('late'), session.close(4001, 'again')) }, 'c[4000,"first"]'],
+    ['expire() in onClosed', { onClosed: (session) => session.expire() }, 'c[4000,"first"]'],
+    ['close() and expire() in onRemove', { onRemove: (session) => (session.close(4001, 'again'), session.expire()) }, 'c[4000,"first"]'],
+  ];
+  for (const [name, hooks, closeFrame] of cases) {
+    for (const kind of ['streaming', 'polling', 'websocket'] as const) {
+      it(`${name} on a ${kind} session: every hook once, in order; no error; nothing left`, async () => {
+        const harness = new Harness({ hooks, disconnectDelay: 5_000 });
+        const receiver = new FakeReceiver({ kind });
+        if (kind === 'websocket') harness.openWebsocket(receiver).receive(['m']);
+        else {
+          await harness.connect('k', receiver);
+          await harness.sendFromClient('k', ['m']);
+        }
+        const session = harness.session;
+        if (session.state === OPEN) session.close(4000, 'first');
+        harness.timers.advance(5_000);
+        await settle();
+        const opened = hooks.onOpen ? ['onOpen 1'] : ['onOpen 1', 'onMessage "m" 1'];
+        assert.deepEqual(harness.log, [...opened, 'onClose 2', 'onClosed 3', 'onRemove 3']);
+        assert.deepEqual(harness.errors, []);
+        // A poll took `o` and ended; the others got the close frame on their connection.
+        assert.deepEqual(receiver.frames, kind === 'polling' ? ['o'] : ['o', closeFrame]);
+        await harness.close();
+      });
+    }
+  }
 });
 
 describe('hooks', () => {
