@@ -149,6 +149,33 @@ describe('RedisStore', () => {
     client.disconnect();
   });
 
+  it("shares one application client among many stores without Node's listener-leak warning, and gives its limit back", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      if (warning.name === 'MaxListenersExceededWarning') warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    // Not yet connected: every store also waits for its 'ready' while registering.
+    const client = new Redis(redis.url, { lazyConnect: true });
+    const stores: RedisStore[] = [];
+    try {
+      const limit = client.getMaxListeners();
+      for (let i = 0; i < 8; i++) stores.push(new RedisStore({ client, keyPrefix: `shared:${i}:${randomUUID()}:` }));
+      await client.connect();
+      await Promise.all(stores.map((store) => store.ready()));
+      await Promise.all(stores.map((store) => store.close()));
+      assert.equal(client.getMaxListeners(), limit);
+      assert.equal(client.listenerCount('ready'), 0, 'no listener of a closed store left on the client');
+      // Node emits the warning on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+      await Promise.all(stores.map((store) => store.close()));
+      client.disconnect();
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('checks its options', () => {
     assert.throws(() => new RedisStore({ url: 'redis://127.0.0.1:1', client: new Redis({ lazyConnect: true }) }), { code: 'SOCKJS_ERR_INVALID_OPTION', message: /"client" cannot be combined with "url"/ });
     assert.throws(() => new RedisStore({ nodeTtl: 0 }), { code: 'SOCKJS_ERR_INVALID_OPTION', option: 'nodeTtl' });

@@ -45,6 +45,12 @@ export type Client = Redis | Cluster;
 export type Gate = () => Promise<void> | undefined;
 
 /**
+ * The most listeners one store adds to its client for one event: 'ready' for this connection,
+ * for a pending {@link Connection.waitReady}, and for the store's re-registration.
+ */
+const LISTENERS_PER_EVENT = 3;
+
+/**
  * An ioredis client with bounded waits for a lost connection, failures turned into
  * RedisStoreError naming the operation, and scripts sent by SHA1 once sent whole.
  */
@@ -81,6 +87,10 @@ export class Connection {
     client.on('close', this.#onClose);
     client.on('+node', this.#onTopology);
     client.on('-node', this.#onTopology);
+    // The application may share one client among the stores of several routes: raise its
+    // listener limit by what each store adds, so Node's leak warning keeps its meaning.
+    const max = client.getMaxListeners();
+    if (max !== 0) client.setMaxListeners(max + LISTENERS_PER_EVENT);
   }
 
   /** Removes this connection's listeners from the client (which may be the application's). */
@@ -89,6 +99,8 @@ export class Connection {
     this.client.off('close', this.#onClose);
     this.client.off('+node', this.#onTopology);
     this.client.off('-node', this.#onTopology);
+    const max = this.client.getMaxListeners();
+    if (max !== 0) this.client.setMaxListeners(Math.max(1, max - LISTENERS_PER_EVENT));
   }
 
   /**

@@ -89,7 +89,9 @@ function positive(option: string, value: number): number {
 /**
  * A {@link SessionStore} on Redis (6 or later, through ioredis), so that any number of
  * processes serve one application without sticky sessions: a poll or a send may land on any
- * of them (docs/scaling.md). Give every process of one route the same `keyPrefix`.
+ * of them (docs/scaling.md). Give every process of one route the same `keyPrefix`. One Redis,
+ * a Sentinel-managed one (pass a `Redis` client made with `sentinels`) and a Redis Cluster
+ * (pass a `Cluster`) are supported; docs/scaling.md says how, and what is not.
  *
  * Operations fail with {@link RedisStoreError} (Koa answers 503) when Redis is unreachable for
  * longer than `commandTimeout`; `await store.ready()` at startup to fail early instead.
