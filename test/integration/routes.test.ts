@@ -189,7 +189,7 @@ describe('routes', () => {
     assert.equal((await post(`${url}/xhr`)).body, 'o\n');
     assert.equal((await post(`${url}/xhr_send`, '["abc"]')).status, 204);
     assert.equal((await post(`${url}/xhr`)).body, 'a["ABC"]\n');
-    assert.deepEqual(store.calls, ['create', 'push outgoing "ABC"', 'create', 'claim', 'take outgoing "ABC"']);
+    assert.deepEqual(store.calls, ['create', 'push outgoing "ABC"', 'claim', 'take outgoing "ABC"']);
   });
 });
 
