@@ -106,6 +106,8 @@ export class SessionChannel implements SessionOutlet {
   #previous: Receiver | undefined;
   /** The close frame the session ended with, for its tombstone. */
   #closedWith: { code: number; reason: string } | undefined;
+  /** The rooms it was in when it left them all (at its end): what `rooms` shows afterwards. */
+  #roomsAtEnd: ReadonlySet<string> | undefined;
   /** Until when the client's traffic need not renew the record again (see noteActivity). */
   #renewedUntil = 0;
   #unwatchIncoming: (() => unknown) | undefined;
@@ -168,7 +170,17 @@ export class SessionChannel implements SessionOutlet {
   }
 
   get rooms(): ReadonlySet<string> {
-    return this.settings.rooms.roomsOf(this);
+    return this.#roomsAtEnd ?? this.settings.rooms.roomsOf(this);
+  }
+
+  /**
+   * Leaves every room, once, keeping the set it was in for `rooms`: the close frame and the
+   * leaving come before onClose (so nothing broadcast to a room reaches a closing session),
+   * yet a hook saying goodbye with `to([...this.rooms])` must still find them.
+   */
+  #leaveRooms(): void {
+    this.#roomsAtEnd ??= this.settings.rooms.roomsOf(this);
+    this.settings.rooms.leaveAll(this);
   }
 
   close(code: number, reason: string): void {
@@ -182,7 +194,7 @@ export class SessionChannel implements SessionOutlet {
     // Nothing more can be sent: producers waiting for room stop waiting.
     this.#drain?.end();
     // What was broadcast to its rooms before the close went out above; nothing more will.
-    this.settings.rooms.leaveAll(this);
+    this.#leaveRooms();
     const frame = closeFrame(code, reason);
     // A websocket session's record goes in the next microtask, and no request can address its
     // key: recording the close would be a store call (a round trip on Redis) for nobody.
@@ -284,7 +296,7 @@ export class SessionChannel implements SessionOutlet {
       receiver.end();
     }
     this.#clearTimers();
-    this.settings.rooms.leaveAll(this);
+    this.#leaveRooms();
     this.forget(this);
   }
 
@@ -528,7 +540,7 @@ export class SessionChannel implements SessionOutlet {
   #forgotten(): void {
     this.#wakeRoomWaiters();
     logLife(this.session, 'removed');
-    this.settings.rooms.leaveAll(this);
+    this.#leaveRooms();
     this.forget(this);
     internals(this.session)[kRemoved]();
   }

@@ -292,7 +292,11 @@ export class Session<Data extends object = Record<string, unknown>> {
     return this.#outlet?.leave(room) ?? false;
   }
 
-  /** The rooms the session is in (none once it closes). A live view: do not change it. */
+  /**
+   * The rooms the session is in. A live view: do not change it. Once the session ends it has
+   * left them all (nothing more broadcast to a room reaches it), and this shows the rooms it was
+   * in then, so onClose, onClosed and onRemove can tell them goodbye with `to([...this.rooms])`.
+   */
   get rooms(): ReadonlySet<string> {
     return this.#outlet?.rooms ?? NO_ROOMS;
   }

@@ -26,8 +26,8 @@ class CountingStore extends MemoryStore {
 }
 
 /**
- * Joins ten rooms on open; in onClose and onClosed (in none any more: the close frame and the
- * leaving come before onClose) tries to join and leave more.
+ * Joins ten rooms on open; in onClose and onClosed (it has left them: the close frame and the
+ * leaving come before onClose, but `rooms` still names them) tries to join and leave more.
  */
 class Busy extends Session {
   static seen: string[] = [];
@@ -68,7 +68,7 @@ describe('rooms at the edges, one process', () => {
     }
   });
 
-  it('a session leaves every room when it ends (before onClose); joins in onClose and onClosed add nothing; nothing is left subscribed', async () => {
+  it('a session leaves every room when it ends (before onClose, which still sees their names); joins in onClose and onClosed add nothing; nothing is left subscribed', async () => {
     Busy.seen = [];
     const store = new CountingStore();
     const errors: string[] = [];
@@ -96,13 +96,51 @@ describe('rooms at the edges, one process', () => {
     await route.close();
     assert.equal(route.manager.in(['room-1', 'late', 'later']).size, 0);
     assert.equal(store.roomSubscriptions, 0, 'every room topic unsubscribed');
-    assert.deepEqual(new Set(Busy.seen), new Set(['onClose: 0 rooms', 'onClosed: 0 rooms, left room-0: false']));
+    assert.deepEqual(new Set(Busy.seen), new Set(['onClose: 10 rooms', 'onClosed: 10 rooms, left room-0: false']));
     assert.equal(Busy.seen.length, 40);
     // After close, a broadcast is dropped: no error, nothing queued.
     route.manager.to('room-1').broadcast('after close');
     route.manager.broadcast('after close');
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(errors, []);
+  });
+
+  it('onClose tells its rooms goodbye with to([...this.rooms]) on every way a session ends: the others hear it, the leaver does not', async () => {
+    class Goodbye extends Session {
+      override async onOpen(): Promise<void> {
+        await this.join('lobby');
+        await this.join(`own-${this.id}`);
+        this.send('in');
+      }
+      override onClose(): void {
+        this.manager.to([...this.rooms]).broadcast(`bye from ${[...this.rooms].sort().join('+')}`);
+      }
+    }
+    const route = sockjs({ prefix: '/g', session: Goodbye, disconnectDelay: 200 });
+    const app = new Koa();
+    app.use(route);
+    const server = await listen(app);
+    servers.push(server);
+    const stayer = new FrameClient(`${server.url}/g/0/stay/websocket`);
+    await stayer.waitFor(2);
+    const stayerId = route.manager.activeSessions()[0]!.id;
+    const ends: Array<[string, (client: FrameClient, session: Session) => void]> = [
+      ['server close()', (_client, session) => session.close()],
+      ['client gone', (client) => client.ws.terminate()],
+      ['expire()', (_client, session) => session.expire()],
+    ];
+    for (const [how, end] of ends) {
+      const leaver = new FrameClient(`${server.url}/g/0/${how.replace(/\W/g, '')}/websocket`);
+      await leaver.waitFor(2);
+      const session = route.manager.activeSessions().find((candidate) => candidate.id !== stayerId)!;
+      const heard = stayer.frames.length;
+      end(leaver, session);
+      await stayer.waitFor(heard + 1);
+      assert.equal(stayer.frames[heard], `a${JSON.stringify([`bye from lobby+own-${session.id}`])}`, how);
+      assert.ok(!leaver.frames.some((frame) => frame.includes('bye from')), `${how}: the leaver heard its own goodbye`);
+      await until(() => route.manager.size === 1, `${how}: the leaver to go`);
+    }
+    await route.close();
   });
 
   it('a room whose store subscription failed is subscribed again on the clock, 1 s then doubling, while it has members', async () => {
