@@ -94,7 +94,7 @@ describe('broadcast through the channel', () => {
 });
 
 describe('rooms by session state', () => {
-  it('an open session joins and leaves; closing leaves every room', async () => {
+  it('an open session joins and leaves; closing leaves every room (rooms still names them, for goodbyes)', async () => {
     const harness = new Harness();
     await harness.connect('k', new FakeReceiver());
     const session = harness.session;
@@ -105,8 +105,9 @@ describe('rooms by session state', () => {
     assert.equal(session.leave('a'), true);
     assert.equal(session.leave('a'), false);
     session.close();
-    assert.deepEqual([...session.rooms], []);
+    assert.deepEqual([...session.rooms], ['b']);
     assert.equal(harness.manager.in('b').size, 0);
+    assert.equal(session.leave('b'), false);
     await harness.close();
   });
 
@@ -121,6 +122,8 @@ describe('rooms by session state', () => {
     session.close();
     await session.join('late');
     assert.deepEqual([...session.rooms], []);
+    assert.equal(harness.manager.in('late').size, 0);
+    await session.join('later');
     assert.equal(harness.manager.in('late').size, 0);
     await harness.close();
   });
