@@ -1,34 +1,32 @@
 /**
- * SessionManager: one per route. Creates sessions, finds them, broadcasts to them, closes them,
- * and runs the store side of every receiving connection. Subclass it, or pass an instance, with
- * the `manager` option.
+ * SessionManager: one per route, and the route's public API: finds sessions, broadcasts to them,
+ * closes them, starts and shuts the route down. Subclass it, or pass an instance, with the
+ * `manager` option. What the transports call is in connections.ts (through connector.ts), the
+ * sessions this process runs in route-sessions.ts, and what concerns other processes sharing
+ * the store in cluster/.
  */
-import { randomUUID } from 'node:crypto';
 import type { MeterProvider } from '@opentelemetry/api';
 import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
 import { meteredStore } from '../metrics/metered-store.js';
 import { RouteMetrics, type SockjsStats } from '../metrics/route-metrics.js';
-import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
+import { CloseCode, CloseReason } from '../protocol/frames.js';
 import { MemoryStore } from '../store/memory.js';
-import type { SessionRecord, SessionStore, Unsubscribe } from '../store/store.js';
+import type { SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
-import type { Receiver } from './receiver.js';
-import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
-import { keyLabel } from '../util/key-label.js';
+import { isPromiseLike } from '../util/awaitable.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
-import { SessionChannel, type ChannelSettings } from './channel.js';
-import { attachConnector, type Admission, type WebsocketSession } from './connector.js';
+import type { ChannelSettings, SessionChannel } from './channel.js';
+import { ClusterCoordinator } from './cluster/coordinator.js';
+import { Connections } from './connections.js';
+import { attachConnector } from './connector.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
-import { logLife } from './life-log.js';
-import { RemoteReceiver, type RemoteReceiverSettings } from './cluster/remote-receiver.js';
-import { UnreadResponses } from './unread-responses.js';
-import type { RequestInfo } from './request-info.js';
 import { RoomHub, roomList, type Recipients } from './rooms.js';
-import { Session, internals, isSessionClass, kAttachOutlet, kOpen, kResume, type SessionInit } from './session.js';
+import { RouteSessions } from './route-sessions.js';
+import { Session, isSessionClass, type SessionInit } from './session.js';
 import { SessionState } from '../store/session-state.js';
-import { checkedOutgoing } from './stored-messages.js';
+import { UnreadResponses } from './unread-responses.js';
 
 const log = logger('manager');
 
@@ -167,45 +165,6 @@ export const MANAGER_OPTION_KEYS = {
  */
 const kManagerBrand = Symbol.for('koa-sockjs@2.SessionManager');
 
-/** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
-const WEBSOCKET_KEY_PREFIX = 'ws/';
-
-/**
- * The close frame of a receiving request the store could not serve (a networked store that is
- * unreachable): the client learns why its session ended instead of waiting. A 3xxx code (like
- * HTTP's 503), because sockjs-client hands only 1000 and 3000-4999 to the application while a
- * session is opening; other codes make it try the next transport and report 2000.
- */
-const STORE_UNAVAILABLE = { code: 3503, reason: 'Session store unavailable' } as const;
-
-/** Request details of a session adopted without a request of its own (after its owner died). */
-const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
-
-/** Node topic messages: `<kind>\n<store key>`. */
-const INTERRUPTED = 'interrupted';
-const CLOSED = 'closed';
-/** A receiving connection elsewhere took one of our sessions' queued messages (for drain()). */
-const TAKEN = 'taken';
-/**
- * To the process whose answered response holds a session's receiver claim: a new receiving
- * request for the session found the claim held (see UnreadResponses).
- */
-const POLLED = 'polled';
-/** To a session's owner: its client asked again without reading an answer held elsewhere (1013). */
-const STALLED = 'stalled';
-
-/**
- * Pauses before retrying a receiver claim held by another live process (see `#claim`): about
- * three quarters of a second in all, then the request gets c[2010].
- */
-const CLAIM_RETRY_DELAYS = [10, 40, 100, 200, 400] as const;
-
-/** The process (`store.nodeId`) in a receiver claim token `<nodeId>/<uuid>`. */
-function nodeOfToken(token: string | undefined): string | undefined {
-  const slash = token?.lastIndexOf('/') ?? -1;
-  return slash > 0 ? token!.slice(0, slash) : undefined;
-}
-
 function checkDelay(option: string, value: number, zeroAllowed: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
     const what = zeroAllowed ? 'a number of milliseconds, 0 or more' : 'a positive number of milliseconds';
@@ -261,28 +220,21 @@ export class SessionManager<S extends Session = Session> {
   /** The route's instruments (the transports count refusals through the connector); see `stats()`. */
   readonly #metrics: RouteMetrics;
 
-  /** Local channels by store key. */
-  readonly #channels = new Map<string, SessionChannel>();
-  /** Local sessions by server id. */
-  readonly #sessions = new Map<string, S>();
-  readonly #channelSettings: ChannelSettings;
-  /** Receiving connections served here for sessions owned by other processes, by store key. */
-  readonly #remoteReceivers = new Map<string, RemoteReceiver>();
+  /** The sessions this process runs for the route (route-sessions.ts). */
+  readonly #local: RouteSessions<S>;
+  /** Sessions, claims and receiving connections across the processes sharing the store. */
+  readonly #cluster: ClusterCoordinator<S>;
   /** Answered responses of this process their clients have not read yet (they keep the claim). */
   readonly #unread = new UnreadResponses();
   readonly #onError: (error: unknown, context: string) => void;
-  /** One function for every channel to leave by (not a closure per session). */
-  readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
   /** Rooms, and the broadcasts to everyone and to rooms. */
   readonly #rooms: RoomHub;
   /** Where errors go by default (see `#serveApp`). */
   #app: ErrorSink | undefined;
   #subscriptions: Unsubscribe[] = [];
   #started = false;
-  #closed = false;
   /** The shutdown under way, once close() was called. */
   #closing: Promise<void> | undefined;
-  #draining = false;
 
   constructor(options: SessionManagerOptions<S> = {}) {
     if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'of new SessionManager() must be an object');
@@ -311,11 +263,12 @@ export class SessionManager<S extends Session = Session> {
     this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.#metrics);
     // reportError() hands every handler an Error carrying `sockjs` details.
     this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
-    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels: this.#channels, timers: this.timers, reportError: (error, context) => this.reportError(error, context) });
+    const channels = new Map<string, SessionChannel>();
+    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels, timers: this.timers, reportError: (error, context) => this.reportError(error, context) });
     // A record outlives its session's own timers, so the store only reaps what a dead process
     // left behind; every sign of life renews it (see SessionChannel).
     const recordTtl = this.disconnectDelay + this.heartbeatDelay * 2;
-    this.#channelSettings = {
+    const channelSettings: ChannelSettings = {
       store: this.store,
       timers: this.timers,
       heartbeatDelay: this.heartbeatDelay,
@@ -332,30 +285,33 @@ export class SessionManager<S extends Session = Session> {
       flushBroadcast: this.#rooms.flush,
       rooms: this.#rooms,
       metrics: this.#metrics,
-      notifyRemoteReceiver: (key) => this.#notifyRemoteReceiver(key),
+      notifyRemoteReceiver: (key) => this.#cluster.notifyRemoteReceiver(key),
       unread: this.#unread,
     };
-    this.store.onEvict((key, record) => this.#evicted(key, record));
+    const local = new RouteSessions<S>(this, this.sessionClass, channels, channelSettings, this.#metrics);
+    this.#local = local;
+    this.#cluster = new ClusterCoordinator(local);
+    this.store.onEvict((key, record) => local.evicted(key, record));
     // The connection protocol, for the middleware and the transports only (connector.ts).
-    const manager = this;
+    const connections = new Connections(local, this.#cluster);
     attachConnector<S>(this, {
       store: this.store,
       metrics: this.#metrics,
       get draining() {
-        return manager.#draining;
+        return local.draining;
       },
       reportError: (error, context) => this.reportError(error, context),
       serveApp: (app) => this.#serveApp(app),
       start: () => this.#start(),
-      connect: (key, receiver, request, admission) => this.#connectReceiver(key, receiver, request, admission),
-      incoming: (key, messages, bytes) => this.#incoming(key, messages, bytes),
-      openWebsocket: (receiver, request, admission) => this.#openWebsocket(receiver, request, admission),
+      connect: (key, receiver, request, admission) => connections.connect(key, receiver, request, admission),
+      incoming: (key, messages, bytes) => connections.incoming(key, messages, bytes),
+      openWebsocket: (receiver, request, admission) => connections.openWebsocket(receiver, request, admission),
     });
   }
 
   /** How many sessions this process owns now (in any state); see `count()` for the store's. */
   get size(): number {
-    return this.#sessions.size;
+    return this.#local.sessions.size;
   }
 
   /**
@@ -363,13 +319,13 @@ export class SessionManager<S extends Session = Session> {
    * @returns The session, or `undefined` for an unknown id or a session of another process.
    */
   get(id: string): S | undefined {
-    return this.#sessions.get(id);
+    return this.#local.sessions.get(id);
   }
 
   /** Open sessions owned by this process (with a shared store, see `count()` for all). */
   activeSessions(): S[] {
     const active: S[] = [];
-    for (const session of this.#sessions.values()) if (session.state === SessionState.OPEN) active.push(session);
+    for (const session of this.#local.sessions.values()) if (session.state === SessionState.OPEN) active.push(session);
     return active;
   }
 
@@ -431,7 +387,7 @@ export class SessionManager<S extends Session = Session> {
    * `c[3001,"Session expired"]`, nothing is kept.
    */
   clear(): void {
-    for (const session of [...this.#sessions.values()]) session.expire();
+    for (const session of [...this.#local.sessions.values()]) session.expire();
   }
 
   /**
@@ -463,14 +419,13 @@ export class SessionManager<S extends Session = Session> {
 
   /** True once `close()` was called: new sessions are refused. */
   get draining(): boolean {
-    return this.#draining;
+    return this.#local.draining;
   }
 
   async #shutDown(timeout: number, handOver: boolean): Promise<void> {
-    this.#draining = true;
+    this.#local.draining = true;
     if (timeout > 0) await this.#drained(timeout);
-    this.#closed = true;
-    for (const channel of [...this.#channels.values()]) {
+    for (const channel of [...this.#local.channels.values()]) {
       if (handOver && channel.persistent && channel.session.state === SessionState.OPEN) {
         channel.handOver();
         continue;
@@ -478,9 +433,7 @@ export class SessionManager<S extends Session = Session> {
       if (channel.session.state < SessionState.CLOSING) channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
       channel.remove();
     }
-    // Connections served for sessions of other processes end without a frame: their clients
-    // come back, and another process serves them.
-    for (const remote of [...this.#remoteReceivers.values()]) remote.end();
+    this.#cluster.endRemoteReceivers();
     // Claims kept by answers not read yet: the sessions go on elsewhere (or end) without them.
     this.#unread.releaseAll();
     this.#rooms.close();
@@ -494,7 +447,7 @@ export class SessionManager<S extends Session = Session> {
   #drained(timeout: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = this.timers.setTimeout(resolve, timeout);
-      void Promise.all([...this.#sessions.values()].map((session) => session.drain(0))).then(() => {
+      void Promise.all([...this.#local.sessions.values()].map((session) => session.drain(0))).then(() => {
         this.timers.clearTimeout(timer);
         resolve();
       });
@@ -545,20 +498,8 @@ export class SessionManager<S extends Session = Session> {
     };
     const broadcastTopic = this.#rooms.broadcastTopic;
     subscribe(broadcastTopic, (payload) => this.#rooms.received(payload, broadcastTopic));
-    subscribe(this.#nodeTopic(this.store.nodeId), (payload) => {
-      const newline = payload.indexOf('\n');
-      const kind = payload.slice(0, newline);
-      const key = payload.slice(newline + 1);
-      // Another process held the receiving connection of one of our sessions and lost it.
-      if (kind === INTERRUPTED) this.#channels.get(key)?.interrupted();
-      // We hold the receiving connection of a session that closed elsewhere.
-      else if (kind === CLOSED) this.#remoteReceivers.get(key)?.checkClosed();
-      else if (kind === TAKEN) this.#channels.get(key)?.outgoingTaken();
-      // A receiving request elsewhere found the claim an unread answer of ours holds.
-      else if (kind === POLLED) void this.#unread.polled(key);
-      // A client of one of our sessions asked again without reading an answer held elsewhere.
-      else if (kind === STALLED) this.#channels.get(key)?.stalled();
-    });
+    const cluster = this.#cluster;
+    subscribe(cluster.nodeTopic, (payload) => cluster.received(payload));
     if (pending.length) {
       return Promise.all(pending).then(
         () => undefined,
@@ -572,385 +513,6 @@ export class SessionManager<S extends Session = Session> {
         },
       );
     }
-  }
-
-  // ---- the connection protocol (SessionConnector, connector.ts) ----
-
-  /**
-   * A receiving connection for the session under `key` (xhr, xhr_streaming, eventsource, ...):
-   * opens a new session, attaches to a live one, or serves the close frame of a closed one.
-   */
-  async #connectReceiver(key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
-    // With a networked store the client may go away while the store is asked, before anything
-    // listens for that: remember it, and report it to whatever took the connection.
-    let abortedEarly = false;
-    receiver.onAbort = () => {
-      abortedEarly = true;
-    };
-    try {
-      await this.#connect(key, receiver, request, admission);
-    } catch (error) {
-      // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
-      this.reportError(error, `receiving request (${receiver.transport}) for session ${keyLabel(key)}`);
-      receiver.end(closeFrame(STORE_UNAVAILABLE.code, STORE_UNAVAILABLE.reason));
-      return;
-    }
-    if (abortedEarly) receiver.onAbort?.();
-  }
-
-  async #connect(key: string, receiver: Receiver, request: RequestInfo, admission: Admission | undefined): Promise<void> {
-    const store = this.store;
-    // An answer of this process the client has not read holds the claim: read by now, or the
-    // reader is stalled (the session closes with 1013, the claim is free, and this request gets
-    // the close frame below). See UnreadResponses.
-    const looked = this.#unread.polled(key);
-    if (looked) await looked;
-    const live = this.#channels.get(key);
-    if (live && live.session.state === SessionState.OPEN && admission?.record === undefined && admission?.identity === undefined) {
-      // An open session of this process (the next poll of a polling session): its state is here,
-      // so the store is not asked for its record (one Redis round trip less per poll); the claim
-      // is the only store call.
-      live.session.hits++;
-      const token = this.#newToken();
-      live.receiverArriving();
-      try {
-        const claimed = this.#claim(key, token);
-        if (isPromiseLike(claimed) ? await claimed : claimed) live.attach(receiver, token);
-        else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
-      } finally {
-        live.arrivalOver();
-      }
-      return;
-    }
-    let record: SessionRecord;
-    let isNew = false;
-    if (admission?.record) {
-      // The route looked the session up and let the request reach it, not create one: if it is
-      // gone meanwhile, the claim below fails rather than create an unauthorized session.
-      record = admission.record;
-    } else {
-      const fresh: SessionRecord = {
-        id: randomUUID(),
-        owner: store.nodeId,
-        state: SessionState.OPEN,
-        seenAt: this.timers.now(),
-        transport: receiver.transport,
-        ...(admission?.identity !== undefined ? { identity: admission.identity } : {}),
-      };
-      const created = store.create(key, fresh, this.#channelSettings.recordTtl);
-      ({ record, created: isNew } = isPromiseLike(created) ? await created : created);
-      // Created by a concurrent request of another identity between the lookup and now.
-      if (!isNew && admission && record.identity !== admission.identity) {
-        receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
-        return;
-      }
-    }
-    if (isNew) {
-      const channel = this.#createChannel(key, record.id, receiver.transport, request, true, admission?.data);
-      const more = receiver.send(OPEN_FRAME);
-      this.#metrics.sessionCreated(channel.meter);
-      internals(channel.session)[kOpen]();
-      if (!more) channel.idle();
-      else if (channel.session.state === SessionState.OPEN) {
-        try {
-          await this.#claimAndAttach(key, receiver, channel);
-        } catch (error) {
-          // The session stays, waiting for the next request; its disconnect timer must run.
-          channel.idle();
-          throw error;
-        }
-      } else {
-        // onOpen closed the session at once: a streaming receiver, still open after the open
-        // frame, gets the close frame too (protocol suite: HandlingClose.test_close_frame).
-        const found = store.get(key);
-        const current = isPromiseLike(found) ? await found : found;
-        if (current) this.#serveClosed(key, current, receiver);
-        else receiver.end();
-      }
-      return;
-    }
-    const local = this.#channels.get(key);
-    if (local) local.session.hits++;
-    if (record.state >= SessionState.CLOSING) return this.#serveClosed(key, record, receiver);
-    const token = this.#newToken();
-    const claimed = this.#claim(key, token);
-    if (!(isPromiseLike(claimed) ? await claimed : claimed)) {
-      receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
-      return;
-    }
-    const channel = local ?? (await this.#adoptIfOrphaned(key, record, receiver.transport, request));
-    if (channel) channel.attach(receiver, token);
-    else this.#serveRemotely(key, receiver, token);
-  }
-
-  /**
-   * Messages sent by the client (xhr_send, jsonp_send). False, and nothing reaches a hook, when
-   * there is no such session or it is no longer open: the transport answers 404 either way, so
-   * the client learns its messages were not taken (sockjs-protocol issue 73; docs/transports.md).
-   */
-  async #incoming(key: string, messages: readonly unknown[], bytes = 0): Promise<boolean> {
-    const local = this.#channels.get(key);
-    if (local) {
-      if (local.session.state !== SessionState.OPEN) {
-        log('refused %d message(s) for closed session %s', messages.length, local.session.id);
-        return false;
-      }
-      // Too much already waits for onMessage: this send's answer waits too (sockjs-client sends
-      // one request at a time, so that holds the client back), or the session closes (1008).
-      const room = local.incomingRoom(bytes);
-      if (room === false) return false;
-      if (room) await room;
-      if (local.session.state !== SessionState.OPEN) return false;
-      local.session.hits++;
-      this.#metrics.received(local.meter, messages.length, bytes);
-      // After what the client sent earlier through other processes (the store's incoming
-      // mailbox); answered once they are in line, so the client's next send cannot overtake.
-      const inLine = local.receive(messages, bytes);
-      if (inLine) await inLine;
-      return true;
-    }
-    const found = this.store.get(key);
-    const record = isPromiseLike(found) ? await found : found;
-    if (!record) return false;
-    if (record.state !== SessionState.OPEN) {
-      log('refused %d message(s) for closed session %s', messages.length, record.id);
-      return false;
-    }
-    this.#metrics.received(this.#metrics.transport(record.transport), messages.length, bytes);
-    const adopted = await this.#adoptIfOrphaned(key, record, record.transport, NO_REQUEST);
-    if (adopted) {
-      const inLine = adopted.receive(messages, bytes);
-      if (inLine) await inLine;
-      return true;
-    }
-    await this.store.push(
-      key,
-      'incoming',
-      messages.map((message) => JSON.stringify(message)),
-    );
-    return true;
-  }
-
-  /** A new websocket session: it lives exactly as long as its connection. */
-  #openWebsocket(receiver: Receiver, request: RequestInfo, admission?: Admission): WebsocketSession<S> {
-    const id = randomUUID();
-    const key = WEBSOCKET_KEY_PREFIX + id;
-    // The record holds the receiver claim from birth: a live connection, which a full store
-    // evicts only after sessions without one.
-    const record: SessionRecord = {
-      id,
-      owner: this.store.nodeId,
-      state: SessionState.OPEN,
-      seenAt: this.timers.now(),
-      transport: receiver.transport,
-      receiver: id,
-      ...(admission?.identity !== undefined ? { identity: admission.identity } : {}),
-    };
-    this.#storeCall(this.store.create(key, record, this.#channelSettings.recordTtl), 'create');
-    const channel = this.#createChannel(key, id, receiver.transport, request, false, admission?.data);
-    channel.attach(receiver, id);
-    receiver.send(OPEN_FRAME);
-    const { meter } = channel;
-    this.#metrics.sessionCreated(meter);
-    internals(channel.session)[kOpen]();
-    const session = channel.session as S;
-    const metrics = this.#metrics;
-    return {
-      session,
-      receive: (messages, bytes) => {
-        metrics.received(meter, messages.length, bytes);
-        channel.receiveDirect(messages, bytes);
-      },
-    };
-  }
-
-  // ---- internals ----
-
-  #nodeTopic(nodeId: string): string {
-    return `node:${nodeId}`;
-  }
-
-  get #remoteSettings(): RemoteReceiverSettings {
-    return {
-      ...this.#channelSettings,
-      notifyInterrupted: (key) => this.#notifyOwner(key),
-      notifyTaken: (key) => this.#notifyOwner(key, TAKEN),
-      notifyStalled: (key) => this.#notifyOwner(key, STALLED),
-      adoptIfOrphaned: async (key, transport) => {
-        const local = this.#channels.get(key);
-        if (local) return local;
-        const record = await this.store.get(key);
-        if (!record || record.state !== SessionState.OPEN) return undefined;
-        return this.#adoptIfOrphaned(key, record, transport, NO_REQUEST);
-      },
-      onDone: (remote) => {
-        if (this.#remoteReceivers.get(remote.key) === remote) this.#remoteReceivers.delete(remote.key);
-      },
-    };
-  }
-
-  #serveRemotely(key: string, receiver: Receiver, token: string): void {
-    const remote = new RemoteReceiver(key, receiver, token, this.#remoteSettings);
-    this.#metrics.receiverAttached(this.#metrics.transport(receiver.transport));
-    this.#remoteReceivers.set(key, remote);
-    remote.start();
-  }
-
-  /** Claim tokens name their process, so a claim left by a dead process can be recognised. */
-  #newToken(): string {
-    return `${this.store.nodeId}/${randomUUID()}`;
-  }
-
-  /**
-   * Claims the receiving connection. With a synchronous (in-process) store a refusal is final.
-   * With a shared store, a claim held by another process may be one it is releasing right now:
-   * its release and our claim travel on different connections, and under load Redis may run our
-   * claim first (the client's next poll can overtake the release). So the claim is retried for
-   * a moment before the client is told "another connection still open"; and a claim held by a
-   * process that died (say, while it held a poll) is released and taken.
-   */
-  #claim(key: string, token: string): boolean | Promise<boolean> {
-    const claimed = this.store.claimReceiver(key, token, this.#channelSettings.recordTtl);
-    if (!isPromiseLike(claimed)) return claimed;
-    return claimed.then((ok) => ok || this.#reclaim(key, token));
-  }
-
-  async #reclaim(key: string, token: string): Promise<boolean> {
-    const ttl = this.#channelSettings.recordTtl;
-    let told: string | undefined;
-    for (const delay of CLAIM_RETRY_DELAYS) {
-      const holder = (await this.store.get(key))?.receiver;
-      if (holder === undefined) return this.store.claimReceiver(key, token, ttl);
-      const holderNode = nodeOfToken(holder);
-      // Our own connection carries our releases in order before this claim: the holder is real.
-      if (holderNode === undefined || holderNode === this.store.nodeId) return false;
-      if (!(await this.store.isAlive(holderNode))) {
-        log('releasing the receiver claim that dead process %s holds on %s', holderNode, keyLabel(key));
-        await this.store.releaseReceiver(key, holder);
-        return this.store.claimReceiver(key, token, ttl);
-      }
-      // The holder may be an answer its client has not read: it looks, and lets go (read, or
-      // the client is stalled); see UnreadResponses. Once per holder.
-      if (holder !== told) {
-        told = holder;
-        this.#storeCall(this.store.publish(this.#nodeTopic(holderNode), `${POLLED}\n${key}`), 'publish polled');
-      }
-      await new Promise<void>((resolve) => this.timers.setTimeout(resolve, delay));
-      if (await this.store.claimReceiver(key, token, ttl)) return true;
-    }
-    return false;
-  }
-
-  /**
-   * The receiving connection of a session was interrupted here (or, `TAKEN`, took its queued
-   * messages): tell its owner, wherever.
-   */
-  #notifyOwner(key: string, kind: typeof INTERRUPTED | typeof TAKEN | typeof STALLED = INTERRUPTED): void {
-    const local = this.#channels.get(key);
-    if (local) {
-      if (kind === INTERRUPTED) local.interrupted();
-      else if (kind === STALLED) local.stalled();
-      else local.outgoingTaken();
-      return;
-    }
-    whenReady(
-      this.store.get(key),
-      (record) => {
-        if (record) this.#storeCall(this.store.publish(this.#nodeTopic(record.owner), `${kind}\n${key}`), `publish ${kind}`);
-      },
-      (error) => this.reportError(error, `store get for session ${keyLabel(key)}`),
-    );
-  }
-
-  /** A session closed (or went) while its receiving connection, if any, is in another process. */
-  #notifyRemoteReceiver(key: string): void {
-    whenReady(
-      this.store.get(key),
-      (record) => {
-        const holderNode = nodeOfToken(record?.receiver);
-        if (holderNode === undefined) return;
-        if (holderNode === this.store.nodeId) this.#remoteReceivers.get(key)?.checkClosed();
-        else this.#storeCall(this.store.publish(this.#nodeTopic(holderNode), `${CLOSED}\n${key}`), 'publish close');
-      },
-      (error) => this.reportError(error, `store get for session ${keyLabel(key)}`),
-    );
-  }
-
-  #createChannel(key: string, id: string, transport: string, request: RequestInfo, persistent: boolean, data?: Readonly<Record<string, unknown>>): SessionChannel {
-    const session = new this.sessionClass({ id, manager: this as unknown as SessionManager, transport, request, ...(data ? { data } : {}) });
-    logLife(session, 'created', transport);
-    const meter = this.#metrics.transport(transport);
-    const channel = new SessionChannel(key, session, persistent, this.#channelSettings, this.#forgetChannel, meter);
-    this.#metrics.sessionHeld(meter);
-    internals(session)[kAttachOutlet](channel);
-    this.#channels.set(key, channel);
-    this.#sessions.set(id, session);
-    if (persistent) channel.watchIncoming();
-    return channel;
-  }
-
-  async #claimAndAttach(key: string, receiver: Receiver, channel: SessionChannel): Promise<void> {
-    const token = this.#newToken();
-    const claimed = this.#claim(key, token);
-    if (isPromiseLike(claimed) ? await claimed : claimed) channel.attach(receiver, token);
-    else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
-  }
-
-  /**
-   * A session whose owning process died is adopted by this one, so the client goes on without
-   * reconnecting. onOpen is not run again: it ran on the first owner.
-   */
-  async #adoptIfOrphaned(key: string, record: SessionRecord, transport: string, request: RequestInfo): Promise<SessionChannel | undefined> {
-    // A process shutting down takes on no sessions: the client is served, and another adopts it.
-    if (this.#draining) return undefined;
-    if (record.owner !== this.store.nodeId && (await this.store.isAlive(record.owner))) return undefined;
-    if (record.owner !== this.store.nodeId && !(await this.store.adopt(key, record.owner, this.store.nodeId))) return undefined;
-    log('adopting session %s (owner %s is gone)', record.id, record.owner);
-    const channel = this.#createChannel(key, record.id, transport, request, true);
-    this.#metrics.sessionAdopted(channel.meter);
-    // No onOpen: the session was opened by its first owner.
-    internals(channel.session)[kResume]();
-    channel.pullIncoming();
-    return channel;
-  }
-
-  #serveClosed(key: string, record: SessionRecord, receiver: Receiver): void {
-    const frame = closeFrame(record.closeCode ?? CloseCode.GO_AWAY, record.closeReason ?? CloseReason.GO_AWAY);
-    whenReady(
-      this.store.take(key, 'outgoing'),
-      (taken) => {
-        const pending = checkedOutgoing(taken, (error, context) => this.reportError(error, context), `store take for closed session ${record.id}`);
-        // Messages sent before the close still reach the client, then the close frame.
-        if (pending.length && !receiver.send(messageFrame(pending))) return;
-        receiver.end(frame);
-      },
-      (error) => {
-        this.reportError(error, `store take for closed session ${record.id}`);
-        receiver.end(frame);
-      },
-    );
-  }
-
-  #forget(channel: SessionChannel): void {
-    if (this.#channels.get(channel.key) === channel) this.#channels.delete(channel.key);
-    this.#sessions.delete(channel.session.id);
-    const seconds = (this.timers.now() - channel.heldSince) / 1000;
-    // A session handed over at shutdown did not end: it goes on in another process.
-    if (channel.handedOver) this.#metrics.sessionHandedOver(channel.meter, seconds);
-    else this.#metrics.sessionEnded(channel.meter, channel.closeCode, seconds);
-  }
-
-  #evicted(key: string, record: SessionRecord): void {
-    const channel = this.#channels.get(key);
-    if (channel && channel.session.id === record.id) {
-      log('session %s evicted by the store', record.id);
-      this.#metrics.evicted();
-      channel.evicted();
-    }
-  }
-
-  #storeCall(result: unknown, what: string): void {
-    catchRejection(result, (error) => this.reportError(error, `store ${what}`));
   }
 }
 

@@ -19,6 +19,9 @@ export interface RequestInfo {
   readonly url: string;
 }
 
+/** Request details of a session adopted without a request of its own (after its owner died). */
+export const NO_REQUEST: RequestInfo = { remoteAddress: '', headers: {}, url: '' };
+
 /** Stands for the client's session id in {@link RequestInfo.url}. */
 export const REDACTED_SESSION_ID = '*';
 

@@ -61,6 +61,19 @@ test('every import under src/ points down the layers or within one', () => {
   assert.deepEqual(upward, []);
 });
 
+test('within the session layer, only the manager and the connection protocol use cluster/', () => {
+  const allowed = new Set(['session/manager.ts', 'session/connections.ts']);
+  const users: string[] = [];
+  for (const file of sourceFiles(join(SRC, 'session'))) {
+    const path = relative(SRC, file).split('\\').join('/');
+    if (allowed.has(path) || path.startsWith('session/cluster/')) continue;
+    for (const target of importsOf(file)) {
+      if (relative(SRC, target).split('\\').join('/').startsWith('session/cluster/')) users.push(`src/${path} imports src/${relative(SRC, target)}`);
+    }
+  }
+  assert.deepEqual(users, []);
+});
+
 test('the check sees an upward import', () => {
   // The store layer importing the session layer: what the test exists to catch.
   const store = LAYERS.findIndex((layer) => layer.name === 'store');
