@@ -14,6 +14,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { RoundRobinProxy } from '../helpers/redis-cluster.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -29,6 +30,13 @@ export interface SoakOptions {
   redis?: boolean;
   /** Messages each session sends. @default 10 */
   messagesPerSession?: number;
+  /**
+   * The server's `disconnectDelay` (ms). The short default makes the run settle fast; on a
+   * loaded machine the clients' own process may take longer than that to send a session's next
+   * poll (see `clientLoopDelay`), and the server then rightly times the session out.
+   * @default 1000
+   */
+  disconnectDelayMs?: number;
   /** Progress lines; silent by default. */
   log?: (line: string) => void;
 }
@@ -54,11 +62,17 @@ export interface SoakReport {
   byEnding: Record<string, number>;
   interruptedByRestart: number;
   elapsedMs: number;
+  /**
+   * Event-loop delay of the clients' process (all the clients and, with Redis, the proxy run in
+   * it) during the churn, in ms: when its p99 or max nears `disconnectDelay`, a session's next
+   * poll can reach the server too late, and an early expiry is the harness's, not the server's.
+   */
+  clientLoopDelay: { p50: number; p99: number; max: number };
 }
 
 const SERVER = fileURLToPath(new URL('./soak-server.ts', import.meta.url));
 const HEARTBEAT_DELAY = 5_000;
-const DISCONNECT_DELAY = 1_000;
+const DEFAULT_DISCONNECT_DELAY = 1_000;
 /** A session that takes longer than this is a failure of its own (a hang). */
 const SESSION_TIMEOUT_MS = 30_000;
 /** Heap after settling may exceed the baseline by this much (lazy initialisation, JIT caches). */
@@ -90,10 +104,10 @@ class ServerProcess {
   readonly #child: ChildProcess;
   readonly #exited: Promise<unknown>;
 
-  constructor(env: Record<string, string>) {
+  constructor(env: Record<string, string>, disconnectDelay: number) {
     this.#child = fork(SERVER, [], {
       execArgv: ['--import', 'tsx', '--expose-gc'],
-      env: { ...process.env, SOAK_HEARTBEAT_DELAY: String(HEARTBEAT_DELAY), SOAK_DISCONNECT_DELAY: String(DISCONNECT_DELAY), ...env },
+      env: { ...process.env, SOAK_HEARTBEAT_DELAY: String(HEARTBEAT_DELAY), SOAK_DISCONNECT_DELAY: String(disconnectDelay), ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#exited = once(this.#child, 'exit');
@@ -130,6 +144,11 @@ class ServerProcess {
 
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Nanoseconds (perf_hooks histograms) as milliseconds. */
+function ms(nanoseconds: number): string {
+  return `${Math.round(nanoseconds / 1e6)} ms`;
 }
 
 export function formatSnapshot(s: Snapshot): string {
@@ -245,6 +264,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
   const log = options.log ?? (() => {});
   const messageCount = options.messagesPerSession ?? 10;
+  const disconnectDelay = options.disconnectDelayMs ?? DEFAULT_DISCONNECT_DELAY;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const problems: string[] = [];
   const snapshots: Snapshot[] = [];
   const byTransport: Record<string, number> = {};
@@ -261,10 +282,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (options.redis) {
       redis = await startRedisServer();
       const env = { SOAK_REDIS_URL: redis.url, SOAK_KEY_PREFIX: `soak:${process.pid}:` };
-      servers.push(...(await Promise.all([new ServerProcess(env).ready(), new ServerProcess(env).ready()])));
+      servers.push(...(await Promise.all([new ServerProcess(env, disconnectDelay).ready(), new ServerProcess(env, disconnectDelay).ready()])));
       proxy = await new RoundRobinProxy(servers.map((server) => server.port)).listen();
     } else {
-      servers.push(await new ServerProcess({}).ready());
+      servers.push(await new ServerProcess({}, disconnectDelay).ready());
     }
     const base = `${proxy ? proxy.url : `http://127.0.0.1:${servers[0]!.port}`}/soak`;
 
@@ -286,7 +307,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       return taken;
     };
     const settle = async (): Promise<void> => {
-      const deadline = Date.now() + DISCONNECT_DELAY * 4 + HEARTBEAT_DELAY * 2 + 15_000;
+      const deadline = Date.now() + disconnectDelay * 4 + HEARTBEAT_DELAY * 2 + 15_000;
       for (;;) {
         const all = await Promise.all(servers.map((server) => server.stats()));
         if (all.every((stats) => stats.sessions === 0 && stats.opened === stats.removed)) return;
@@ -319,6 +340,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await settle();
     const baseline = await snapshot('start');
     problems.length = 0;
+    loopDelay.enable();
 
     // The churn: `rate` new sessions a second for `durationMs`.
     const running = new Set<Promise<void>>();
@@ -346,6 +368,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     await Promise.all(running);
+    loopDelay.disable();
+    log(`clients' event-loop delay during the churn: p50 ${ms(loopDelay.percentile(50))}, p99 ${ms(loopDelay.percentile(99))}, max ${ms(loopDelay.max)}`);
     await settle();
     const last = await snapshot('end');
 
@@ -371,6 +395,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     byEnding,
     interruptedByRestart,
     elapsedMs: Date.now() - started,
+    clientLoopDelay: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
   };
 }
 
