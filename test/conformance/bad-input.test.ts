@@ -74,6 +74,20 @@ describe('bad input', () => {
     const head = await c.readHead();
     assert.equal(head.status, 413);
     c.close();
+    // Chunked and complete in the same write as the head: the whole body waits in the request's
+    // buffer when the route reads it, and is refused all the same.
+    const chunkedSend = (body: string): string =>
+      `POST ${new URL(url).pathname}/xhr_send HTTP/1.1\r\nHost: ${new URL(url).host}\r\nTransfer-Encoding: chunked\r\n\r\n${body}0\r\n\r\n`;
+    const d = await RawHttpConnection.open(url);
+    d.write(chunkedSend(`2\r\n["\r\n${chunk.repeat(17)}`));
+    assert.equal((await d.readHead()).status, 413);
+    d.close();
+    // Complete and within the limit, in one write: delivered.
+    const e = await RawHttpConnection.open(url);
+    e.write(chunkedSend('3\r\n["a\r\n2\r\n"]\r\n'));
+    assert.equal((await e.readHead()).status, 204);
+    e.close();
+    assert.equal((await POST(url + '/xhr')).body, 'a["a"]\n');
     assert.equal((await POST(url + '/xhr_send', { body: '["ok"]' })).status, 204);
     assert.equal((await POST(url + '/xhr')).body, 'a["ok"]\n');
   });
