@@ -2,7 +2,7 @@
  * What only a Redis Cluster tests about RedisStore, on a real three-master cluster: the keys
  * of a session share one slot and sessions spread over every master (the hash tags of
  * src/store/redis/keys.ts), a key prefix that would break the tags is refused, and the store's
- * own subscriber connection recovers from being dropped. The contract suite, the cross-process
+ * own subscriber connection recovers from being dropped, on another master if its own refuses it. The contract suite, the cross-process
  * tests and the owner-SIGKILL drills also run on a cluster (their own files).
  */
 import assert from 'node:assert/strict';
@@ -112,5 +112,40 @@ describe('RedisStore on a Redis Cluster', () => {
     assert.deepEqual(payloads, ['after the drop']);
     await unwatch();
     await unsubscribe();
+  });
+
+  it('moves its subscriber to another master when its own refuses it, and hears peers there', { timeout: 30_000 }, async () => {
+    const prefix = `move:${randomUUID()}:`;
+    const [store, peer] = [await open(prefix), await open(prefix)];
+    await peer.create('k', record('k', peer.nodeId), 60_000);
+    let wake: () => void = () => {};
+    await store.watch('k', 'outgoing', () => wake());
+    const watchChannel = `${prefix}wake:outgoing:k`;
+
+    // The master whose pub/sub connection watches the session's channel is the store's.
+    const subscribers = async (master: Redis): Promise<number> => {
+      const [, count] = (await master.call('PUBSUB', 'NUMSUB', watchChannel)) as [string, number];
+      return Number(count);
+    };
+    const masters = cluster.nodes('master');
+    const counts = await Promise.all(masters.map(subscribers));
+    assert.deepEqual(counts.filter((count) => count > 0), [1], 'one subscriber connection, on one master');
+    const own = masters[counts.findIndex((count) => count > 0)]!;
+    const limit = ((await own.call('CONFIG', 'GET', 'maxclients')) as string[])[1]!;
+    try {
+      // It refuses every new connection (the cluster's own stay), then drops the store's subscriber.
+      await own.call('CONFIG', 'SET', 'maxclients', '1');
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      await own.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await woken; // resubscribed on another master, watchers woken
+      assert.equal(await subscribers(own), 0);
+      assert.equal((await Promise.all(masters.map(subscribers))).reduce((sum, count) => sum + count, 0), 1, 'on another master');
+      const wokenByPush = new Promise<void>((resolve) => (wake = resolve));
+      await peer.push('k', 'outgoing', ['after the move']);
+      await wokenByPush;
+      assert.deepEqual(await store.take('k', 'outgoing'), ['after the move']);
+    } finally {
+      await own.call('CONFIG', 'SET', 'maxclients', limit);
+    }
   });
 });
