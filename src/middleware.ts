@@ -12,7 +12,7 @@ import { quietClientErrors } from './http/client-gone.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondStoreUnavailable, respondText } from './http/text.js';
-import { resolveOptions, type RouteConfig, type SockjsOptions } from './options.js';
+import { resolveOptions, type ResolvedRoute, type RouteConfig, type SockjsOptions } from './options.js';
 import { connectorOf, type SessionConnector } from './session/connector.js';
 import type { CloseOptions, SessionManager } from './session/manager.js';
 import { ContextRequestInfo } from './session/request-info.js';
@@ -48,7 +48,7 @@ function notFound(ctx: Context): void {
  * option): no CORS header, nothing created, received or sent; a websocket upgrade is refused
  * before its handshake. True when refused.
  */
-async function refusedOrigin(ctx: Context, route: RouteConfig, session: SessionConnector, pageElement = false): Promise<boolean> {
+async function refusedOrigin(ctx: Context, route: ResolvedRoute, session: SessionConnector, pageElement = false): Promise<boolean> {
   if (await route.origins.allows(ctx, pageElement)) return false;
   session.metrics.refused('origin');
   ctx.vary('Origin');

@@ -6,7 +6,7 @@
 import type { Middleware } from 'koa';
 import { DEFAULTS } from './defaults.js';
 import { SockjsOptionError } from './errors.js';
-import { resolveDeflate, type DeflateSettings, type PerMessageDeflateOptions } from './transports/shared/deflate.js';
+import { resolveDeflate, type PerMessageDeflateOptions } from './transports/shared/deflate.js';
 import type { JsessionidOption } from './http/headers.js';
 import { Gate } from './security/admission.js';
 import type { IdentityFunction } from './security/identity.js';
@@ -170,8 +170,8 @@ export interface RouteConfig {
   readonly websocket: boolean;
   /** Largest incoming message, in bytes. */
   readonly maxMessageSize: number;
-  /** @internal permessage-deflate settings for websockets, or false. */
-  readonly perMessageDeflate: DeflateSettings;
+  /** permessage-deflate on the websocket transports: its settings, every one filled in, or false. */
+  readonly perMessageDeflate: false | Readonly<Required<PerMessageDeflateOptions>>;
   /** Bytes a streaming response carries before it is ended. */
   readonly responseLimit: number;
   /** The sockjs-client script of the iframe page. */
@@ -182,9 +182,16 @@ export interface RouteConfig {
   readonly cors: boolean;
   /** The transports that are on. */
   readonly transports: ReadonlySet<TransportName>;
-  /** @internal Who may use the route (the `origins` option). */
+}
+
+/**
+ * The route as the library runs it: its {@link RouteConfig} and the parts only the middleware
+ * and the transports use. Internal: `route` of the middleware shows the RouteConfig part.
+ */
+export interface ResolvedRoute extends RouteConfig {
+  /** Who may use the route (the `origins` option). */
   readonly origins: OriginPolicy;
-  /** @internal The `use`, `identity` and `limits` options. */
+  /** The `use`, `identity` and `limits` options. */
   readonly gate: Gate;
 }
 
@@ -250,7 +257,7 @@ function resolvePrefix(prefix: unknown): string {
   return prefix === '/' ? '' : prefix;
 }
 
-export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}): RouteConfig {
+export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}): ResolvedRoute {
   if (typeof options !== 'object' || options === null) throw new SockjsOptionError('options', 'must be an object');
   rejectUnknownKeys(options, SOCKJS_OPTION_KEYS, 'sockjs()', { sockjsNode: true });
   const name = options.name ?? DEFAULTS.name;

@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { Context } from 'koa';
 import { answerPreflight, setCors, setNoCache } from '../http/headers.js';
-import type { RouteConfig } from '../options.js';
+import type { ResolvedRoute } from '../options.js';
 
 /** The body of `/info` (protocol suite, InfoTest). */
 export interface InfoBody {
@@ -12,7 +12,7 @@ export interface InfoBody {
   entropy: number;
 }
 
-export function info(ctx: Context, route: RouteConfig): void {
+export function info(ctx: Context, route: ResolvedRoute): void {
   if (ctx.method === 'OPTIONS') {
     answerPreflight(ctx, ['GET'], route.cors);
     return;

@@ -1,5 +1,5 @@
-// The published types show the public API only (issue 13): no class exported from src/index.ts
-// has a symbol-keyed member or a member marked @internal. The transports' and the session
+// The published types show the public API only (issue 13): no class or interface exported from
+// src/index.ts has a symbol-keyed member or a member marked @internal. The transports' and the session
 // layer's calls are internal protocols (session/connector.ts, SessionInternals in session.ts)
 // that never appear on the classes an application sees.
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import ts from 'typescript';
 
 const INDEX = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/index.ts');
 
-/** `Class.member` for every symbol-keyed or @internal member of every exported class. */
+/** `Type.member` for every symbol-keyed or @internal member of every exported class or interface. */
 function internalMembers(source: string, fileName = INDEX): string[] {
   const host = ts.createCompilerHost({});
   const readFile = host.readFile.bind(host);
@@ -21,11 +21,11 @@ function internalMembers(source: string, fileName = INDEX): string[] {
   const found: string[] = [];
   for (let exported of checker.getExportsOfModule(module)) {
     if (exported.flags & ts.SymbolFlags.Alias) exported = checker.getAliasedSymbol(exported);
-    if (!(exported.flags & ts.SymbolFlags.Class)) continue;
-    const declaration = exported.valueDeclaration!;
+    const isClass = (exported.flags & ts.SymbolFlags.Class) !== 0;
+    if (!isClass && !(exported.flags & ts.SymbolFlags.Interface)) continue;
     const instance = checker.getDeclaredTypeOfSymbol(exported);
-    const statics = checker.getTypeOfSymbolAtLocation(exported, declaration);
-    for (const member of [...checker.getPropertiesOfType(instance), ...checker.getPropertiesOfType(statics)]) {
+    const statics = isClass ? checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(exported, exported.valueDeclaration!)) : [];
+    for (const member of [...checker.getPropertiesOfType(instance), ...statics]) {
       const name = member.getName();
       const symbolKeyed = name.startsWith('__@');
       const internal = member.getJsDocTags(checker).some((tag) => tag.name === 'internal');
@@ -35,7 +35,7 @@ function internalMembers(source: string, fileName = INDEX): string[] {
   return found;
 }
 
-test('no class exported from src/index.ts has a symbol-keyed or @internal member', () => {
+test('no class or interface exported from src/index.ts has a symbol-keyed or @internal member', () => {
   assert.deepEqual(internalMembers(''), []);
 });
 
@@ -49,6 +49,11 @@ test('the check finds such members', () => {
     '  metrics = 1;',
     '  fine = 2;',
     '}',
+    'export interface Shape {',
+    '  /** @internal */',
+    '  readonly gate: number;',
+    '  readonly name: string;',
+    '}',
   ].join('\n');
-  assert.deepEqual(internalMembers(source, fixture).sort(), ['Leaky.[kHidden]', 'Leaky.metrics']);
+  assert.deepEqual(internalMembers(source, fixture).sort(), ['Leaky.[kHidden]', 'Leaky.metrics', 'Shape.gate']);
 });
