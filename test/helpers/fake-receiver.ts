@@ -1,7 +1,7 @@
 /**
  * A receiving connection without a network, for unit tests of the session layer: it records
  * every frame the session writes, and the test plays the client (reads the backlog, goes away,
- * answers pings). Its three shapes follow the real receivers (src/transports/http-receiver.ts,
+ * answers pings). Its three shapes follow the real receivers (src/transports/shared/http-receiver.ts,
  * websocket-receiver.ts): a poll takes one frame and ends itself; a stream takes frames until
  * its frame limit (its `responseLimit`); a websocket takes frames until ended and can be paused.
  */
