@@ -335,9 +335,9 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 1.15,
       issue: 17,
       blocker:
-        'syscalls are level with raw ws (2.1 per echo: one read, one writev); the rest is JavaScript: decoding the SockJS ' +
-        'array, onMessage, encoding and framing the answer take about 1.15 µs per echo in-process, and ws measures and ' +
-        'converts the string frame where raw ws sends back the Buffer it got',
+        'syscalls are level with raw ws (2.1 per echo: one read, one writev, timed alike by strace); koa-sockjs\'s own ' +
+        'JavaScript is about 0.6 µs per echo (3 % of the server\'s busy time in the profile); the rest of the gap sat in ' +
+        'writev\'s sampled time on a loaded machine, which counts preemption (PROFILE.md, round three)',
     },
   }),
   pacedBroadcast(1000, 500, ['socket.io', 'koa-sockjs-redis']),
