@@ -1,28 +1,54 @@
-// A user-written SessionStore: it keeps nothing itself, hands every call to a MemoryStore and
-// counts (and optionally logs) the calls. The same shape works for wrapping any store, e.g. to
-// add metrics or tracing to the Redis store.
-import type {
-  Awaitable,
-  Mailbox,
-  SessionRecord,
-  SessionRecordPatch,
-  SessionStore,
-  Unsubscribe,
-} from 'koa-sockjs';
+// A user-written SessionStore: it keeps nothing itself, hands every call to another store (here
+// a MemoryStore) and counts (and optionally logs) the calls. The same shape works for wrapping
+// any store that is not shared, e.g. to add metrics or tracing. (Wrapping a shared store such as
+// RedisStore would also pass on nodeId, isAlive, publish, subscribe and watch: SharedSessionStore.)
+import type { Awaitable, CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore } from 'koa-sockjs';
 
 export interface CountingStoreOptions {
   /** Called with the name of every operation as it happens; leave out for silence. */
   log?: (operation: string, key?: string) => void;
 }
 
+/** The store wrapped: any SessionStore, with MemoryStore's eviction notices if it has them. */
+export type InnerStore = SessionStore & {
+  onEvict?(listener: (key: string, record: SessionRecord) => void): void;
+};
+
 export class CountingStore implements SessionStore {
-  readonly #inner: SessionStore;
+  readonly #inner: InnerStore;
   readonly #log: ((operation: string, key?: string) => void) | undefined;
   readonly #counts = new Map<string, number>();
 
-  constructor(inner: SessionStore, options: CountingStoreOptions = {}) {
+  // The optional methods exist exactly when the wrapped store has them: the route falls back
+  // (update and touch for bury, its own sessions for count) when they are absent.
+  readonly bury?: (key: string, closeCode: number, closeReason: string, ttlMs: number) => Awaitable<void>;
+  readonly count?: () => Awaitable<number>;
+  readonly close?: () => Awaitable<void>;
+  /** MemoryStore's eviction notices, passed on, so the route closes evicted sessions properly. */
+  readonly onEvict?: (listener: (key: string, record: SessionRecord) => void) => void;
+
+  constructor(inner: InnerStore, options: CountingStoreOptions = {}) {
     this.#inner = inner;
     this.#log = options.log;
+    if (inner.bury) {
+      this.bury = (key, closeCode, closeReason, ttlMs) => {
+        this.#count('bury', key);
+        return inner.bury!(key, closeCode, closeReason, ttlMs);
+      };
+    }
+    if (inner.count) {
+      this.count = () => {
+        this.#count('count');
+        return inner.count!();
+      };
+    }
+    if (inner.close) {
+      this.close = () => {
+        this.#count('close');
+        return inner.close!();
+      };
+    }
+    if (inner.onEvict) this.onEvict = (listener) => inner.onEvict!(listener);
   }
 
   /** How many times each operation has been called so far. */
@@ -35,11 +61,7 @@ export class CountingStore implements SessionStore {
     this.#log?.(operation, key);
   }
 
-  get nodeId(): string {
-    return this.#inner.nodeId;
-  }
-
-  create(key: string, record: SessionRecord, ttlMs: number): Awaitable<{ record: SessionRecord; created: boolean }> {
+  create(key: string, record: SessionRecord, ttlMs: number): Awaitable<CreateResult> {
     this.#count('create', key);
     return this.#inner.create(key, record, ttlMs);
   }
@@ -49,19 +71,9 @@ export class CountingStore implements SessionStore {
     return this.#inner.get(key);
   }
 
-  update(key: string, patch: SessionRecordPatch): Awaitable<boolean> {
+  update(key: string, patch: SessionRecordPatch, expectedOwner?: string): Awaitable<boolean> {
     this.#count('update', key);
-    return this.#inner.update(key, patch);
-  }
-
-  adopt(key: string, expectedOwner: string, newOwner: string): Awaitable<boolean> {
-    this.#count('adopt', key);
-    return this.#inner.adopt(key, expectedOwner, newOwner);
-  }
-
-  isAlive(nodeId: string): Awaitable<boolean> {
-    this.#count('isAlive');
-    return this.#inner.isAlive(nodeId);
+    return this.#inner.update(key, patch, expectedOwner);
   }
 
   touch(key: string, ttlMs: number): Awaitable<void> {
@@ -84,11 +96,6 @@ export class CountingStore implements SessionStore {
     return this.#inner.take(key, mailbox);
   }
 
-  watch(key: string, mailbox: Mailbox, listener: () => void): Awaitable<Unsubscribe> {
-    this.#count(`watch ${mailbox}`, key);
-    return this.#inner.watch(key, mailbox, listener);
-  }
-
   claimReceiver(key: string, token: string, ttlMs: number): Awaitable<boolean> {
     this.#count('claimReceiver', key);
     return this.#inner.claimReceiver(key, token, ttlMs);
@@ -97,35 +104,5 @@ export class CountingStore implements SessionStore {
   releaseReceiver(key: string, token: string): Awaitable<void> {
     this.#count('releaseReceiver', key);
     return this.#inner.releaseReceiver(key, token);
-  }
-
-  publish(topic: string, payload: string): Awaitable<void> {
-    this.#count('publish', topic);
-    return this.#inner.publish(topic, payload);
-  }
-
-  subscribe(topic: string, listener: (payload: string) => void): Awaitable<Unsubscribe> {
-    this.#count('subscribe', topic);
-    return this.#inner.subscribe(topic, listener);
-  }
-
-  count(): Awaitable<number> {
-    this.#count('count');
-    return this.#inner.count();
-  }
-
-  keys(): AsyncIterable<string> {
-    this.#count('keys');
-    return this.#inner.keys();
-  }
-
-  onEvict(listener: (key: string, record: SessionRecord) => void): void {
-    this.#count('onEvict');
-    this.#inner.onEvict(listener);
-  }
-
-  close(): Awaitable<void> {
-    this.#count('close');
-    return this.#inner.close();
   }
 }

@@ -29,6 +29,13 @@ export const CloseCode = {
    * messages waited for onMessage: the client ignores the backpressure of delayed send answers.
    */
   TOO_MANY_WAITING: 1008,
+  /**
+   * The session store failed a receiving request (a networked store that is unreachable, a
+   * store method that threw): the client learns why instead of waiting. A 3xxx code (like
+   * HTTP's 503), because sockjs-client hands only 1000 and 3000-4999 to the application while a
+   * session is opening; other codes make it try the next transport and report 2000.
+   */
+  STORE_UNAVAILABLE: 3503,
 } as const;
 
 /** The reason sent with each {@link CloseCode}, in the close frame `c[code,"reason"]`. */
@@ -47,6 +54,8 @@ export const CloseReason = {
   TOO_SLOW: 'Client too slow to receive',
   /** With 1008: too many of the client's messages waited for `onMessage`. */
   TOO_MANY_WAITING: 'Too many messages waiting',
+  /** With 3503: the session store failed the receiving request. */
+  STORE_UNAVAILABLE: 'Session store unavailable',
 } as const;
 
 /** `a[...]` from messages that are each already JSON-encoded (see encodeMessage). */

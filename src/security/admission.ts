@@ -12,10 +12,11 @@
  */
 import type { Context, Middleware } from 'koa';
 import compose from 'koa-compose';
-import { respondText } from '../http/text.js';
+import { respondStoreUnavailable, respondText } from '../http/text.js';
 import { logger } from '../log.js';
 import type { RefusalReason } from '../metrics/names.js';
-import type { SessionRecord, SessionStore } from '../store/store.js';
+import type { StoreAdapter } from '../store/adapter.js';
+import type { Awaitable, SessionRecord } from '../store/store.js';
 import type { Admission } from '../session/connector.js';
 import { redactForLog } from '../session/request-info.js';
 import { identityDigest, type IdentityFunction } from './identity.js';
@@ -50,13 +51,30 @@ function snapshotState(ctx: Context): Readonly<Record<string, unknown>> {
   return Object.freeze(data);
 }
 
+/**
+ * A store lookup of the gate. A failed store is answered 503 (its error, which may name hosts
+ * and keys, goes to onError, never to the client), as everywhere else the store fails a
+ * request; undefined then, and the response is set.
+ */
+async function fromStore<T>(ctx: Context, target: GateTarget, what: string, ask: () => Awaitable<T>): Promise<{ value: T } | undefined> {
+  try {
+    return { value: await ask() };
+  } catch (error) {
+    target.reportError(error, `store ${what} for ${ctx.method} ${redactForLog(ctx.path)}`);
+    respondStoreUnavailable(ctx);
+    return undefined;
+  }
+}
+
 function matches(identity: string | undefined, record: SessionRecord): boolean {
   return typeof identity === 'string' && identity !== '' && record.identity === identityDigest(identity);
 }
 
 /** What the gate needs of the route's session layer (its SessionConnector): its store, and where refusals are counted. */
 export interface GateTarget {
-  readonly store: SessionStore;
+  readonly store: Pick<StoreAdapter, 'get' | 'count'>;
+  /** Where a failed store lookup is reported (onError). */
+  reportError(error: unknown, context: string): void;
   readonly metrics: { refused(reason: RefusalReason): void };
   /** The route is shutting down (close() was called): no new session. */
   readonly draining?: boolean;
@@ -116,7 +134,9 @@ export class Gate {
    */
   async forReceiver(ctx: Context, key: string, target: GateTarget): Promise<Admission | undefined> {
     if (!this.#looksUp && !target.draining) return { data: snapshotState(ctx) };
-    const record = await target.store.get(key);
+    const found = await fromStore(ctx, target, 'get', () => target.store.get(key));
+    if (!found) return undefined;
+    const record = found.value;
     if (record) {
       if (!(await this.#sameIdentity(ctx, record))) {
         log('%s %s: the session belongs to another identity; answered as unknown', ctx.method, redactForLog(ctx.path));
@@ -130,13 +150,18 @@ export class Gate {
     return this.#admitNew(ctx, target);
   }
 
-  /** A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`. */
-  async forSend(ctx: Context, key: string, target: GateTarget): Promise<boolean> {
+  /**
+   * A sending request (xhr_send, jsonp_send): true when it may reach the session under `key`;
+   * undefined when the response is set already (503: the store failed the lookup).
+   */
+  async forSend(ctx: Context, key: string, target: GateTarget): Promise<boolean | undefined> {
     if (!this.#identity) return true;
     // The identity function runs whether or not the session exists, so whatever it does to the
     // response (anonymousCookie sets a cookie) cannot tell the two apart.
     const identity = await this.#identity(ctx);
-    const record = await target.store.get(key);
+    const found = await fromStore(ctx, target, 'get', () => target.store.get(key));
+    if (!found) return undefined;
+    const record = found.value;
     // No record: the session layer answers 404 itself, as for any unknown session.
     if (record === undefined || matches(identity, record)) return true;
     target.metrics.refused('authorization');
@@ -152,7 +177,9 @@ export class Gate {
     if (target.draining) return refuseDraining(ctx, target);
     if (!this.#looksUp) return { data: snapshotState(ctx) };
     if (key !== undefined && this.#identity) {
-      const record = await target.store.get(key);
+      const found = await fromStore(ctx, target, 'get', () => target.store.get(key));
+      if (!found) return undefined;
+      const record = found.value;
       if (record && !(await this.#sameIdentity(ctx, record))) {
         target.metrics.refused('authorization');
         respondNoSession(ctx);
@@ -178,7 +205,9 @@ export class Gate {
       }
       // Counted, never made room for: a full route refuses the newcomer and keeps everyone else.
       if (this.#limits.maxSessions !== Infinity) {
-        const count = await target.store.count();
+        const counted = await fromStore(ctx, target, 'count', () => target.store.count());
+        if (!counted) return undefined;
+        const count = counted.value;
         // No await between this test and the reservation: concurrent requests see each other.
         if (count + this.#admitting >= this.#limits.maxSessions) {
           log('%s %s refused: the route holds its maximum of %d sessions', ctx.method, redactForLog(ctx.path), this.#limits.maxSessions);

@@ -8,7 +8,7 @@
 import { logger } from '../log.js';
 import type { RouteMetrics, TransportMeter } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
-import type { SessionStore } from '../store/store.js';
+import type { StoreAdapter } from '../store/adapter.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import type { Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
@@ -25,7 +25,7 @@ const log = logger('channel');
 const noop = (): void => {};
 
 export interface ChannelSettings {
-  readonly store: SessionStore;
+  readonly store: StoreAdapter;
   readonly timers: Timers;
   readonly heartbeatDelay: number;
   /** Websocket receivers are pinged with every heartbeat and dropped without a pong this soon; 0: no pings. */
@@ -629,16 +629,11 @@ export class SessionChannel implements SessionOutlet {
       // Closed by its constructor, before this channel existed (a websocket session attaches
       // before it opens): the close is made when the session would open, on this receiver.
       if (!this.#closedWith) return;
-      // Closed while attaching: the close frame is recorded in the store; serve it.
+      // Closed while attaching: serve its close frame, known here (not read back from the
+      // store, which may have failed to record it).
+      const { code, reason } = this.#closedWith;
       this.#detach();
-      whenReady(
-        this.settings.store.get(this.key),
-        (record) => receiver.end(closeFrame(record?.closeCode ?? CloseCode.GO_AWAY, record?.closeReason ?? CloseReason.GO_AWAY)),
-        (error) => {
-          this.settings.reportError(error, `store get for session ${this.session.id}`, this.session.id);
-          receiver.end();
-        },
-      );
+      receiver.end(closeFrame(code, reason));
       return;
     }
     this.#armHeartbeat();

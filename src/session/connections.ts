@@ -25,14 +25,6 @@ const log = logger('manager');
 /** Websocket sessions get store keys no client URL can produce (a path segment has no '/'). */
 const WEBSOCKET_KEY_PREFIX = 'ws/';
 
-/**
- * The close frame of a receiving request the store could not serve (a networked store that is
- * unreachable): the client learns why its session ended instead of waiting. A 3xxx code (like
- * HTTP's 503), because sockjs-client hands only 1000 and 3000-4999 to the application while a
- * session is opening; other codes make it try the next transport and report 2000.
- */
-const STORE_UNAVAILABLE = { code: 3503, reason: 'Session store unavailable' } as const;
-
 export class Connections<S extends Session = Session> {
   readonly #local: RouteSessions<S>;
   readonly #cluster: ClusterCoordinator<S>;
@@ -58,7 +50,7 @@ export class Connections<S extends Session = Session> {
     } catch (error) {
       // The store failed (say, Redis is unreachable): end the request with a reason, never hang.
       this.#local.reportError(error, `receiving request (${receiver.transport}) for session ${keyLabel(key)}`);
-      receiver.end(closeFrame(STORE_UNAVAILABLE.code, STORE_UNAVAILABLE.reason));
+      receiver.end(closeFrame(CloseCode.STORE_UNAVAILABLE, CloseReason.STORE_UNAVAILABLE));
       return;
     }
     if (abortedEarly) receiver.onAbort?.();

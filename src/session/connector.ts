@@ -12,7 +12,8 @@
  */
 import { SockjsOptionError } from '../errors.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
-import type { SessionRecord, SessionStore } from '../store/store.js';
+import type { StoreAdapter } from '../store/adapter.js';
+import type { SessionRecord } from '../store/store.js';
 import type { ErrorSink } from './error-report.js';
 import type { SessionManager } from './manager.js';
 import type { Receiver } from './receiver.js';
@@ -41,8 +42,8 @@ export interface WebsocketSession<S extends Session = Session> {
 
 /** The session layer of one route, as the middleware and the transports reach it. */
 export interface SessionConnector<S extends Session = Session> {
-  /** The route's store (admission looks sessions up in it). */
-  readonly store: SessionStore;
+  /** The route's store as the session layer uses it (admission looks sessions up in it). */
+  readonly store: StoreAdapter;
   /** The route's instruments: refusals are counted through `metrics.refused(reason)`. */
   readonly metrics: RouteMetrics;
   /** True once the route is shutting down: no new session. */

@@ -9,10 +9,10 @@ import type { MeterProvider } from '@opentelemetry/api';
 import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
 import { logger } from '../log.js';
-import { meteredStore } from '../metrics/metered-store.js';
 import { RouteMetrics, type SockjsStats } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason } from '../protocol/frames.js';
-import { MemoryStore } from '../store/memory.js';
+import { StoreAdapter } from '../store/adapter.js';
+import { MemoryStore, hasEvictionNotices } from '../store/memory.js';
 import type { SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
 import { isPromiseLike } from '../util/awaitable.js';
@@ -42,7 +42,12 @@ export interface SessionManagerOptions<S extends Session = Session> {
   name?: string;
   /** The Session class to instantiate. @default Session */
   session?: SessionClass<S>;
-  /** Where session records and queues live. @default new MemoryStore() */
+  /**
+   * Where session records and queues live: any {@link SessionStore} (docs/stores.md). A store
+   * with a `nodeId` is shared by several processes and must implement all of
+   * `SharedSessionStore`.
+   * @default new MemoryStore()
+   */
   store?: SessionStore;
   /** Milliseconds between heartbeat frames on a receiving connection; 0 turns heartbeats off. @default 25_000 */
   heartbeatDelay?: number;
@@ -131,7 +136,8 @@ export interface CloseOptions {
    * queued messages stay in the store, their connections end without a frame, and the next
    * request of each client, wherever it lands, adopts the session; no hook runs here. Websocket
    * sessions, which live and die with their connection, are closed with 1001 either way.
-   * @default true, unless the store is a MemoryStore (nothing to hand over to)
+   * @default true with a shared store (one with a `nodeId`, such as RedisStore); false
+   *   otherwise (no other process to hand over to)
    */
   handOver?: boolean;
 }
@@ -189,13 +195,13 @@ function checkBytes(option: string, value: number): number {
  * (`manager: new MyManager({ name, session, store })`) to `sockjs()`.
  *
  * @throws {@link SockjsOptionError} from the constructor for a wrong or unknown option, naming
- *   it. A subclass with options of its own takes them out before it calls `super(options)`:
+ *   it (a `store` that does not implement the store contract included). A subclass with options of its own takes them out before it calls `super(options)`:
  *   `constructor({ greeting, ...options }) { super(options); ... }`.
  */
 export class SessionManager<S extends Session = Session> {
   /** The route's name (`ctx.sockjs(name)`). */
   readonly name: string;
-  /** Where the route's session records and queues live. */
+  /** Where the route's session records and queues live: the store given (or the default one). */
   readonly store: SessionStore;
   /** The class instantiated for every new session. */
   readonly sessionClass: SessionClass<S>;
@@ -219,6 +225,11 @@ export class SessionManager<S extends Session = Session> {
   readonly timers: Timers;
   /** The route's instruments (the transports count refusals through the connector); see `stats()`. */
   readonly #metrics: RouteMetrics;
+  /**
+   * The store as the route uses it: the full set of operations over whatever store was given,
+   * timed, never throwing (store/adapter.ts).
+   */
+  readonly #storage: StoreAdapter;
 
   /** The sessions this process runs for the route (route-sessions.ts). */
   readonly #local: RouteSessions<S>;
@@ -259,17 +270,23 @@ export class SessionManager<S extends Session = Session> {
     this.timers = options.timers ?? systemTimers;
     this.#metrics = new RouteMetrics(this.name, options.meterProvider);
     // The default store shares the manager's clock: disconnect checks compare its timestamps.
-    // Every store operation is timed (latency and failures: README, "Metrics").
-    this.store = meteredStore(options.store ?? new MemoryStore({ now: () => this.timers.now() }), this.#metrics);
+    this.store = options.store ?? new MemoryStore({ now: () => this.timers.now() });
     // reportError() hands every handler an Error carrying `sockjs` details.
     this.#onError = options.onError ?? ((error) => this.#emitOnApp(error as Error));
+    // Checks the store implements the contract (a SockjsOptionError now, not a crash later), and
+    // times every operation (latency and failures: README, "Metrics").
+    this.#storage = new StoreAdapter(this.store, {
+      meter: this.#metrics,
+      localCount: () => this.size,
+      reportError: (error, context) => this.reportError(error, context),
+    });
     const channels = new Map<string, SessionChannel>();
-    this.#rooms = new RoomHub({ store: this.store, name: this.name, channels, timers: this.timers, reportError: (error, context) => this.reportError(error, context) });
+    this.#rooms = new RoomHub({ store: this.#storage, name: this.name, channels, timers: this.timers, reportError: (error, context) => this.reportError(error, context) });
     // A record outlives its session's own timers, so the store only reaps what a dead process
     // left behind; every sign of life renews it (see SessionChannel).
     const recordTtl = this.disconnectDelay + this.heartbeatDelay * 2;
     const channelSettings: ChannelSettings = {
-      store: this.store,
+      store: this.#storage,
       timers: this.timers,
       heartbeatDelay: this.heartbeatDelay,
       pingTimeout: this.pingTimeout,
@@ -291,11 +308,13 @@ export class SessionManager<S extends Session = Session> {
     const local = new RouteSessions<S>(this, this.sessionClass, channels, channelSettings, this.#metrics);
     this.#local = local;
     this.#cluster = new ClusterCoordinator(local);
-    this.store.onEvict((key, record) => local.evicted(key, record));
+    // Eviction notices are MemoryStore's own API, not the contract's: a store that has them
+    // (or a wrapper passing them on) tells which live sessions it dropped, to close them properly.
+    if (hasEvictionNotices(this.store)) this.store.onEvict((key, record) => local.evicted(key, record));
     // The connection protocol, for the middleware and the transports only (connector.ts).
     const connections = new Connections(local, this.#cluster);
     attachConnector<S>(this, {
-      store: this.store,
+      store: this.#storage,
       metrics: this.#metrics,
       get draining() {
         return local.draining;
@@ -339,12 +358,13 @@ export class SessionManager<S extends Session = Session> {
 
   /**
    * How many session records the store holds: with a shared store (Redis), across every
-   * process. Asynchronous, because a networked store is asked.
+   * process. Asynchronous, because a networked store is asked. A store without `count()` is
+   * not asked: the answer is then the sessions this process runs (`size`).
    * @returns A promise of the count; it rejects with the store's error (a `RedisStoreError`
    *   when Redis is unreachable).
    */
   async count(): Promise<number> {
-    return this.store.count();
+    return this.#storage.count();
   }
 
   /**
@@ -407,7 +427,7 @@ export class SessionManager<S extends Session = Session> {
       rejectUnknownKeys(options, CLOSE_OPTION_KEYS, 'close()');
       settings = {
         timeout: checkDelay('timeout', options.timeout ?? 0, true),
-        handOver: options.handOver ?? !(this.store instanceof MemoryStore),
+        handOver: options.handOver ?? this.#storage.shared,
       };
     } catch (error) {
       // A mistake in the call: the route is not closing, and may be closed properly next.
@@ -440,7 +460,7 @@ export class SessionManager<S extends Session = Session> {
     const subscriptions = this.#subscriptions;
     this.#subscriptions = [];
     for (const unsubscribe of subscriptions) await unsubscribe();
-    await this.store.close();
+    await this.#storage.close();
   }
 
   /** Resolves once no local session has anything buffered (or none is left), or after `timeout` ms. */
@@ -492,7 +512,7 @@ export class SessionManager<S extends Session = Session> {
     this.#started = true;
     const pending: Promise<void>[] = [];
     const subscribe = (topic: string, listener: (payload: string) => void): void => {
-      const result = this.store.subscribe(topic, listener);
+      const result = this.#storage.subscribe(topic, listener);
       if (isPromiseLike(result)) pending.push(result.then((stop) => void this.#subscriptions.push(stop)));
       else this.#subscriptions.push(result);
     };

@@ -21,7 +21,8 @@ import { SockjsArgumentError, StoreError } from '../errors.js';
 import { logger } from '../log.js';
 import { messageFrame } from '../protocol/frames.js';
 import { encodeMessage } from '../protocol/json.js';
-import type { SessionStore, Unsubscribe } from '../store/store.js';
+import type { StoreAdapter } from '../store/adapter.js';
+import type { Unsubscribe } from '../store/store.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import { catchRejection, isPromiseLike } from '../util/awaitable.js';
 import type { SessionChannel } from './channel.js';
@@ -79,7 +80,7 @@ export interface RoomMembership {
 }
 
 export interface RoomHubSettings {
-  readonly store: SessionStore;
+  readonly store: StoreAdapter;
   /** Route name: topics are per route. */
   readonly name: string;
   /** Every local channel, by store key (the manager's own map, read here). */
@@ -463,7 +464,7 @@ export class RoomHub implements RoomMembership {
     const held = (): void => {
       this.#resubscribeDelay = RESUBSCRIBE_FIRST_MS;
     };
-    let result: ReturnType<SessionStore['subscribe']>;
+    let result: ReturnType<StoreAdapter['subscribe']>;
     // A listener of its own per subscription: a store may keep one set of listeners per topic
     // (RedisStore and MemoryStore do), and a room left and joined again before its first
     // subscription held has two; with one shared function, stopping the old one would take the

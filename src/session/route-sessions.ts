@@ -6,7 +6,8 @@
  */
 import { logger } from '../log.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
-import type { SessionRecord, SessionStore } from '../store/store.js';
+import type { StoreAdapter } from '../store/adapter.js';
+import type { SessionRecord } from '../store/store.js';
 import type { Timers } from '../timers.js';
 import { SessionChannel, type ChannelSettings } from './channel.js';
 import { logLife } from './life-log.js';
@@ -34,7 +35,7 @@ export class RouteSessions<S extends Session = Session> {
     readonly metrics: RouteMetrics,
   ) {}
 
-  get store(): SessionStore {
+  get store(): StoreAdapter {
     return this.settings.store;
   }
 

@@ -14,13 +14,31 @@
  * the close frame `c[3001,"Session expired"]`, so its client never gets a new session on the
  * same URL while the tombstone lasts.
  */
-import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
 import { SessionState } from './session-state.js';
-import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from './store.js';
+import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore } from './store.js';
+
+/**
+ * A store that tells about the records it drops by itself, so their sessions can be closed
+ * properly: MemoryStore's own API, not part of the SessionStore contract. The route calls
+ * `onEvict` once, when it is built, on any store that has it (a wrapper around a MemoryStore
+ * may pass it on).
+ */
+export interface EvictionNotices {
+  /**
+   * Registers the listener for records the store drops by itself (capacity eviction or expiry),
+   * with the key and the record as it was. One listener per store: one store per route.
+   */
+  onEvict(listener: (key: string, record: SessionRecord) => void): void;
+}
+
+/** True for a store that has {@link EvictionNotices} (MemoryStore, or a wrapper passing it on). */
+export function hasEvictionNotices(store: object): store is EvictionNotices {
+  return typeof (store as Partial<EvictionNotices>).onEvict === 'function';
+}
 
 /** The options of {@link MemoryStore}: all optional. */
 export interface MemoryStoreOptions {
@@ -52,8 +70,6 @@ interface Entry {
   expiresAt: number;
   /** When the receiver claim lapses (epoch ms); meaningful only while record.receiver is set. */
   claimUntil: number;
-  outgoingWatchers?: Set<() => void>;
-  incomingWatchers?: Set<() => void>;
 }
 
 /**
@@ -74,19 +90,17 @@ const EXPIRED_CLOSE = { code: 3001, reason: 'Session expired' } as const;
  * (lru-cache) of at most `maxSessions` sessions. Every operation answers synchronously. When
  * full, one of the least recently used sessions (preferably one whose client has no live
  * connection) is closed properly (hooks fire, a connected client gets
- * `c[3001,"Session expired"]`). One process owns every session: for several processes, use
- * `RedisStore`.
+ * `c[3001,"Session expired"]`, through {@link EvictionNotices}). One process owns every
+ * session: it is not a shared store; for several processes, use `RedisStore`.
  *
  * @throws {@link SockjsOptionError} from the constructor for a `maxSessions` that is not a
  *   positive integer.
  */
-export class MemoryStore implements SessionStore {
-  readonly nodeId = `memory-${randomUUID()}`;
+export class MemoryStore implements SessionStore, EvictionNotices {
   readonly #cache: LRUCache<string, Entry>;
   /** Tombstones of ended sessions: bounded in number and each in time. */
   readonly #graves: LRUCache<string, { record: SessionRecord; expiresAt: number }>;
   readonly #now: () => number;
-  readonly #topics = new Map<string, Set<(payload: string) => void>>();
   readonly #maxSessions: number;
   #evictListener: ((key: string, record: SessionRecord) => void) | undefined;
 
@@ -134,22 +148,11 @@ export class MemoryStore implements SessionStore {
     return entry.record;
   }
 
-  update(key: string, patch: SessionRecordPatch): boolean {
+  update(key: string, patch: SessionRecordPatch, expectedOwner?: string): boolean {
     const entry = this.#live(key, false);
-    if (!entry) return false;
+    if (!entry || (expectedOwner !== undefined && entry.record.owner !== expectedOwner)) return false;
     Object.assign(entry.record, patch);
     return true;
-  }
-
-  adopt(key: string, expectedOwner: string, newOwner: string): boolean {
-    const entry = this.#live(key, false);
-    if (!entry || entry.record.owner !== expectedOwner) return false;
-    entry.record.owner = newOwner;
-    return true;
-  }
-
-  isAlive(nodeId: string): boolean {
-    return nodeId === this.nodeId;
   }
 
   touch(key: string, ttlMs: number): void {
@@ -176,8 +179,6 @@ export class MemoryStore implements SessionStore {
     if (!entry || messages.length === 0) return;
     const queue = (entry[mailbox] ??= []);
     for (const message of messages) queue.push(message);
-    const watchers = mailbox === 'outgoing' ? entry.outgoingWatchers : entry.incomingWatchers;
-    if (watchers) for (const watcher of [...watchers]) watcher();
   }
 
   take(key: string, mailbox: Mailbox): string[] {
@@ -186,17 +187,6 @@ export class MemoryStore implements SessionStore {
     if (!taken || taken.length === 0) return [];
     entry[mailbox] = undefined;
     return taken;
-  }
-
-  watch(key: string, mailbox: Mailbox, listener: () => void): Unsubscribe {
-    const entry = this.#live(key, false);
-    if (!entry) return () => {};
-    const field = mailbox === 'outgoing' ? 'outgoingWatchers' : 'incomingWatchers';
-    const watchers = (entry[field] ??= new Set());
-    watchers.add(listener);
-    return () => {
-      watchers.delete(listener);
-    };
   }
 
   claimReceiver(key: string, token: string, ttlMs: number): boolean {
@@ -220,26 +210,12 @@ export class MemoryStore implements SessionStore {
     this.#renew(entry, entry.ttl);
   }
 
-  publish(topic: string, payload: string): void {
-    const listeners = this.#topics.get(topic);
-    if (listeners) for (const listener of [...listeners]) listener(payload);
-  }
-
-  subscribe(topic: string, listener: (payload: string) => void): Unsubscribe {
-    let listeners = this.#topics.get(topic);
-    if (!listeners) this.#topics.set(topic, (listeners = new Set()));
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0) this.#topics.delete(topic);
-    };
-  }
-
   /** Live records. One that expired but was not looked at since may still count (O(1)). */
   count(): number {
     return this.#cache.size;
   }
 
+  /** Every live key (not part of the SessionStore contract: the route never lists keys). */
   async *keys(): AsyncIterable<string> {
     const now = this.#now();
     for (const [key, entry] of [...this.#cache.entries()]) if (entry.expiresAt > now) yield key;
@@ -253,7 +229,6 @@ export class MemoryStore implements SessionStore {
     this.#evictListener = undefined;
     this.#cache.clear();
     this.#graves.clear();
-    this.#topics.clear();
   }
 
   // ---- internals ----

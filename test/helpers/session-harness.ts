@@ -12,6 +12,7 @@ import { connectorOf, type SessionConnector } from '../../src/session/connector.
 import { SessionManager } from '../../src/session/manager.js';
 import type { RequestInfo } from '../../src/session/request-info.js';
 import { MemoryStore } from '../../src/store/memory.js';
+import { WatchingMemoryStore } from './shared-memory-store.js';
 import type { SessionStore } from '../../src/store/store.js';
 import { FakeTimers } from './fake-timers.js';
 import type { FakeReceiver } from './fake-receiver.js';
@@ -37,6 +38,11 @@ export interface HarnessOptions {
   readonly maxBufferedBytes?: number;
   /** MemoryStore's `maxSessions`. @default MemoryStore's */
   readonly maxSessions?: number;
+  /**
+   * A store shared with other processes (a WatchingMemoryStore: a push straight into it, as
+   * another process makes, wakes the watchers). @default false, a MemoryStore
+   */
+  readonly shared?: boolean;
   /**
    * The store the manager gets, made from the harness's MemoryStore: say, one that answers
    * later or fails (see `delayedStore`). @default the MemoryStore itself
@@ -71,7 +77,8 @@ export class Harness {
   readonly connector: SessionConnector<RecordingSession>;
 
   constructor(options: HarnessOptions = {}) {
-    this.store = new MemoryStore({ now: () => this.timers.now(), ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}) });
+    const storeOptions = { now: () => this.timers.now(), ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}) };
+    this.store = options.shared ? new WatchingMemoryStore(storeOptions) : new MemoryStore(storeOptions);
     const log = this.log;
     const sessions = this.sessions;
     const hooks = options.hooks ?? {};

@@ -7,6 +7,7 @@ import { MemoryStore, Session, SessionState, sockjs, type SockjsManagedOptions }
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, readAll, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { SharedMemoryStore } from '../helpers/shared-memory-store.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 /** Records every hook call of every session, in order. */
@@ -294,7 +295,7 @@ describe('broadcast', () => {
 describe('broadcasts from other processes', () => {
   it('delivers well-formed ones and reports malformed ones without breaking', async () => {
     const errors: string[] = [];
-    const store = new MemoryStore();
+    const store = new SharedMemoryStore();
     const { base } = await start({ store, onError: (error, context) => errors.push(`${context}: ${(error as Error).message}`) });
     const client = new FrameClient(`${base}/0/0/websocket`);
     await client.waitFor(1);

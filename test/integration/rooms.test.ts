@@ -8,6 +8,7 @@ import { MemoryStore, Session, SockjsArgumentError, sockjs, type SockjsMiddlewar
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { SharedMemoryStore } from '../helpers/shared-memory-store.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 /** Joins the rooms of `Member.onOpenRooms` when it opens; obeys commands sent by its client. */
@@ -214,7 +215,7 @@ describe('rooms on one process', () => {
 
   it('subscribes to a room topic of the store while the room has members here, once', async () => {
     const events: string[] = [];
-    class WatchedStore extends MemoryStore {
+    class WatchedStore extends SharedMemoryStore {
       override subscribe(topic: string, listener: (payload: string) => void): Unsubscribe {
         const stop = super.subscribe(topic, listener);
         if (!topic.startsWith('room:')) return stop;
@@ -242,7 +243,7 @@ describe('rooms on one process', () => {
   it('join() resolves once the store subscription holds; a room left meanwhile is unsubscribed once it does; a failed one is retried', async () => {
     const events: string[] = [];
     const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
-    const memory = new MemoryStore();
+    const memory = new SharedMemoryStore();
     // A networked store's answer takes a while: room subscriptions wait until the test lets them go.
     const slowSubscribe = (topic: string, listener: (payload: string) => void): Unsubscribe | Promise<Unsubscribe> => {
       if (!topic.startsWith('room:')) return memory.subscribe(topic, listener);
@@ -309,7 +310,7 @@ describe('rooms on one process', () => {
 
   it('delivers room broadcasts published by another process, once per message however many rooms it names', async () => {
     const errors: string[] = [];
-    const store = new MemoryStore();
+    const store = new SharedMemoryStore();
     const { base, route } = await start({ name: 'x', store, onError: (error, context) => errors.push(`${context}: ${(error as Error).message}`) });
     const all = await clients(base, 2);
     const [a, b] = all as [FrameClient, FrameClient];

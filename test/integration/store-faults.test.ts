@@ -11,6 +11,7 @@ import { MemoryStore, Session, StoreError, sockjs, type SockjsMiddleware } from 
 import type { Mailbox, Unsubscribe } from '../../src/store/store.js';
 import { open, post, readAll, request } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { SharedMemoryStore } from '../helpers/shared-memory-store.js';
 
 /** Entries that would break or forge frames if spliced in as they are. */
 const CORRUPT_OUTGOING = [
@@ -22,7 +23,7 @@ const CORRUPT_OUTGOING = [
   '"x"]\n',
 ];
 
-class TamperedStore extends MemoryStore {
+class TamperedStore extends SharedMemoryStore {
   /** Spliced into the middle of the next take of each mailbox. */
   readonly corruptNext = new Map<Mailbox, string[]>();
   /** Makes get() and subscribe() fail like an unreachable store. */

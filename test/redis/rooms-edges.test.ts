@@ -191,7 +191,7 @@ describe('rooms on RedisStore at the edges', () => {
       }
       await eventually(async () => {
         try {
-          await far.route.manager.store.publish('probe', '');
+          await (far.route.manager.store as RedisStore).publish('probe', '');
           return true;
         } catch {
           return false;

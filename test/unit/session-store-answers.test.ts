@@ -191,7 +191,7 @@ describe('store: what it hands back', () => {
   });
 
   it('messages another process left in the incoming mailbox reach onMessage, corrupt ones dropped and reported', async () => {
-    const harness = new Harness();
+    const harness = new Harness({ shared: true });
     await harness.connect('k', new FakeReceiver({ kind: 'polling' }));
     // Another process took a send for this session and queued it (the watch wakes the owner).
     harness.store.push('k', 'incoming', ['"from elsewhere"', 'not json', '{"n":2}']);

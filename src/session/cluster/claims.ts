@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { logger } from '../../log.js';
-import type { SessionStore } from '../../store/store.js';
+import type { StoreAdapter } from '../../store/adapter.js';
 import type { Timers } from '../../timers.js';
 import { isPromiseLike } from '../../util/awaitable.js';
 import { keyLabel } from '../../util/key-label.js';
@@ -37,14 +37,14 @@ export function nodeOfToken(token: string | undefined): string | undefined {
  * a moment before the client is told "another connection still open"; and a claim held by a
  * process that died (say, while it held a poll) is released and taken.
  */
-export function claimReceiver(store: SessionStore, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): boolean | Promise<boolean> {
+export function claimReceiver(store: StoreAdapter, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): boolean | Promise<boolean> {
   const claimed = store.claimReceiver(key, token, ttlMs);
   if (!isPromiseLike(claimed)) return claimed;
   return claimed.then((ok) => ok || reclaim(store, timers, key, token, ttlMs, tellHolder));
 }
 
 /** `tellHolder` is called once per holder that is alive, before the first wait for it. */
-async function reclaim(store: SessionStore, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): Promise<boolean> {
+async function reclaim(store: StoreAdapter, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): Promise<boolean> {
   let told: string | undefined;
   for (const delay of CLAIM_RETRY_DELAYS) {
     const holder = (await store.get(key))?.receiver;

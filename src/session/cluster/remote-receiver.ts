@@ -7,7 +7,8 @@
  */
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../../protocol/frames.js';
 import type { RouteMetrics } from '../../metrics/route-metrics.js';
-import type { SessionStore, Unsubscribe } from '../../store/store.js';
+import type { StoreAdapter } from '../../store/adapter.js';
+import type { Unsubscribe } from '../../store/store.js';
 import type { TimerHandle, Timers } from '../../timers.js';
 import type { Receiver } from '../receiver.js';
 import { catchRejection, whenReady } from '../../util/awaitable.js';
@@ -18,7 +19,7 @@ import { SessionState } from '../../store/session-state.js';
 import { checkedOutgoing } from '../stored-messages.js';
 
 export interface RemoteReceiverSettings {
-  readonly store: SessionStore;
+  readonly store: StoreAdapter;
   readonly timers: Timers;
   readonly heartbeatDelay: number;
   readonly recordTtl: number;

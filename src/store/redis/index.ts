@@ -16,13 +16,13 @@ import { logger } from '../../log.js';
 import { SessionState } from '../session-state.js';
 import { keyLabel } from '../../util/key-label.js';
 import { rejectUnknownKeys } from '../../util/option-keys.js';
-import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, Unsubscribe } from '../store.js';
+import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SharedSessionStore, Unsubscribe } from '../store.js';
 import { type Client, Connection, createClient, type Gate } from './connection.js';
 import { RedisStoreError } from './error.js';
 import { CLUSTER_SHARDS, RedisKeys, type SessionKeys } from './keys.js';
 import { Subscriber, subscriberSource } from './pubsub.js';
 import { pairsToObject, recordFields, toRecord } from './record.js';
-import { ADOPT, BURY, CLAIM, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
+import { BURY, CLAIM, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
 
 export { RedisStoreError } from './error.js';
 
@@ -87,11 +87,12 @@ function positive(option: string, value: number): number {
 }
 
 /**
- * A {@link SessionStore} on Redis (6 or later, through ioredis), so that any number of
- * processes serve one application without sticky sessions: a poll or a send may land on any
- * of them (docs/scaling.md). Give every process of one route the same `keyPrefix`. One Redis,
- * a Sentinel-managed one (pass a `Redis` client made with `sentinels`) and a Redis Cluster
- * (pass a `Cluster`) are supported; docs/scaling.md says how, and what is not.
+ * A shared session store (`SharedSessionStore`) on Redis (6 or later, through ioredis), so
+ * that any number of processes serve one application without sticky sessions: a poll or a
+ * send may land on any of them (docs/scaling.md). Give every process of one route the same
+ * `keyPrefix`. One Redis, a Sentinel-managed one (pass a `Redis` client made with
+ * `sentinels`) and a Redis Cluster (pass a `Cluster`) are supported; docs/scaling.md says how,
+ * and what is not.
  *
  * Operations fail with {@link RedisStoreError} (Koa answers 503) when Redis is unreachable for
  * longer than `commandTimeout`; `await store.ready()` at startup to fail early instead.
@@ -99,7 +100,7 @@ function positive(option: string, value: number): number {
  * @throws `SockjsOptionError` (exported by `koa-sockjs`) from the constructor for a wrong
  *   option (naming it), or for `client` and `url` given together.
  */
-export class RedisStore implements SessionStore {
+export class RedisStore implements SharedSessionStore {
   /** This store instance's id among the processes sharing the Redis: `redis-<uuid>`. */
   readonly nodeId = `redis-${randomUUID()}`;
   /** Prefix of every key and channel (the `keyPrefix` option). */
@@ -204,19 +205,15 @@ export class RedisStore implements SessionStore {
     return toRecord(fields, this.#now());
   }
 
-  async update(key: string, patch: SessionRecordPatch): Promise<boolean> {
-    const fields: (string | number)[] = [];
+  async update(key: string, patch: SessionRecordPatch, expectedOwner?: string): Promise<boolean> {
+    // Compare-and-set when an owner is expected: checked and written in one script.
+    const fields: (string | number)[] = expectedOwner === undefined ? ['0', ''] : ['1', expectedOwner];
     for (const field of ['state', 'closeCode', 'closeReason', 'owner'] as const) {
       const value = patch[field];
       if (value !== undefined) fields.push(field, value);
     }
     const keys = this.#keys.session(key);
     return (await this.#eval('update', UPDATE, keys, [keys.record], fields)) === 1;
-  }
-
-  async adopt(key: string, expectedOwner: string, newOwner: string): Promise<boolean> {
-    const keys = this.#keys.session(key);
-    return (await this.#eval('adopt', ADOPT, keys, [keys.record], [expectedOwner, newOwner])) === 1;
   }
 
   async isAlive(nodeId: string): Promise<boolean> {
@@ -299,17 +296,6 @@ export class RedisStore implements SessionStore {
     const counts = await Promise.all(this.#keys.indexes().map(({ index, shard }) => this.#eval('count', COUNT, { shard }, [index], [now])));
     return counts.reduce<number>((sum, count) => sum + Number(count), 0);
   }
-
-  async *keys(): AsyncIterable<string> {
-    const now = this.#now();
-    for (const { index } of this.#keys.indexes()) {
-      const keys = await this.#run('keys', () => this.#client.zrangebyscore(index, `(${now}`, '+inf'));
-      for (const key of keys) yield key;
-    }
-  }
-
-  /** Redis drops nothing by capacity (configure `maxmemory-policy noeviction`), so this never fires. */
-  onEvict(_listener: (key: string, record: SessionRecord) => void): void {}
 
   /** Deregisters this process, stops its timer, and closes the connections the store opened. */
   async close(): Promise<void> {

@@ -23,16 +23,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1`);
 
-// KEYS: record. ARGV: field, value, ...
+// KEYS: record. ARGV: '1' and the expected owner (compare-and-set) or '0' and '', then field, value, ...
 export const UPDATE = new Script(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
-return 1`);
-
-// KEYS: record. ARGV: expectedOwner, newOwner
-export const ADOPT = new Script(`
-if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[2])
+if ARGV[1] == '1' and redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 0 end
+if #ARGV > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3)) end
 return 1`);
 
 // KEYS: record, outgoing, incoming, index. ARGV: ttl, now, expireAt, key

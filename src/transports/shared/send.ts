@@ -76,7 +76,10 @@ export async function deliverMessages(tr: TransportRequest, format: PayloadForma
   }
   // Checked where an unknown session is found out, so a session of another identity gets the
   // very answer an unknown one gets, after the same checks of the body.
-  let delivered = await route.gate.forSend(ctx, tr.key, session);
+  const admitted = await route.gate.forSend(ctx, tr.key, session);
+  // Answered already: 503, the store failed the gate's lookup.
+  if (admitted === undefined) return false;
+  let delivered = admitted;
   try {
     if (delivered) delivered = await session.incoming(tr.key, decoded.messages, payload.bytes);
   } catch (error) {
