@@ -42,7 +42,7 @@ const SHARED = ['isAlive', 'publish', 'subscribe'] as const;
 
 type Listener = (payload: string) => void;
 
-const describe = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
+const kindOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
 const methodList = (names: readonly string[]): string => names.map((name) => `${name}()`).join(', ');
 
 /**
@@ -53,7 +53,7 @@ const methodList = (names: readonly string[]): string => names.map((name) => `${
  */
 export function checkStore(store: unknown): asserts store is SessionStore {
   if (typeof store !== 'object' || store === null) {
-    throw new SockjsOptionError('store', `must be a session store (an object implementing SessionStore; see docs/stores.md), got ${describe(store)}`);
+    throw new SockjsOptionError('store', `must be a session store (an object implementing SessionStore; see docs/stores.md), got ${kindOf(store)}`);
   }
   const methods = store as Record<string, unknown>;
   const missing = CORE.filter((name) => typeof methods[name] !== 'function');
@@ -61,7 +61,7 @@ export function checkStore(store: unknown): asserts store is SessionStore {
     throw new SockjsOptionError('store', `lacks ${methodList(missing)}: a store implements every method of SessionStore (docs/stores.md)`);
   }
   const wrong = OPTIONAL.filter((name) => methods[name] !== undefined && typeof methods[name] !== 'function');
-  if (wrong.length) throw new SockjsOptionError('store', `has ${wrong.join(', ')} that is not a function`);
+  if (wrong.length) throw new SockjsOptionError('store', `has ${wrong.join(', ')} but not as ${wrong.length > 1 ? 'functions' : 'a function'}`);
   const { nodeId } = methods;
   if (nodeId === undefined) return;
   const lacking: string[] = SHARED.filter((name) => typeof methods[name] !== 'function').map((name) => `${name}()`);

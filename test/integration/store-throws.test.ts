@@ -333,6 +333,8 @@ describe('a store that does not implement the contract', () => {
       return true;
     });
     assert.throws(() => sockjs({ store: 'redis://localhost' as unknown as SessionStore }), /option "store" must be a session store/);
+    const countless = Object.assign(new MemoryStore(), { count: 5 }) as unknown as SessionStore;
+    assert.throws(() => sockjs({ store: countless }), /option "store" has count but not as a function/);
   });
 
   it('declaring itself shared (a nodeId) without the rest of the shared capability is refused', () => {
