@@ -16,6 +16,7 @@ import { MANAGER_OPTION_KEYS, SessionManager, isSessionManager, isSessionManager
 import type { Session } from './session/session.js';
 import { TRANSPORT_NAMES, type TransportName } from './transports/names.js';
 import { rejectUnknownKeys } from './util/option-keys.js';
+import { describeValue } from './util/describe-value.js';
 
 export { TRANSPORT_NAMES, type TransportName };
 
@@ -196,12 +197,12 @@ export interface ResolvedRoute extends RouteConfig {
 }
 
 function positiveInteger(option: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer, got ${describeValue(value)}`);
   return value;
 }
 
 function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new SockjsOptionError(option, `must be true or false, got ${String(value)}`);
+  if (typeof value !== 'boolean') throw new SockjsOptionError(option, `must be true or false, got ${describeValue(value)}`);
   return value;
 }
 
@@ -251,8 +252,9 @@ const REGEX_SYNTAX = /[[\]\\^$()|+*?{}]/;
 
 function resolvePrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !/^\/[^?#]*$/.test(prefix) || (prefix.length > 1 && prefix.endsWith('/')) || prefix.includes('//')) {
-    const hint = typeof prefix === 'string' && REGEX_SYNTAX.test(prefix) ? ' (a plain path: sockjs-node\'s prefix was a regular expression, this one is not)' : '';
-    throw new SockjsOptionError('prefix', `must be a path starting with "/" and not ending with "/", got ${JSON.stringify(prefix)}${hint}`);
+    const regex = prefix instanceof RegExp || (typeof prefix === 'string' && REGEX_SYNTAX.test(prefix));
+    const hint = regex ? ' (a plain path: sockjs-node\'s prefix was a regular expression, this one is not)' : '';
+    throw new SockjsOptionError('prefix', `must be a path starting with "/" and not ending with "/", got ${describeValue(prefix)}${hint}`);
   }
   return prefix === '/' ? '' : prefix;
 }

@@ -9,6 +9,7 @@
 import type { Context } from 'koa';
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { SockjsOptionError } from '../errors.js';
+import { describeValue } from '../util/describe-value.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
 
 /** The part of a rate-limiter-flexible limiter the route uses. */
@@ -78,7 +79,7 @@ export function resolveLimits(limits: FloodLimits | undefined): ResolvedLimits |
   if (limits.key !== undefined && typeof limits.key !== 'function') throw new SockjsOptionError('limits.key', 'must be a function (ctx) => string');
   const maxSessions = limits.maxSessions ?? Infinity;
   if (maxSessions !== Infinity && (!Number.isInteger(maxSessions) || maxSessions <= 0)) {
-    throw new SockjsOptionError('limits.maxSessions', `must be a positive integer, got ${String(maxSessions)}`);
+    throw new SockjsOptionError('limits.maxSessions', `must be a positive integer, got ${describeValue(maxSessions)}`);
   }
   return { limiter, key: limits.key ?? clientAddress, maxSessions };
 }

@@ -17,6 +17,7 @@ import type { SessionStore, Unsubscribe } from '../store/store.js';
 import { systemTimers, type Timers } from '../timers.js';
 import { isPromiseLike } from '../util/awaitable.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
+import { describeValue } from '../util/describe-value.js';
 import type { ChannelSettings, SessionChannel } from './channel.js';
 import { ClusterCoordinator } from './cluster/coordinator.js';
 import { Connections } from './connections.js';
@@ -174,13 +175,13 @@ const kManagerBrand = Symbol.for('koa-sockjs@2.SessionManager');
 function checkDelay(option: string, value: number, zeroAllowed: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
     const what = zeroAllowed ? 'a number of milliseconds, 0 or more' : 'a positive number of milliseconds';
-    throw new SockjsOptionError(option, `must be ${what}, got ${String(value)}`);
+    throw new SockjsOptionError(option, `must be ${what}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function checkBytes(option: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer of bytes, got ${String(value)}`);
+  if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer of bytes, got ${describeValue(value)}`);
   return value;
 }
 

@@ -17,6 +17,7 @@
 import { LRUCache } from 'lru-cache';
 import { DEFAULTS } from '../defaults.js';
 import { SockjsOptionError } from '../errors.js';
+import { describeValue } from '../util/describe-value.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
 import { SessionState } from './session-state.js';
 import type { CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore } from './store.js';
@@ -109,7 +110,7 @@ export class MemoryStore implements SessionStore, EvictionNotices {
     rejectUnknownKeys(options, MEMORY_STORE_OPTION_KEYS, 'new MemoryStore()', { owner: 'MemoryStore' });
     const maxSessions = options.maxSessions ?? DEFAULTS.memoryStore.maxSessions;
     if (!Number.isInteger(maxSessions) || maxSessions < 1) {
-      throw new SockjsOptionError('maxSessions', `must be a positive integer, got ${String(maxSessions)}`, 'MemoryStore');
+      throw new SockjsOptionError('maxSessions', `must be a positive integer, got ${describeValue(maxSessions)}`, 'MemoryStore');
     }
     this.#now = options.now ?? Date.now;
     this.#maxSessions = maxSessions;

@@ -128,6 +128,23 @@ describe('prefix', () => {
     assert.match(optionError(() => sockjs({ prefix: '[/]echo' })).message, /sockjs-node's prefix was a regular expression/);
     assert.doesNotMatch(optionError(() => sockjs({ prefix: 'echo' })).message, /regular expression/);
   });
+
+  it('shows a RegExp prefix as one, with the same hint (JSON showed it as {})', () => {
+    const message = optionError(() => sockjs({ prefix: /^\/echo/ } as never)).message;
+    assert.match(message, /got the regular expression \/\^\\\/echo\/ \(a plain path: sockjs-node's prefix was a regular expression/);
+  });
+});
+
+describe('wrong values in messages', () => {
+  it('names what was given, and never throws something else while saying so', () => {
+    // String() of an object without a prototype throws a TypeError; of an object it says [object Object].
+    assert.match(optionError(() => sockjs({ heartbeatDelay: Object.create(null) as number })).message, /option "heartbeatDelay" must be .*, got an object$/);
+    assert.match(optionError(() => sockjs({ websocket: {} as boolean })).message, /option "websocket" must be true or false, got an object$/);
+    assert.match(optionError(() => sockjs({ responseLimit: [1] as unknown as number })).message, /got an array$/);
+    assert.match(optionError(() => sockjs({ prefix: 5 as unknown as string })).message, /got 5$/);
+    assert.match(optionError(() => new MemoryStore({ maxSessions: Object.create(null) as number })).message, /option "maxSessions" must be a positive integer, got an object$/);
+    assert.match(optionError(() => sockjs({ limits: { maxSessions: () => 1 } as never })).message, /got a function$/);
+  });
 });
 
 describe('DEFAULTS', () => {

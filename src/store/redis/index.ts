@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { DEFAULTS } from '../../defaults.js';
 import { SockjsOptionError } from '../../errors.js';
+import { describeValue } from '../../util/describe-value.js';
 import { logger } from '../../log.js';
 import { SessionState } from '../session-state.js';
 import { keyLabel } from '../../util/key-label.js';
@@ -81,7 +82,7 @@ const REDIS_STORE_OPTION_KEYS = { client: true, url: true, keyPrefix: true, node
 
 function positive(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${String(value)}`, 'RedisStore');
+    throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${describeValue(value)}`, 'RedisStore');
   }
   return value;
 }

@@ -8,6 +8,7 @@ import type { PerMessageDeflateOptions as WsDeflateOptions } from 'ws';
 import { DEFAULTS } from '../../defaults.js';
 import { SockjsOptionError } from '../../errors.js';
 import { rejectUnknownKeys } from '../../util/option-keys.js';
+import { describeValue } from '../../util/describe-value.js';
 
 /** The `perMessageDeflate` option of `sockjs()`, when an object: all optional. */
 export interface PerMessageDeflateOptions {
@@ -33,7 +34,7 @@ const DEFLATE_KEYS = { threshold: true, memLevel: true, level: true } as const s
 
 function integerIn(option: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new SockjsOptionError(option, `must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new SockjsOptionError(option, `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
