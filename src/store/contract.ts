@@ -229,6 +229,24 @@ export function describeStoreContract(name: string, options: StoreContractOption
       assert.equal(await store.claimReceiver('k', 'alive', TTL), true);
     });
 
+    it('keeps a claim its holder renews with touch, past the claim\'s own time to live', async () => {
+      // A streaming receiver holds its claim for as long as it is connected: the route renews it
+      // with touch (heartbeats), never by claiming again. A touch that renewed only the record
+      // would let a second poll claim the session while the first still streams.
+      const ttl = 600;
+      const step = 300;
+      const store = await open();
+      await store.create('k', record(OWNER), ttl);
+      assert.equal(await store.claimReceiver('k', 'streaming', ttl), true);
+      for (let i = 0; i < 3; i++) {
+        await sleep(step);
+        await store.touch('k', ttl);
+      }
+      // 3 steps > ttl since the claim: only the touches kept it.
+      assert.equal(await store.claimReceiver('k', 'second-poll', ttl), false, 'touch renewed the claim');
+      assert.equal((await store.get('k'))?.receiver, 'streaming');
+    });
+
     it('expires records after their time to live, unless touched', async () => {
       const store = await open();
       await store.create('short', record(OWNER), 150);

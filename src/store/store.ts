@@ -164,7 +164,8 @@ export interface SessionStore {
    * another token holds it, or when there is no record (or only a tombstone). Atomic. The claim
    * lapses after `ttlMs` unless renewed by `touch`-ing the record while holding it, so a dead
    * process cannot hold it forever. Suite: "lets one receiver claim a session at a time", "lets
-   * a claim lapse", "renews the time to live on every sign of activity".
+   * a claim lapse", "keeps a claim its holder renews with touch", "renews the time to live on
+   * every sign of activity".
    */
   claimReceiver(key: string, token: string, ttlMs: number): Awaitable<boolean>;
 
