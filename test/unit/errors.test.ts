@@ -57,6 +57,21 @@ describe('error classes', () => {
     }
   });
 
+  it('every code anywhere in src/ is on docs/errors.md, exported class or not (onError may carry it)', () => {
+    const doc = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
+    const codes = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) for (const [code] of readFileSync(path, 'utf8').matchAll(/SOCKJS_ERR_[A-Z_]+/g)) codes.add(code);
+      }
+    };
+    walk(join(root, 'src'));
+    assert.ok(codes.has('SOCKJS_ERR_BODY_CONSUMED'), 'the walk finds the codes of classes that are not exported');
+    assert.deepEqual([...codes].filter((code) => !doc.includes(`\`${code}\``)), []);
+  });
+
   it('codes are distinct, but for a subclass that keeps the code of the class it extends', () => {
     const byCode = new Map<string, string[]>();
     for (const [name, make] of Object.entries(INSTANCES)) byCode.set(make().code, [...(byCode.get(make().code) ?? []), name]);
