@@ -18,8 +18,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SockjsOptionError } from '../errors.js';
+import { SockjsOptionError, StoreError } from '../errors.js';
 import { isPromiseLike } from '../util/awaitable.js';
+import { checkBoolean, checkCount, checkCreated, checkMessages, checkRecordOrNothing, type AnswerCheck } from './answers.js';
 import type { Awaitable, CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, SharedSessionStore, Unsubscribe } from './store.js';
 
 /** Where the adapter times store operations (the route's metrics). */
@@ -80,6 +81,12 @@ function asShared(store: SessionStore): SharedSessionStore | undefined {
   return (store as Partial<SharedSessionStore>).nodeId !== undefined ? (store as SharedSessionStore) : undefined;
 }
 
+/** A StoreError for an answer of `operation()` that `check` finds wrong, or undefined. */
+function answerError(operation: string, answer: unknown, check: AnswerCheck): StoreError | undefined {
+  const problem = check(answer);
+  return problem === undefined ? undefined : new StoreError(`the store's ${operation}() answered ${problem} (store contract: docs/stores.md)`);
+}
+
 /** Wake topics are the adapter's own: no topic of the session layer starts with `wake:`. */
 function wakeTopic(key: string, mailbox: Mailbox): string {
   return `wake:${mailbox}:${key}`;
@@ -118,20 +125,20 @@ export class StoreAdapter {
   }
 
   create(key: string, record: SessionRecord, ttlMs: number): Awaitable<CreateResult> {
-    return this.#call('create', () => this.#store.create(key, record, ttlMs));
+    return this.#call('create', () => this.#store.create(key, record, ttlMs), checkCreated);
   }
 
   get(key: string): Awaitable<SessionRecord | undefined> {
-    return this.#call('get', () => this.#store.get(key));
+    return this.#call('get', () => this.#store.get(key), checkRecordOrNothing);
   }
 
   update(key: string, patch: SessionRecordPatch): Awaitable<boolean> {
-    return this.#call('update', () => this.#store.update(key, patch));
+    return this.#call('update', () => this.#store.update(key, patch), checkBoolean);
   }
 
   /** Makes `newOwner` the owner if `expectedOwner` still is (compare-and-set `update`). */
   adopt(key: string, expectedOwner: string, newOwner: string): Awaitable<boolean> {
-    return this.#call('update', () => this.#store.update(key, { owner: newOwner }, expectedOwner));
+    return this.#call('update', () => this.#store.update(key, { owner: newOwner }, expectedOwner), checkBoolean);
   }
 
   touch(key: string, ttlMs: number): Awaitable<void> {
@@ -151,7 +158,7 @@ export class StoreAdapter {
   }
 
   take(key: string, mailbox: Mailbox): Awaitable<string[]> {
-    return this.#call('take', () => this.#store.take(key, mailbox));
+    return this.#call('take', () => this.#store.take(key, mailbox), checkMessages);
   }
 
   /** Calls `listener` after pushes to the mailbox (by any process sharing the store). */
@@ -162,7 +169,7 @@ export class StoreAdapter {
   }
 
   claimReceiver(key: string, token: string, ttlMs: number): Awaitable<boolean> {
-    return this.#call('claimReceiver', () => this.#store.claimReceiver(key, token, ttlMs));
+    return this.#call('claimReceiver', () => this.#store.claimReceiver(key, token, ttlMs), checkBoolean);
   }
 
   releaseReceiver(key: string, token: string): Awaitable<void> {
@@ -173,7 +180,7 @@ export class StoreAdapter {
   isAlive(nodeId: string): Awaitable<boolean> {
     const shared = this.#sharedStore;
     if (nodeId === this.nodeId || !shared) return nodeId === this.nodeId;
-    return this.#call('isAlive', () => shared.isAlive(nodeId));
+    return this.#call('isAlive', () => shared.isAlive(nodeId), checkBoolean);
   }
 
   publish(topic: string, payload: string): Awaitable<void> {
@@ -207,7 +214,7 @@ export class StoreAdapter {
   count(): Awaitable<number> {
     const store = this.#store;
     if (!store.count) return this.#options.localCount();
-    return this.#call('count', () => store.count!());
+    return this.#call('count', () => store.count!(), checkCount);
   }
 
   /** Closes the store, if it has anything to close; in-process topics are dropped. */
@@ -222,8 +229,11 @@ export class StoreAdapter {
     return this.publish(wakeTopic(key, mailbox), '');
   }
 
-  /** Runs a store operation, timed; a synchronous throw becomes a rejection. */
-  #call<T>(operation: string, run: () => Awaitable<T>): Awaitable<T> {
+  /**
+   * Runs a store operation, timed; a synchronous throw becomes a rejection, and so does an
+   * answer the contract does not allow (`check`, see answers.ts).
+   */
+  #call<T>(operation: string, run: () => Awaitable<T>, check?: AnswerCheck): Awaitable<T> {
     const { meter } = this.#options;
     meter.storeStarted();
     const started = performance.now();
@@ -235,12 +245,15 @@ export class StoreAdapter {
       return Promise.reject(error);
     }
     if (!isPromiseLike(result)) {
-      meter.storeDone(operation, (performance.now() - started) / 1000);
-      return result;
+      const wrong = check && answerError(operation, result, check);
+      meter.storeDone(operation, (performance.now() - started) / 1000, wrong);
+      return wrong ? Promise.reject(wrong) : result;
     }
     return result.then(
       (value) => {
-        meter.storeDone(operation, (performance.now() - started) / 1000);
+        const wrong = check && answerError(operation, value, check);
+        meter.storeDone(operation, (performance.now() - started) / 1000, wrong);
+        if (wrong) throw wrong;
         return value;
       },
       (error: unknown) => {

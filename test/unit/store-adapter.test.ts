@@ -218,3 +218,17 @@ describe('store adapter: a shared store', () => {
     assert.deepEqual(meter.done, ['create', 'watch', 'push']);
   });
 });
+
+describe('answers the store contract does not allow', () => {
+  it('fail as a StoreError naming the method, synchronous or not, and are timed as failures', async () => {
+    const store = new MemoryStore();
+    store.claimReceiver = (() => Promise.resolve('yes')) as never;
+    store.count = (() => -1) as never;
+    store.update = (() => Promise.resolve(undefined)) as never;
+    const { adapter, meter } = adapt(store);
+    await assert.rejects(Promise.resolve(adapter.claimReceiver('k', 't', TTL)), { name: 'StoreError', message: /claimReceiver\(\) answered the string "yes", not a boolean/ });
+    await assert.rejects(Promise.resolve(adapter.count()), { name: 'StoreError', message: /count\(\) answered number -1, not a count/ });
+    await assert.rejects(Promise.resolve(adapter.adopt('k', 'a', 'b')), { name: 'StoreError', message: /update\(\) answered undefined, not a boolean/ });
+    assert.deepEqual(meter.done, ['claimReceiver failed', 'count failed', 'update failed']);
+  });
+});
