@@ -64,7 +64,18 @@ export function checkStore(store: unknown): asserts store is SessionStore {
   const wrong = OPTIONAL.filter((name) => methods[name] !== undefined && typeof methods[name] !== 'function');
   if (wrong.length) throw new SockjsOptionError('store', `has ${wrong.join(', ')} but not as ${wrong.length > 1 ? 'functions' : 'a function'}`);
   const { nodeId } = methods;
-  if (nodeId === undefined) return;
+  if (nodeId === undefined) {
+    // Without a nodeId the store is taken for an in-process one: its own publish/subscribe would
+    // go unused and broadcasts, rooms and hand-overs would stay inside each process, silently.
+    const sharedParts = [...SHARED, 'watch'].filter((name) => typeof methods[name] === 'function');
+    if (sharedParts.length) {
+      throw new SockjsOptionError(
+        'store',
+        `has ${methodList(sharedParts)} of a shared store but no nodeId: a shared store has a nodeId unique to this instance (SharedSessionStore, docs/stores.md); a store of one process has none of these`,
+      );
+    }
+    return;
+  }
   const lacking: string[] = SHARED.filter((name) => typeof methods[name] !== 'function').map((name) => `${name}()`);
   if (typeof nodeId !== 'string' || nodeId === '') lacking.unshift('a non-empty string nodeId');
   if (methods['watch'] !== undefined && typeof methods['watch'] !== 'function') lacking.push('a watch that is a function');

@@ -350,4 +350,16 @@ describe('a store that does not implement the contract', () => {
     });
     assert.doesNotThrow(() => sockjs({ store: new SharedMemoryStore() }));
   });
+
+  it('having the shared capability but no nodeId is refused, not run as a store of one process', () => {
+    // Taken for an in-process store, its publish/subscribe would go unused: broadcasts, rooms
+    // and hand-overs would silently stay inside each process.
+    const shared = new SharedMemoryStore();
+    const nameless = Object.assign(Object.create(shared) as SharedMemoryStore, { nodeId: undefined });
+    assert.throws(() => sockjs({ store: nameless }), (error: Error & { code?: string; option?: string }) => {
+      assert.equal(error.option, 'store');
+      assert.match(error.message, /option "store" has isAlive\(\), publish\(\), subscribe\(\) of a shared store but no nodeId/);
+      return true;
+    });
+  });
 });
