@@ -713,16 +713,20 @@ export class SessionChannel implements SessionOutlet {
   }
 
   /**
-   * The store could not hand a new receiver the session's mailbox: the session ends as
-   * interrupted, as before, and the receiver, which is still there, gets the close frame. Left
-   * without one it would hang: nothing else ends it, and its onAbort no longer reaches us.
+   * The store could not hand a new receiver the session's mailbox (it failed, or answered what
+   * the contract does not allow): what the session queued cannot be delivered in order any
+   * more, so it ends with `c[3503,"Session store unavailable"]`, the close every other store
+   * failure gets (docs/stores.md, rule 7), and the receiver, which is still there, gets that
+   * frame. Left without one it would hang: nothing else ends it, and its onAbort no longer
+   * reaches us. A session closed meanwhile keeps its own close frame.
    */
   #attachFailed(receiver: Receiver): void {
     // Gone meanwhile: its abort was handled like any other.
     if (this.#receiver !== receiver) return;
     this.#detach();
-    this.interrupted();
-    const { code, reason } = this.#closedWith ?? { code: CloseCode.INTERRUPTED, reason: CloseReason.INTERRUPTED };
+    if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.STORE_UNAVAILABLE, CloseReason.STORE_UNAVAILABLE);
+    else internals(this.session)[kEnded]();
+    const { code, reason } = this.#closedWith ?? { code: CloseCode.STORE_UNAVAILABLE, reason: CloseReason.STORE_UNAVAILABLE };
     receiver.end(closeFrame(code, reason));
   }
 

@@ -236,8 +236,20 @@ export class StoreAdapter {
     return this.#guard(() => store.close!());
   }
 
+  /**
+   * Wakes a mailbox's watchers after a push that succeeded. A wake-up that fails is reported,
+   * not thrown: the messages are stored, so the request that pushed them has done its part (a
+   * 503 would make the client send them again, twice); they reach their reader at its next
+   * pull, as after a wake-up lost on the way.
+   */
   #wake(key: string, mailbox: Mailbox): Awaitable<void> {
-    return this.publish(wakeTopic(key, mailbox), '');
+    const report = (error: unknown): void => this.#options.reportError(error, `wake-up after a push to ${mailbox} of ${key}`);
+    try {
+      const woken = this.publish(wakeTopic(key, mailbox), '');
+      if (isPromiseLike(woken)) return Promise.resolve(woken).then(undefined, report);
+    } catch (error) {
+      report(error);
+    }
   }
 
   /**

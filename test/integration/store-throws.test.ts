@@ -198,12 +198,14 @@ for (const mode of ['reject', 'throw'] as const) {
       await stillServes(f);
     });
 
-    it('take, for a poll: the poll ends, reported', async () => {
+    it('take, for a poll: the poll ends with c[3503], reported', async () => {
       const f = await start(mode);
       assert.equal((await post(`${f.url}/000/s/xhr`)).body, 'o\n');
       f.fail('take');
       const poll = await post(`${f.url}/000/s/xhr`);
       assert.equal(poll.status, 200);
+      // The close every store failure gets (docs/stores.md, rule 7), not 1002 as if the client left.
+      assert.equal(poll.body, 'c[3503,"Session store unavailable"]\n');
       await reported(f, 'take');
       await stillServes(f);
     });

@@ -80,9 +80,9 @@ describe('a store answering what the contract does not allow', () => {
     assert.equal((await post(`${url}/1/e/xhr`)).body, 'o\n');
     store.take = (() => 'hello') as never;
     const reply = await post(`${url}/1/e/xhr`);
-    // A take that fails while a receiver attaches ends the session as interrupted, whether the
-    // store rejected or answered wrongly (channel.ts, #attachFailed).
-    assert.equal(reply.body, 'c[1002,"Connection interrupted"]\n');
+    // A take that fails while a receiver attaches ends the session with 3503, whether the store
+    // rejected or answered wrongly (docs/stores.md rule 7; channel.ts, #attachFailed).
+    assert.equal(reply.body, 'c[3503,"Session store unavailable"]\n');
     assertStoreError(errors, /take\(\) answered the string "hello", not an array of messages/);
   });
 });

@@ -139,7 +139,7 @@ describe('store: the mailbox of a new receiver answers later', () => {
     await harness.close();
   });
 
-  it('a take that fails: reported, the session ends as interrupted, and the receiver is told (not left hanging)', async () => {
+  it('a take that fails: reported, the session ends with 3503 (store unavailable), and the receiver is told (not left hanging)', async () => {
     const gate = new TakeGate();
     const harness = gate.harness();
     await withQueued(harness, 'queued');
@@ -156,7 +156,7 @@ describe('store: the mailbox of a new receiver answers later', () => {
     assert.equal(harness.session.state, CLOSED);
     assert.deepEqual(harness.log, ['onOpen 1', 'onClose 2', 'onClosed 3']);
     assert.equal(stream.ended, true);
-    assert.deepEqual(stream.frames, ['c[1002,"Connection interrupted"]']);
+    assert.deepEqual(stream.frames, ['c[3503,"Session store unavailable"]']);
     await harness.close();
   });
   it('a take that fails after the session closed: the receiver gets that close frame', async () => {

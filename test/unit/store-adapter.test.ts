@@ -167,6 +167,26 @@ describe('store adapter: a store that is not shared', () => {
 });
 
 describe('store adapter: a shared store', () => {
+  for (const how of ['throws', 'rejects'] as const) {
+    it(`without watch: a wake-up publish that ${how} after a push that succeeded is reported, and the push succeeds (the message is stored)`, async () => {
+      class FailingPublish extends SharedMemoryStore {
+        override publish(topic: string, payload: string): void {
+          if (!topic.startsWith('wake:')) return super.publish(topic, payload);
+          const error = new Error('publish failed');
+          if (how === 'throws') throw error;
+          return Promise.reject(error) as unknown as void;
+        }
+      }
+      const store = new FailingPublish();
+      const { adapter, errors } = adapt(store);
+      await adapter.create('k', record(store.nodeId), TTL);
+      // Resolves: a rejection here would answer the send 503 and have the client send it again.
+      await adapter.push('k', 'incoming', ['"kept"']);
+      assert.deepEqual(errors, ['wake-up after a push to incoming of k: publish failed']);
+      assert.deepEqual(await adapter.take('k', 'incoming'), ['"kept"']);
+    });
+  }
+
   it('without watch: a push through one process wakes the watchers of another over a wake topic', async () => {
     const store = new SharedMemoryStore();
     const a = adapt(store).adapter;
