@@ -66,6 +66,22 @@ local messages = redis.call('LRANGE', KEYS[1], 0, -1)
 if #messages > 0 then redis.call('DEL', KEYS[1]) end
 return messages`);
 
+/**
+ * Lua that renews a session's three keys and its index entry by the time to live its record
+ * keeps (`ttl`, from the last create or touch): what a claim and a release both do, as signs of
+ * the client's activity (issue 9). KEYS: record, outgoing, incoming, index; ARGV[2] is now, and
+ * ARGV[keyArg] the session's key in the index.
+ */
+function renewByStoredTtl(keyArg: number): string {
+  return `local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
+if ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+  redis.call('ZADD', KEYS[4], 'XX', tonumber(ARGV[2]) + ttl, ARGV[${keyArg}])
+end`;
+}
+
 // KEYS: record, outgoing, incoming, index. ARGV: token, now, claimUntil, key
 // A claim is a receiving request arriving: a sign of life, so it renews the time to live (by the
 // one last given, as RELEASE does). A tombstone (see BURY) cannot be claimed.
@@ -78,13 +94,7 @@ if holder and holder ~= ARGV[1] then
   if claimUntil > tonumber(ARGV[2]) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'receiver', ARGV[1], 'claimUntil', ARGV[3])
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
-if ttl then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('PEXPIRE', KEYS[3], ttl)
-  redis.call('ZADD', KEYS[4], 'XX', tonumber(ARGV[2]) + ttl, ARGV[4])
-end
+${renewByStoredTtl(4)}
 return 1`);
 
 // KEYS: record, outgoing, incoming, index. ARGV: closeCode, closeReason, ttl, key, closedState
@@ -103,13 +113,7 @@ export const RELEASE = new Script(`
 if redis.call('HGET', KEYS[1], 'receiver') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'receiver', 'claimUntil')
 redis.call('HSET', KEYS[1], 'seenAt', ARGV[2])
-local ttl = tonumber(redis.call('HGET', KEYS[1], 'ttl'))
-if ttl then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('PEXPIRE', KEYS[3], ttl)
-  redis.call('ZADD', KEYS[4], 'XX', tonumber(ARGV[2]) + ttl, ARGV[3])
-end
+${renewByStoredTtl(3)}
 return 1`);
 
 // KEYS: index. ARGV: now
