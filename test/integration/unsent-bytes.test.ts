@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
 import { Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { deafPoll, readRest } from '../helpers/deaf-poll.js';
 
 const CHUNK = 'x'.repeat(256 * 1024);
 
@@ -44,23 +44,6 @@ async function start(options: SockjsManagedOptions<Session>): Promise<{ server: 
   return { server, base: `${server.url}/s` };
 }
 
-/** A poll on a connection of its own whose client never reads what comes back. */
-function deafPoll(port: number, path: string): net.Socket {
-  const socket = net.connect(port, '127.0.0.1');
-  socket.pause();
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-  return socket;
-}
-
-/** Reads what is left on a socket until the server ends it. */
-function readRest(socket: net.Socket): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.resume();
-  });
-}
 
 describe('unsent bytes across all of a session\'s responses', () => {
   it('closes with 1013 a client that polls again without reading the answered poll, and drops that connection', async () => {

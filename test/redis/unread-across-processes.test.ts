@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
@@ -18,6 +17,7 @@ import { RedisStore } from '../../src/store/redis/index.js';
 import { post, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { deafPoll, readRest } from '../helpers/deaf-poll.js';
 
 const CHUNK = 'x'.repeat(256 * 1024);
 /** 48 chunks, 12 MiB: more than the kernel buffers of one loopback connection take. */
@@ -44,24 +44,6 @@ async function redisUntil(predicate: () => Promise<boolean>, what: string): Prom
   }
 }
 
-/** A poll on a connection of its own whose client does not read what comes back. */
-function deafPoll(server: Listening, path: string): net.Socket {
-  const socket = net.connect(server.port, '127.0.0.1');
-  socket.pause();
-  socket.on('error', () => {});
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-  return socket;
-}
-
-/** Reads what is left on a socket until the server ends it. */
-function readRest(socket: net.Socket): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    socket.resume();
-  });
-}
 
 describe('a new poll while an answer is unread, across processes on Redis', () => {
   let redis: RedisServer;
@@ -119,13 +101,13 @@ describe('a new poll while an answer is unread, across processes on Redis', () =
       await redisUntil(async () => (await client.llen(outgoing)) === DEAF_ANSWER, 'the chunks to be queued');
       const answering = answeredBy === 'the owner' ? routes[0]! : routes[1]!;
       const sentBefore = answering.manager.stats().messages.sent;
-      const first = deafPoll(answeredBy === 'the owner' ? owner : other, path);
+      const first = deafPoll((answeredBy === 'the owner' ? owner : other).port, path);
       // Answered (a poll still waiting for its answer is another matter: a second one meanwhile
       // gets c[2010]), and the claim kept by the unread answer.
       await until(() => answering.manager.stats().messages.sent === sentBefore + DEAF_ANSWER, 'the deaf poll to be answered');
       assert.equal(await client.llen(outgoing), 0);
       assert.notEqual(await client.hget(`${keyPrefix}session:${key}`, 'receiver'), null, 'the unread answer keeps the claim');
-      const second = deafPoll(nextTo === 'the owner' ? owner : other, path);
+      const second = deafPoll((nextTo === 'the owner' ? owner : other).port, path);
       await until(() => Feed.closed.get(id) === 1, 'the session to close', 10_000);
       assert.match(await readRest(second), new RegExp(`\\r\\n\\r\\n${TOO_SLOW.replace(/[[\]]/g, '\\$&')}\\n$`));
       // The unread answer was dropped with its connection: reading now, the client finds only
