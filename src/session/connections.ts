@@ -4,13 +4,13 @@
  * another process), or gets the close frame of a closed one; a client's send reaches its
  * session wherever it runs; a websocket is a session of its own.
  */
-import { randomUUID } from 'node:crypto';
 import { logger } from '../log.js';
 import { CloseCode, CloseReason, OPEN_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import { SessionState } from '../store/session-state.js';
 import type { SessionRecord } from '../store/store.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
+import { flatUUID } from '../util/uuid.js';
 import type { SessionChannel } from './channel.js';
 import type { ClusterCoordinator } from './cluster/coordinator.js';
 import type { Admission, WebsocketSession } from './connector.js';
@@ -88,7 +88,7 @@ export class Connections<S extends Session = Session> {
       record = admission.record;
     } else {
       const fresh: SessionRecord = {
-        id: randomUUID(),
+        id: flatUUID(),
         owner: store.nodeId,
         state: SessionState.OPEN,
         seenAt: this.#local.timers.now(),
@@ -193,7 +193,7 @@ export class Connections<S extends Session = Session> {
   /** A new websocket session: it lives exactly as long as its connection. */
   openWebsocket(receiver: Receiver, request: RequestInfo, admission?: Admission): WebsocketSession<S> {
     const { store, metrics } = this.#local;
-    const id = randomUUID();
+    const id = flatUUID();
     const key = WEBSOCKET_KEY_PREFIX + id;
     // The record holds the receiver claim from birth: a live connection, which a full store
     // evicts only after sessions without one.

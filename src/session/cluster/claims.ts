@@ -3,12 +3,12 @@
  * is served. A claim token `<nodeId>/<uuid>` names the process that holds it, so a claim left
  * behind by a process that died can be recognised and taken over.
  */
-import { randomUUID } from 'node:crypto';
 import { logger } from '../../log.js';
 import type { StoreAdapter } from '../../store/adapter.js';
 import type { Timers } from '../../timers.js';
 import { isPromiseLike } from '../../util/awaitable.js';
 import { keyLabel } from '../../util/key-label.js';
+import { flatUUID } from '../../util/uuid.js';
 
 const log = logger('manager');
 
@@ -20,7 +20,7 @@ const CLAIM_RETRY_DELAYS = [10, 40, 100, 200, 400] as const;
 
 /** A new claim token of the process `nodeId`. */
 export function newClaimToken(nodeId: string): string {
-  return `${nodeId}/${randomUUID()}`;
+  return `${nodeId}/${flatUUID()}`;
 }
 
 /** The process (`store.nodeId`) in a receiver claim token `<nodeId>/<uuid>`. */
