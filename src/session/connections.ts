@@ -11,6 +11,7 @@ import type { SessionRecord } from '../store/store.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import { keyLabel } from '../util/key-label.js';
 import { flatUUID } from '../util/uuid.js';
+import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { SessionChannel } from './channel.js';
 import type { ClusterCoordinator } from './cluster/coordinator.js';
 import type { Admission, WebsocketSession } from './connector.js';
@@ -210,17 +211,9 @@ export class Connections<S extends Session = Session> {
     const channel = this.#local.create(key, id, receiver.transport, request, false, admission?.data);
     channel.attach(receiver, id);
     receiver.send(OPEN_FRAME);
-    const { meter } = channel;
-    metrics.sessionCreated(meter);
+    metrics.sessionCreated(channel.meter);
     internals(channel.session)[kOpen]();
-    const session = channel.session as S;
-    return {
-      session,
-      receive: (messages, bytes) => {
-        metrics.received(meter, messages.length, bytes);
-        channel.receiveDirect(messages, bytes);
-      },
-    };
+    return new WebsocketInlet(channel.session as S, channel, metrics);
   }
 
   async #claimAndAttach(key: string, receiver: Receiver, channel: SessionChannel): Promise<void> {
@@ -250,5 +243,22 @@ export class Connections<S extends Session = Session> {
 
   #storeCall(result: unknown, what: string): void {
     catchRejection(result, (error) => this.#local.reportError(error, `store ${what}`));
+  }
+}
+
+/**
+ * Where a websocket session's messages go: an object with a method rather than a closure, since
+ * it lives as long as the connection (a closure and its scope per idle session, issue 17).
+ */
+class WebsocketInlet<S extends Session> implements WebsocketSession<S> {
+  constructor(
+    readonly session: S,
+    readonly channel: SessionChannel,
+    readonly metrics: RouteMetrics,
+  ) {}
+
+  receive(messages: readonly unknown[], bytes: number): void {
+    this.metrics.received(this.channel.meter, messages.length, bytes);
+    this.channel.receiveDirect(messages, bytes);
   }
 }

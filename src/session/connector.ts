@@ -36,8 +36,8 @@ export interface Admission {
 /** A websocket session as its transport holds it: the session, and where its messages go. */
 export interface WebsocketSession<S extends Session = Session> {
   readonly session: S;
-  /** Hands the session what the client sent in one websocket message of `bytes` bytes. */
-  readonly receive: (messages: readonly unknown[], bytes: number) => void;
+  /** Hands the session what the client sent in one websocket message of `bytes` bytes (a method: call it on this object). */
+  receive(messages: readonly unknown[], bytes: number): void;
 }
 
 /** The session layer of one route, as the middleware and the transports reach it. */

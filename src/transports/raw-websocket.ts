@@ -5,13 +5,12 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { logger } from '../log.js';
 import { pickSafeHeaders } from '../session/request-info.js';
-import { WebsocketReceiver } from './shared/websocket-receiver.js';
-import { checkUpgradeHeaders, isTooLarge, upgrade } from './shared/websocket-upgrade.js';
+import type { RouteMetrics } from '../metrics/route-metrics.js';
+import type { WebsocketSession } from '../session/connector.js';
+import { WebsocketReceiver, type MessageSink } from './shared/websocket-receiver.js';
+import { checkUpgradeHeaders, upgrade } from './shared/websocket-upgrade.js';
 import type { RouteRequest, RouteTransport } from './transport.js';
-
-const log = logger('raw-websocket');
 
 /** Close codes an endpoint may send (RFC 6455, 7.4); anything else closes with 1000. */
 function isSendableCloseCode(code: unknown): code is number {
@@ -74,14 +73,23 @@ async function serveRawWebsocket({ ctx, route, session: connector }: RouteReques
   const ws = await upgrade(ctx, wss);
   if (!ws) return;
   const receiver = new RawWebsocketReceiver(ws, ctx.req.socket);
-  const { session, receive } = connector.openWebsocket(receiver, request, admission);
-  ws.on('message', (data) => {
-    session.hits++;
-    // binaryType is 'nodebuffer': one Buffer; binary messages are taken as UTF-8 text too.
-    receive([(data as Buffer).toString('utf8')], (data as Buffer).length);
-  });
-  ws.on('error', (error) => {
-    if (isTooLarge(error)) connector.metrics.refused('size');
-    log('session %s: %O', session.id, error);
-  });
+  receiver.sink = new PlainMessages(connector.openWebsocket(receiver, request, admission), connector.metrics);
+}
+
+/** Every websocket message (binary ones taken as UTF-8 text too) is one message for the session. */
+class PlainMessages implements MessageSink {
+  constructor(
+    readonly inlet: WebsocketSession,
+    readonly metrics: RouteMetrics,
+  ) {}
+
+  take(text: string, bytes: number): boolean {
+    this.inlet.session.hits++;
+    this.inlet.receive([text], bytes);
+    return true;
+  }
+
+  tooLarge(): void {
+    this.metrics.refused('size');
+  }
 }

@@ -4,52 +4,68 @@
  * session, so two connections may share a URL session id (protocol suite: test_reuseSessionId).
  */
 import type { Socket } from 'node:net';
-import type { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
 import type { Admission } from '../security/admission.js';
+import type { WebsocketSession } from '../session/connector.js';
 import type { Receiver } from '../session/receiver.js';
 import type { Transport, TransportRequest } from './transport.js';
 import { Hixie76Connection, Hixie76Receiver, isHixie76 } from './shared/hixie76.js';
-import { WebsocketReceiver } from './shared/websocket-receiver.js';
-import { checkUpgradeHeaders, isTooLarge, kUpgradeHead, takeSocket, upgrade } from './shared/websocket-upgrade.js';
+import { WebsocketReceiver, type MessageSink } from './shared/websocket-receiver.js';
+import { checkUpgradeHeaders, kUpgradeHead, takeSocket, upgrade } from './shared/websocket-upgrade.js';
 
 const log = logger('websocket');
 
 /**
- * Opens the session of a websocket connection. Returns the function that takes each incoming
- * text message, and false when the connection must be dropped (broken JSON).
+ * The SockJS frames of a websocket session's connection: each text message is a JSON array of
+ * messages for the session. One object per connection (no closures: it lives as long as the
+ * connection, and memory per idle session is what issue 17 counts).
  */
-function openSession(tr: TransportRequest, receiver: Receiver, admission: Admission): (text: string, bytes: number) => boolean {
-  const { session, receive } = tr.session.openWebsocket(receiver, tr.request, admission);
-  let broken = false;
-  return (text, bytes) => {
-    // Frames that came in the same chunk as a broken one are parsed after it: drop them too.
-    if (broken) return false;
+class SockjsFrames implements MessageSink {
+  /** Frames that came in the same chunk as a broken one are parsed after it: dropped too. */
+  #broken = false;
+
+  constructor(
+    readonly inlet: WebsocketSession,
+    readonly metrics: RouteMetrics,
+  ) {}
+
+  take(text: string, bytes: number): boolean {
+    if (this.#broken) return false;
     const messages = decodeWebsocketFrame(text);
     if (messages === undefined) {
       // Protocol: broken JSON ends the connection abruptly.
-      log('session %s: broken JSON, terminating', session.id);
-      broken = true;
+      log('session %s: broken JSON, terminating', this.inlet.session.id);
+      this.#broken = true;
       return false;
     }
     if (messages.length) {
-      session.hits++;
-      receive(messages, bytes);
+      this.inlet.session.hits++;
+      this.inlet.receive(messages, bytes);
     }
     return true;
-  };
+  }
+
+  tooLarge(): void {
+    this.metrics.refused('size');
+  }
+}
+
+/** Opens the session of a websocket connection; returns where its frames go. */
+function openSession(tr: TransportRequest, receiver: Receiver, admission: Admission): SockjsFrames {
+  return new SockjsFrames(tr.session.openWebsocket(receiver, tr.request, admission), tr.session.metrics);
 }
 
 async function serveHixie76(tr: TransportRequest, admission: Admission): Promise<void> {
   const { ctx, route, session } = tr;
   const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
-  let take: ((text: string, bytes: number) => boolean) | undefined;
+  let frames: SockjsFrames | undefined;
   const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {
     onMessage(text) {
-      if (take && !take(text, Buffer.byteLength(text))) connection.terminate();
+      if (frames && !frames.take(text, Buffer.byteLength(text))) connection.terminate();
     },
     onTooLarge() {
       session.metrics.refused('size');
@@ -62,7 +78,7 @@ async function serveHixie76(tr: TransportRequest, admission: Admission): Promise
   // Broken frames right behind the 8 bytes may have dropped it already.
   if (!connection.open) return;
   receiver = new Hixie76Receiver(connection);
-  take = openSession(tr, receiver, admission);
+  frames = openSession(tr, receiver, admission);
   connection.start();
 }
 
@@ -83,32 +99,15 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       // which is much of what a session costs the server (issue 17, connection setup).
       const { socket } = ctx.req;
       socket.cork();
-      let ws: WebSocket | undefined;
-      let take: (text: string, bytes: number) => boolean;
       try {
-        ws = await upgrade(ctx, wss);
+        const ws = await upgrade(ctx, wss);
         if (!ws) return;
-        take = openSession(tr, new WebsocketReceiver('websocket', ws, socket), admission);
+        const receiver = new WebsocketReceiver('websocket', ws, socket);
+        receiver.sink = openSession(tr, receiver, admission);
       } finally {
         socket.uncork();
       }
-      listen(ws, take, tr.session.metrics);
     },
   };
 }
 
-/**
- * The websocket's listeners, made here so that their closures hold only what they use: made
- * inside `handle` they would share its scope, and keep the TransportRequest (the Koa context,
- * the request, the unbound response) alive as long as the websocket, 3 KB and more per session.
- */
-function listen(ws: WebSocket, take: (text: string, bytes: number) => boolean, metrics: RouteMetrics): void {
-  ws.on('message', (data) => {
-    // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
-    if (!take((data as Buffer).toString('utf8'), (data as Buffer).length)) ws.terminate();
-  });
-  ws.on('error', (error) => {
-    if (isTooLarge(error)) metrics.refused('size');
-    log('websocket error: %O', error);
-  });
-}

@@ -135,8 +135,8 @@ export class Harness {
 
   /** A new websocket session on `receiver`; `receive` hands it what the client sent. */
   openWebsocket(receiver: FakeReceiver): { session: RecordingSession; receive: (messages: readonly unknown[], bytes?: number) => void } {
-    const { session, receive } = this.connector.openWebsocket(receiver, REQUEST);
-    return { session, receive: (messages, bytes = Buffer.byteLength(JSON.stringify(messages))) => receive(messages, bytes) };
+    const inlet = this.connector.openWebsocket(receiver, REQUEST);
+    return { session: inlet.session, receive: (messages, bytes = Buffer.byteLength(JSON.stringify(messages))) => inlet.receive(messages, bytes) };
   }
 
   /** The only session made so far. */

@@ -5,18 +5,33 @@ import { logger } from '../../log.js';
 import { whenFlushed } from '../../session/drain.js';
 import type { TimerHandle, Timers } from '../../timers.js';
 import type { Receiver } from '../../session/receiver.js';
+import { isTooLarge } from './websocket-upgrade.js';
 
 const log = logger('websocket');
 
 /** Shared send options: a Buffer frame (a broadcast) still goes out as a text message. */
 const AS_TEXT = { binary: false } as const;
 
+/** Where a websocket's incoming messages go, once its session is open (see `sink`). */
+export interface MessageSink {
+  /** One text message of `bytes` bytes; false drops the connection (broken SockJS framing). */
+  take(text: string, bytes: number): boolean;
+  /** A message over `maxMessageSize` was refused (ws closes the connection with 1009 itself). */
+  tooLarge(): void;
+}
+
 export class WebsocketReceiver implements Receiver {
   onAbort: (() => void) | undefined;
+  /**
+   * Takes the client's messages; set by the transport in the tick the session opens (ws emits
+   * no message before the next one). An object rather than closures: a session keeps it as long
+   * as its connection, and every closure and scope it holds is memory per idle session.
+   */
+  sink: MessageSink | undefined;
   /** True once the session layer ended the receiver or the client closed the websocket. */
   protected ended = false;
   /** The deadline of the ping waiting for its pong, if any (see `ping`). */
-  #pongDue: { timers: Timers; handle: TimerHandle } | undefined;
+  #pongDue: { timers: Timers; handle: TimerHandle; onPong: () => void } | undefined;
 
   /**
    * @param socket the connection under `ws` (the upgraded request's socket), for `onceFlushed`
@@ -26,13 +41,23 @@ export class WebsocketReceiver implements Receiver {
     readonly ws: WebSocket,
     readonly socket?: Duplex,
   ) {
+    // The listeners share this constructor's scope, which holds nothing but `this`: made where
+    // the transport handles the request, they would keep the Koa context alive with the socket.
     ws.on('close', () => {
       this.stopPinging();
       if (this.ended) return;
       this.ended = true;
       this.onAbort?.();
     });
-    ws.on('pong', () => this.stopPinging());
+    ws.on('message', (data) => {
+      // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
+      const sink = this.sink;
+      if (sink && !sink.take((data as Buffer).toString('utf8'), (data as Buffer).length)) this.ws.terminate();
+    });
+    ws.on('error', (error) => {
+      if (isTooLarge(error)) this.sink?.tooLarge();
+      log('websocket error: %O', error);
+    });
   }
 
   /**
@@ -42,7 +67,10 @@ export class WebsocketReceiver implements Receiver {
    */
   ping(timers: Timers, timeoutMs: number): void {
     if (this.#pongDue || !this.writable) return;
+    // Listened for only while a ping waits: an idle connection keeps one listener less.
+    const onPong = (): void => this.stopPinging();
     const handle = timers.setTimeout(() => {
+      this.ws.off('pong', onPong);
       this.#pongDue = undefined;
       log('no pong within %d ms: dropping the connection', timeoutMs);
       this.ws.terminate();
@@ -52,15 +80,17 @@ export class WebsocketReceiver implements Receiver {
       this.ended = true;
       this.onAbort?.();
     }, timeoutMs);
-    this.#pongDue = { timers, handle };
+    this.ws.on('pong', onPong);
+    this.#pongDue = { timers, handle, onPong };
     this.ws.ping();
   }
 
-  /** No pong is awaited any more: the connection is ending. */
+  /** No pong is awaited any more: it came, or the connection is ending. */
   protected stopPinging(): void {
     const due = this.#pongDue;
     if (!due) return;
     this.#pongDue = undefined;
+    this.ws.off('pong', due.onPong);
     due.timers.clearTimeout(due.handle);
   }
 
