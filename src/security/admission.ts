@@ -45,10 +45,25 @@ function isClientError(error: unknown): error is ClientError {
   return error instanceof Error && typeof status === 'number' && status >= 400 && status < 500;
 }
 
-/** `ctx.state` without the route table koa-sockjs puts there. */
+/** What sessions get when their request's middleware left nothing on `ctx.state`. */
+const NO_DATA: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * `ctx.state` without the route table koa-sockjs puts there. A session keeps it for its whole
+ * life: when nothing else is there (no middleware put anything), every session shares one
+ * frozen empty object instead of a copy each.
+ */
 function snapshotState(ctx: Context): Readonly<Record<string, unknown>> {
-  const { sockjs: _routes, ...data } = ctx.state as Record<string, unknown>;
+  const state = ctx.state as Record<string, unknown>;
+  if (holdsOnlyRoutes(state)) return NO_DATA;
+  const { sockjs: _routes, ...data } = state;
   return Object.freeze(data);
+}
+
+/** True when `state` has no own enumerable key but `sockjs` (what the object spread would copy). */
+function holdsOnlyRoutes(state: Record<string, unknown>): boolean {
+  for (const key in state) if (key !== 'sockjs' && Object.prototype.hasOwnProperty.call(state, key)) return false;
+  return Object.getOwnPropertySymbols(state).length === 0;
 }
 
 /**
