@@ -88,7 +88,8 @@ export class SessionChannel implements SessionOutlet {
    * (a push, its wake-up and a take: three Redis round trips per polling echo).
    */
   #arriving: string[] | undefined;
-  #batch: string[] = [];
+  /** What the session sent this tick; made on its first send (most websocket sessions sit idle). */
+  #batch: string[] | undefined;
   #flushScheduled = false;
   #heartbeat: TimerHandle | undefined;
   #disconnect: TimerHandle | undefined;
@@ -99,7 +100,7 @@ export class SessionChannel implements SessionOutlet {
   /** The websocket receiver is paused because too much waits for onMessage. */
   #readingPaused = false;
   /** HTTP sends waiting for the incoming backlog to fall below the high water mark. */
-  #roomWaiters: Array<() => void> = [];
+  #roomWaiters: Array<() => void> | undefined;
   /** Bytes those waiting sends carry. */
   #roomWaitingBytes = 0;
   /** The last receiver that ended, while what it was given may still be on its way out. */
@@ -124,8 +125,8 @@ export class SessionChannel implements SessionOutlet {
   #queuedBytes = 0;
   /** Producers waiting in `drain()`; made on the first wait. */
   #drain: DrainWaiters | undefined;
-  /** Client messages being delivered, in the order they arrived (see `receive`). */
-  #incoming: Array<{ messages: unknown[] | undefined; bytes: number }> = [];
+  /** Client messages being delivered, in the order they arrived (see `receive`); made on first use (HTTP sends only). */
+  #incoming: Array<{ messages: unknown[] | undefined; bytes: number }> | undefined;
 
   /**
    * @param key store key (the client's session id; for websocket sessions a key of their own)
@@ -149,7 +150,7 @@ export class SessionChannel implements SessionOutlet {
     // Handed over to another process (see handOver): the session goes on there, not here.
     if (this.#removed) return;
     this.settings.flushBroadcast();
-    this.#batch.push(encoded);
+    (this.#batch ??= []).push(encoded);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Messages sent in one tick (say, replies to a burst of incoming frames) leave as one frame.
@@ -239,7 +240,8 @@ export class SessionChannel implements SessionOutlet {
    * producer that keeps this below maxBufferedBytes is never closed with 1013.
    */
   get bufferedBytes(): number {
-    let bytes = this.#queuedBytes + byteLengthOf(this.#batch) + this.#unreadPrevious;
+    let bytes = this.#queuedBytes + this.#unreadPrevious;
+    if (this.#batch) bytes += byteLengthOf(this.#batch);
     if (this.#attaching) bytes += byteLengthOf(this.#attaching);
     if (this.#arriving) bytes += byteLengthOf(this.#arriving);
     if (this.#receiver) bytes += this.#receiver.backlog;
@@ -302,7 +304,7 @@ export class SessionChannel implements SessionOutlet {
 
   /** Sends a frame built once for many sessions (broadcast) of the `encoded` messages. */
   sendShared(frame: Buffer, encoded: string[]): void {
-    if (this.#batch.length) this.#flush();
+    if (this.#batch) this.#flush();
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
       if (!this.#send(receiver, frame, encoded.length)) this.#receiverDone();
@@ -435,7 +437,7 @@ export class SessionChannel implements SessionOutlet {
     // The waiting send's body is held meanwhile: it counts toward the limit.
     this.#roomWaitingBytes += bytes;
     return new Promise((resolve) =>
-      this.#roomWaiters.push(() => {
+      (this.#roomWaiters ??= []).push(() => {
         this.#roomWaitingBytes -= bytes;
         resolve();
       }),
@@ -469,8 +471,8 @@ export class SessionChannel implements SessionOutlet {
 
   #wakeRoomWaiters(): void {
     const waiters = this.#roomWaiters;
-    if (waiters.length === 0) return;
-    this.#roomWaiters = [];
+    if (waiters === undefined) return;
+    this.#roomWaiters = undefined;
     for (const wake of waiters) wake();
   }
 
@@ -489,7 +491,7 @@ export class SessionChannel implements SessionOutlet {
   receive(messages: readonly unknown[], bytes = 0): Promise<void> | undefined {
     if (messages.length) this.noteActivity();
     const slot: { messages: unknown[] | undefined; bytes: number } = { messages: undefined, bytes };
-    this.#incoming.push(slot);
+    (this.#incoming ??= []).push(slot);
     const taking = this.settings.store.take(this.key, 'incoming');
     whenReady(
       taking,
@@ -547,8 +549,9 @@ export class SessionChannel implements SessionOutlet {
 
   /** Store answers come back in the order asked; deliver in that order, never overtaking. */
   #deliverIncoming(): void {
-    while (this.#incoming.length && this.#incoming[0]!.messages !== undefined) {
-      const { messages, bytes } = this.#incoming.shift()!;
+    const incoming = this.#incoming;
+    while (incoming?.length && incoming[0]!.messages !== undefined) {
+      const { messages, bytes } = incoming.shift()!;
       if (messages!.length) {
         internals(this.session)[kReceive](messages!);
         this.#trackIncoming(bytes);
@@ -582,9 +585,9 @@ export class SessionChannel implements SessionOutlet {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#batch.length === 0) return;
     const batch = this.#batch;
-    this.#batch = [];
+    if (batch === undefined) return;
+    this.#batch = undefined;
     this.#deliver(batch);
     this.#drain?.check();
   }
