@@ -196,7 +196,6 @@ export class SessionChannel implements SessionOutlet {
     this.#drain?.end();
     // What was broadcast to its rooms before the close went out above; nothing more will.
     this.#leaveRooms();
-    const frame = closeFrame(code, reason);
     // A websocket session's record goes in the next microtask, and no request can address its
     // key: recording the close would be a store call (a round trip on Redis) for nobody.
     if (this.persistent) {
@@ -205,7 +204,8 @@ export class SessionChannel implements SessionOutlet {
     const receiver = this.#receiver;
     if (receiver && !this.#attaching) {
       this.#detach();
-      receiver.end(frame);
+      // Made only when someone is there to read it (a client that closed its websocket is not).
+      receiver.end(closeFrame(code, reason));
     } else if (!receiver && this.persistent) {
       this.settings.notifyRemoteReceiver?.(this.key);
     }

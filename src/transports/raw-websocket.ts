@@ -71,7 +71,7 @@ async function serveRawWebsocket({ ctx, route, session: connector }: RouteReques
   if (!admission) return;
   const request = { remoteAddress: ctx.ip, headers: pickSafeHeaders(ctx.headers), url: ctx.url };
   const ws = await upgrade(ctx, wss);
-  if (!ws) return;
+  if (typeof ws === 'boolean') return;
   const receiver = new RawWebsocketReceiver(ws, ctx.req.socket);
   receiver.sink = new PlainMessages(connector.openWebsocket(receiver, request, admission), connector.metrics);
 }

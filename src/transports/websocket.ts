@@ -101,7 +101,7 @@ export function websocketTransport(wss: WebSocketServer): Transport {
       socket.cork();
       try {
         const ws = await upgrade(ctx, wss);
-        if (!ws) return;
+        if (typeof ws === 'boolean') return;
         const receiver = new WebsocketReceiver('websocket', ws, socket);
         receiver.sink = openSession(tr, receiver, admission);
       } finally {

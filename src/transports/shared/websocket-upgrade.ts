@@ -69,17 +69,21 @@ export function createWebsocketServer(maxMessageSize: number, deflate: DeflateSe
   return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: wsDeflateOptions(deflate), clientTracking: false });
 }
 
-/** Completes the handshake; resolves with the open socket, or undefined if it failed. */
-export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket | undefined> {
+/**
+ * Completes the handshake; resolves with the open socket, or with a boolean (the socket's
+ * `hadError`) when the connection closed first: ws answered an HTTP error and closed it, or the
+ * client went away.
+ */
+export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket | boolean> {
   const req = takeSocket(ctx);
   // hybi-07 is the same wire protocol as hybi-08; ws only knows 8 and 13 by number.
   if (req.headers['sec-websocket-version'] === '7') req.headers['sec-websocket-version'] = '8';
   const socket: Duplex = req.socket;
   return new Promise((resolve) => {
-    const onClose = (): void => resolve(undefined);
-    socket.once('close', onClose);
+    // `resolve` itself listens for the close: no closure more per connection.
+    socket.once('close', resolve);
     wss.handleUpgrade(req, socket, req[kUpgradeHead] ?? NO_HEAD, (ws) => {
-      socket.off('close', onClose);
+      socket.off('close', resolve);
       resolve(ws);
     });
   });
