@@ -58,7 +58,9 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * Websocket connections get a protocol ping (RFC 6455, 5.5.2) with every heartbeat; a peer
    * that has not answered with a pong within this many milliseconds is dropped, and its session
    * ends as interrupted (1002). With the default, a dead peer or a half-open TCP connection is
-   * noticed within twice `heartbeatDelay`. 0 sends no pings.
+   * noticed within twice `heartbeatDelay`. No ping is due while the connection's reading is
+   * paused because too much waits for `onMessage` (see `incomingHighWaterMark`): the pong
+   * could not be read. 0 sends no pings.
    * @default heartbeatDelay
    */
   pingTimeout?: number;

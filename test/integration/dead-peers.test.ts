@@ -21,6 +21,25 @@ class Echo extends Session {
   }
 }
 
+/** Echoes each message once the test lets it: an onMessage slow enough to pause reading. */
+class SlowEcho extends Session {
+  static entered: () => void = () => {};
+  static release: Promise<void> = Promise.resolve();
+  override async onMessage(message: unknown): Promise<void> {
+    SlowEcho.entered();
+    await SlowEcho.release;
+    this.send(message);
+  }
+}
+
+/** Arms SlowEcho: `entered` settles when onMessage starts, `release()` lets it finish. */
+function holdOnMessage(): { entered: Promise<void>; release: () => void } {
+  let release!: () => void;
+  SlowEcho.release = new Promise<void>((resolve) => (release = resolve));
+  const entered = new Promise<void>((resolve) => (SlowEcho.entered = resolve));
+  return { entered, release };
+}
+
 const servers: Listening[] = [];
 const sockets: Array<{ destroy(): void }> = [];
 after(async () => {
@@ -125,6 +144,59 @@ describe('dead websocket peers', () => {
     timers.advance(1);
     await until(() => session!.state === SessionState.CLOSED, 'the session to close');
     assert.deepEqual(middleware.manager.stats().sessions.closedByCode, { 1002: 1 });
+  });
+
+  it('keeps a live peer while the server itself stopped reading (a slow onMessage): no ping is due then', async () => {
+    // The pong of a ping sent while reading is paused waits unread behind the client's
+    // messages: counting it as missing would drop a live client for the server's own slowness.
+    const { url, middleware, timers } = await start({ session: SlowEcho, pingTimeout: 3000, incomingHighWaterMark: 1000 });
+    const client = await connect(url, true);
+    const [session] = middleware.manager.activeSessions();
+    const held = holdOnMessage();
+    client.ws.send(JSON.stringify(['x'.repeat(2000)]));
+    // 2000 bytes wait for onMessage, past the high water mark: the server paused reading.
+    await held.entered;
+    timers.advance(HEARTBEAT);
+    assert.equal(await client.next(), 'h');
+    timers.advance(3000);
+    assert.equal(session!.state, SessionState.OPEN);
+    assert.equal(client.ws.readyState, WebSocket.OPEN);
+    held.release();
+    assert.equal(await client.next(), `a["${'x'.repeat(2000)}"]`);
+    // Reading again: the next heartbeat pings, and the pong is seen.
+    const pinged = new Promise((resolve) => client.ws.once('ping', resolve));
+    timers.advance(HEARTBEAT - 3000);
+    assert.equal(await client.next(), 'h');
+    await pinged;
+    client.ws.send(JSON.stringify(['after the pong']));
+    assert.equal(await client.next(), 'a["after the pong"]');
+    timers.advance(3000);
+    assert.equal(session!.state, SessionState.OPEN);
+    client.ws.close();
+    await until(() => middleware.manager.size === 0, 'the session to end');
+  });
+
+  it('stops waiting for a pong when the server pauses reading after the ping', async () => {
+    const { url, middleware, timers } = await start({ session: SlowEcho, pingTimeout: 3000, incomingHighWaterMark: 1000 });
+    const client = await connect(url, false);
+    const [session] = middleware.manager.activeSessions();
+    const pinged = new Promise((resolve) => client.ws.once('ping', resolve));
+    timers.advance(HEARTBEAT);
+    await pinged;
+    // Messages past the high water mark first: the server pauses reading; then the pong, which
+    // stays unread.
+    const held = holdOnMessage();
+    client.ws.send(JSON.stringify(['y'.repeat(2000)]));
+    await held.entered;
+    client.ws.pong();
+    timers.advance(3000);
+    assert.equal(session!.state, SessionState.OPEN);
+    held.release();
+    assert.equal(await client.next(), 'h');
+    assert.equal(await client.next(), `a["${'y'.repeat(2000)}"]`);
+    assert.equal(client.ws.readyState, WebSocket.OPEN);
+    client.ws.close();
+    await until(() => middleware.manager.size === 0, 'the session to end');
   });
 
   it('sends no pings with pingTimeout 0', async () => {

@@ -32,6 +32,8 @@ export class WebsocketReceiver implements Receiver {
   protected ended = false;
   /** The deadline of the ping waiting for its pong, if any (see `ping`). */
   #pongDue: { timers: Timers; handle: TimerHandle; onPong: () => void } | undefined;
+  /** Reading is paused (see `pause`): a pong would wait unread in the socket. */
+  #paused = false;
 
   /**
    * @param socket the connection under `ws` (the upgraded request's socket), for `onceFlushed`
@@ -64,9 +66,11 @@ export class WebsocketReceiver implements Receiver {
    * Sends ws's ping; without a pong within `timeoutMs` the peer is taken for dead (gone without
    * a FIN, or a half-open connection nothing is read from) and the socket is destroyed: ws then
    * emits 'close', and the session ends as interrupted. One ping waits for its pong at a time.
+   * Not while reading is paused: the peer's pong would sit unread behind its messages, and a
+   * live client would be dropped for the server's own slowness.
    */
   ping(timers: Timers, timeoutMs: number): void {
-    if (this.#pongDue || !this.writable) return;
+    if (this.#pongDue || this.#paused || !this.writable) return;
     // Listened for only while a ping waits: an idle connection keeps one listener less.
     const onPong = (): void => this.stopPinging();
     const handle = timers.setTimeout(() => {
@@ -98,11 +102,18 @@ export class WebsocketReceiver implements Receiver {
     return this.ws.bufferedAmount;
   }
 
+  /**
+   * Stops reading (too much waits for onMessage). A ping waiting for its pong stops waiting:
+   * nothing is read, so its pong could not be seen; the next heartbeat after `resume` pings again.
+   */
   pause(): void {
+    this.#paused = true;
+    this.stopPinging();
     this.ws.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     this.ws.resume();
   }
 
