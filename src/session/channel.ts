@@ -10,6 +10,7 @@ import type { RouteMetrics, TransportMeter } from '../metrics/route-metrics.js';
 import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } from '../protocol/frames.js';
 import type { StoreAdapter } from '../store/adapter.js';
 import type { TimerHandle, Timers } from '../timers.js';
+import { HeartbeatSlot, type HeartbeatOwner, type HeartbeatQueue } from './heartbeat-queue.js';
 import type { Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
@@ -40,6 +41,8 @@ export interface ChannelSettings {
    * delay, or with heartbeats off a fraction of `recordTtl`, so a connected session never lapses.
    */
   readonly keepAliveDelay: number;
+  /** The route's heartbeats, every `keepAliveDelay` ms, on one timer (heartbeat-queue.ts). */
+  readonly heartbeats: HeartbeatQueue;
   /**
    * The client's traffic renews the record (its time to live and, in an LRU store, its recency)
    * at most once per this many milliseconds: no store call per websocket frame.
@@ -75,7 +78,7 @@ export interface ChannelSettings {
   readonly unread: UnreadResponses;
 }
 
-export class SessionChannel implements SessionOutlet {
+export class SessionChannel implements SessionOutlet, HeartbeatOwner {
   #receiver: Receiver | undefined;
   #token: string | undefined;
   /** While the store's mailbox is being taken for a new receiver, writes wait here. */
@@ -91,7 +94,8 @@ export class SessionChannel implements SessionOutlet {
   /** What the session sent this tick; made on its first send (most websocket sessions sit idle). */
   #batch: string[] | undefined;
   #flushScheduled = false;
-  #heartbeat: TimerHandle | undefined;
+  /** The session's place in the route's heartbeat queue; made on its first receiver. */
+  #heartbeat: HeartbeatSlot | undefined;
   #disconnect: TimerHandle | undefined;
   #removed = false;
   #tooSlow = false;
@@ -773,26 +777,28 @@ export class SessionChannel implements SessionOutlet {
    * heartbeats are on: a connected session never lapses, even with `heartbeatDelay: 0`.
    */
   #armHeartbeat(): void {
-    const { timers, heartbeatDelay, keepAliveDelay } = this.settings;
-    this.#heartbeat = timers.setTimeout(() => {
-      this.#heartbeat = undefined;
-      const receiver = this.#receiver;
-      if (!receiver || this.#attaching) return;
-      this.#renew(timers.now());
-      if (heartbeatDelay === 0) {
-        this.#armHeartbeat();
-        return;
-      }
-      this.session.heartbeats++;
-      if (!receiver.send(HEARTBEAT_FRAME)) {
-        this.#receiverDone();
-        return;
-      }
-      // The 'h' frame only tells the client the server lives; a ping asks the client to prove
-      // it does, so a dead peer or a half-open connection is dropped, not kept for ever.
-      if (this.settings.pingTimeout > 0) receiver.ping?.(timers, this.settings.pingTimeout);
+    this.settings.heartbeats.arm((this.#heartbeat ??= new HeartbeatSlot(this)));
+  }
+
+  /** Called by the route's heartbeat queue, `keepAliveDelay` ms after `#armHeartbeat`. */
+  heartbeatDue(): void {
+    const { timers, heartbeatDelay } = this.settings;
+    const receiver = this.#receiver;
+    if (!receiver || this.#attaching) return;
+    this.#renew(timers.now());
+    if (heartbeatDelay === 0) {
       this.#armHeartbeat();
-    }, keepAliveDelay);
+      return;
+    }
+    this.session.heartbeats++;
+    if (!receiver.send(HEARTBEAT_FRAME)) {
+      this.#receiverDone();
+      return;
+    }
+    // The 'h' frame only tells the client the server lives; a ping asks the client to prove
+    // it does, so a dead peer or a half-open connection is dropped, not kept for ever.
+    if (this.settings.pingTimeout > 0) receiver.ping?.(timers, this.settings.pingTimeout);
+    this.#armHeartbeat();
   }
 
   #armDisconnect(): void {
@@ -839,8 +845,7 @@ export class SessionChannel implements SessionOutlet {
   }
 
   #clearHeartbeat(): void {
-    if (this.#heartbeat !== undefined) this.settings.timers.clearTimeout(this.#heartbeat);
-    this.#heartbeat = undefined;
+    if (this.#heartbeat !== undefined) this.settings.heartbeats.disarm(this.#heartbeat);
   }
 
   #clearDisconnect(): void {

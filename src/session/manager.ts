@@ -20,6 +20,7 @@ import { rejectUnknownKeys } from '../util/option-keys.js';
 import { describeValue } from '../util/describe-value.js';
 import type { ChannelSettings, SessionChannel } from './channel.js';
 import { ClusterCoordinator } from './cluster/coordinator.js';
+import { HeartbeatQueue } from './heartbeat-queue.js';
 import { Connections } from './connections.js';
 import { attachConnector } from './connector.js';
 import { withDetails, type ErrorSink, type SockjsErrorDetails } from './error-report.js';
@@ -288,6 +289,7 @@ export class SessionManager<S extends Session = Session> {
     // A record outlives its session's own timers, so the store only reaps what a dead process
     // left behind; every sign of life renews it (see SessionChannel).
     const recordTtl = this.disconnectDelay + this.heartbeatDelay * 2;
+    const keepAliveDelay = this.heartbeatDelay > 0 ? this.heartbeatDelay : recordTtl / 2;
     const channelSettings: ChannelSettings = {
       store: this.#storage,
       timers: this.timers,
@@ -296,7 +298,8 @@ export class SessionManager<S extends Session = Session> {
       disconnectDelay: this.disconnectDelay,
       maxBufferedBytes: this.maxBufferedBytes,
       recordTtl,
-      keepAliveDelay: this.heartbeatDelay > 0 ? this.heartbeatDelay : recordTtl / 2,
+      keepAliveDelay,
+      heartbeats: new HeartbeatQueue(this.timers, keepAliveDelay),
       activityRenewDelay: Math.min(this.touchInterval, recordTtl / 2),
       tombstoneTtl: this.closedSessionTtl,
       incomingHighWater: this.incomingHighWaterMark,
