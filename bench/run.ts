@@ -22,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadParams } from './loadgen/common.js';
 import { chartSvg } from './lib/chart.js';
+import { buildPackage } from './lib/build.js';
 import { Balancer } from './lib/balancer.js';
 import { canPin, RedisProcess, REPO_ROOT, runLoadgen, ServerProcess } from './lib/processes.js';
 import { profileMarkdown, summarizeProfile } from './lib/profile.js';
@@ -62,6 +63,7 @@ const HELP = `Usage: npm run bench -- [options]
   --no-pin             do not pin server and client to cores
   --server-cpu N / --client-cpu N   cores to pin to (default 0 and 1)
   --profile            run koa-sockjs under node --cpu-prof once per scenario and print the top self time
+  --no-build           skip building dist/ first (the koa-sockjs servers run the built package, as users do)
   --rerender FILE      recompute results.md, chart.svg and the summaries of a results.json from its raw runs
   --help`;
 
@@ -83,6 +85,8 @@ interface Options {
   out: string;
   /** --out was given (else --rerender writes beside its input). */
   outGiven: boolean;
+  /** Build dist/ before the runs (--no-build skips it). */
+  build: boolean;
   pin: boolean;
   serverCpu: number;
   clientCpu: number;
@@ -105,6 +109,7 @@ function options(argv: string[]): Options | null {
       verify: { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       'server-cpu': { type: 'string', default: '0' },
       'client-cpu': { type: 'string', default: '1' },
       profile: { type: 'boolean', default: false },
@@ -148,6 +153,7 @@ function options(argv: string[]): Options | null {
     verify: values.verify ?? false,
     out: path.resolve(values.out ?? (quick || profile ? path.join(os.tmpdir(), 'koa-sockjs-bench') : path.join(REPO_ROOT, 'docs/bench'))),
     outGiven: values.out !== undefined,
+    build: !(values['no-build'] ?? false),
     pin: !(values['no-pin'] ?? false) && canPin() && os.cpus().length >= 2,
     serverCpu: cpus[0]!,
     clientCpu: cpus[1]!,
@@ -376,7 +382,7 @@ async function run(opts: Options, variants: Record<string, Variant>): Promise<vo
     rerender(opts.rerender, opts.outGiven ? opts.out : null, variants);
     return;
   }
-  if (!existsSync(path.join(REPO_ROOT, 'src/index.ts'))) console.warn('warning: src/index.ts does not exist yet: the koa-sockjs runs will fail');
+  if (opts.build) buildPackage();
   if (opts.profile) {
     await profileMode(opts, variants);
     return;

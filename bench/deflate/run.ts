@@ -17,6 +17,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { buildPackage } from '../lib/build.js';
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +135,7 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+buildPackage();
 const results = new Map<Variant, Array<{ reading: ServerReading; messages: number; extensions: string }>>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const variant of VARIANTS) {

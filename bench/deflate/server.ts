@@ -9,8 +9,10 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import Koa from 'koa';
-import { sockjs, Session, type SockjsManagedOptions } from '../../src/index.js';
+import type { SockjsManagedOptions } from '../../src/index.js';
+import { koaSockjs } from '../servers/koa-sockjs-package.js';
 
+const { sockjs, Session } = koaSockjs;
 const { values } = parseArgs({ options: { deflate: { type: 'string', default: 'off' } } });
 const DEFLATE: Record<string, SockjsManagedOptions['perMessageDeflate']> = { off: false, on: true, context: { threshold: 0 } };
 if (!(values.deflate! in DEFLATE)) throw new Error(`--deflate must be off, on or context, got ${values.deflate}`);

@@ -41,6 +41,9 @@ function shortWhere(url: string): string {
   if (url === '') return '';
   const nm = url.lastIndexOf('/node_modules/');
   if (nm !== -1) return url.slice(nm + '/node_modules/'.length);
+  // The bench runs the built package: dist/esm/session/session.js reads as src/session/session.ts.
+  const built = /\/dist\/(?:esm|cjs)\/(.*)\.js$/.exec(url);
+  if (built !== null) return `src/${built[1]}.ts`;
   const repo = /\/(src|bench)\/(.*)$/.exec(url);
   if (repo !== null) return `${repo[1]}/${repo[2]}`;
   return url.replace(/^file:\/\//, '');
@@ -55,6 +58,8 @@ function packageOf(name: string, url: string): string {
     const rest = url.slice(nm + '/node_modules/'.length).split('/');
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
+  const built = /\/dist\/(?:esm|cjs)\/([^/]+)/.exec(url);
+  if (built !== null) return `koa-sockjs src/${built[1]!.replace(/\.js$/, '')}`;
   const repo = /\/(src|bench)\/([^/]+)/.exec(url);
   if (repo !== null) return repo[1] === 'src' ? `koa-sockjs src/${repo[2]!.replace(/\.ts$/, '')}` : 'bench';
   return url;

@@ -16,10 +16,11 @@
  * the request handler: the `koa-sockjs-upgrade` variant.
  */
 import Koa from 'koa';
-import { sockjs, Session, upgradeHandler } from '../../src/index.js';
+import { koaSockjs, loadRedisEntry } from './koa-sockjs-package.js';
 import { sendFlood } from '../shared/messages.js';
 import { announce, parseServerArgs, PREFIXES, type ServerArgs } from './common.js';
 
+const { sockjs, Session, upgradeHandler } = koaSockjs;
 const args = parseServerArgs();
 
 class Echo extends Session {
@@ -61,10 +62,8 @@ async function createStore(serverArgs: ServerArgs, name: string): Promise<Record
   if (serverArgs.store === 'memory') return {};
   if (serverArgs.store === 'redis') {
     // Loaded only when asked for, so a memory-store run never loads ioredis.
-    const specifier = '../../src/store/redis/index.js';
-    const mod = (await import(specifier)) as { RedisStore?: new (options: Record<string, unknown>) => unknown };
-    if (mod.RedisStore === undefined) throw new Error('src/store/redis/index.js does not export RedisStore');
-    return { store: new mod.RedisStore({ url: serverArgs.redisUrl, keyPrefix: `${serverArgs.redisPrefix}${name}:` }) };
+    const { RedisStore } = await loadRedisEntry();
+    return { store: new RedisStore({ url: serverArgs.redisUrl, keyPrefix: `${serverArgs.redisPrefix}${name}:` }) };
   }
   throw new TypeError(`--store must be "memory" or "redis", got "${serverArgs.store}"`);
 }
