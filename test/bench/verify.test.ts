@@ -33,6 +33,8 @@ const TINY: Record<string, string[]> = {
 describe('bench load generator --verify against the koa-sockjs bench server', () => {
   let server: ServerProcess;
   before(async () => {
+    // The bench server runs the built package (dist/): `npm test` builds before the tests; run
+    // `npm run build` first when running this file alone after changing src/.
     server = await ServerProcess.start({ script: 'bench/servers/koa-sockjs.ts', args: ['--response-limit', '4096'], cpu: null });
   });
   after(() => server.stop());
