@@ -18,6 +18,7 @@ import { systemTimers, type Timers } from '../timers.js';
 import { isPromiseLike } from '../util/awaitable.js';
 import { rejectUnknownKeys } from '../util/option-keys.js';
 import { describeValue } from '../util/describe-value.js';
+import { MAX_DELAY_HINT, MAX_DELAY_MS } from '../util/max-delay.js';
 import type { ChannelSettings, SessionChannel } from './channel.js';
 import { ClusterCoordinator } from './cluster/coordinator.js';
 import { HeartbeatQueue } from './heartbeat-queue.js';
@@ -176,9 +177,9 @@ export const MANAGER_OPTION_KEYS = {
 const kManagerBrand = Symbol.for('koa-sockjs@2.SessionManager');
 
 function checkDelay(option: string, value: number, zeroAllowed: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed) || value > MAX_DELAY_MS) {
     const what = zeroAllowed ? 'a number of milliseconds, 0 or more' : 'a positive number of milliseconds';
-    throw new SockjsOptionError(option, `must be ${what}, got ${describeValue(value)}`);
+    throw new SockjsOptionError(option, `must be ${what} and ${MAX_DELAY_HINT}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -199,7 +200,8 @@ function checkBytes(option: string, value: number): number {
  * (`manager: new MyManager({ name, session, store })`) to `sockjs()`.
  *
  * @throws {@link SockjsOptionError} from the constructor for a wrong or unknown option, naming
- *   it (a `store` that does not implement the store contract included). A subclass with options of its own takes them out before it calls `super(options)`:
+ *   it (a `store` that does not implement the store contract, or a delay past 2 147 483 647 ms,
+ *   the longest of Node's timers, included). A subclass with options of its own takes them out before it calls `super(options)`:
  *   `constructor({ greeting, ...options }) { super(options); ... }`.
  */
 export class SessionManager<S extends Session = Session> {
@@ -422,8 +424,8 @@ export class SessionManager<S extends Session = Session> {
    * with `c[1001,"Server is shutting down"]` (or hands it over, see {@link CloseOptions}),
    * stops every timer and subscription, and closes the store. A second call joins the first.
    * @returns A promise that resolves once the store is closed.
-   * @throws {@link SockjsOptionError} (as a rejection) for a timeout that is not 0 or more ms,
-   *   or an unknown option.
+   * @throws {@link SockjsOptionError} (as a rejection) for a timeout that is not 0 to
+   *   2 147 483 647 ms (the longest delay of Node's timers), or an unknown option.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing) return this.#closing;

@@ -67,6 +67,25 @@ describe('unknown options', () => {
     assert.match(redis.message, /^RedisStore: option "prefix" is not an option of new RedisStore\(\) \(options: client, url, keyPrefix, nodeTtl, commandTimeout, now\)$/);
   });
 
+  it('refuses a delay longer than Node\'s timers take (2^31 - 1 ms): Node would fire it after 1 ms', async () => {
+    // A 30-day heartbeatDelay would heartbeat (and ping) every millisecond, a 30-day
+    // close({ timeout }) would not wait at all.
+    const month = 30 * 24 * 3600 * 1000;
+    for (const option of ['heartbeatDelay', 'disconnectDelay', 'pingTimeout', 'closedSessionTtl', 'touchInterval'] as const) {
+      const error = optionError(() => sockjs({ [option]: month }));
+      assert.equal(error.option, option);
+      assert.match(error.message, /at most 2147483647 \(about 24\.8 days/);
+      assert.equal(new SessionManager({ [option]: 2_147_483_647 })[option], 2_147_483_647);
+    }
+    for (const option of ['nodeTtl', 'commandTimeout'] as const) {
+      assert.throws(() => new RedisStore({ [option]: month, url: 'redis://127.0.0.1:1' }), { name: 'SockjsOptionError', option, message: /at most 2147483647/ });
+    }
+    const manager = new SessionManager();
+    await assert.rejects(manager.close({ timeout: month }), { name: 'SockjsOptionError', option: 'timeout', message: /at most 2147483647/ });
+    assert.equal(manager.draining, false);
+    await manager.close();
+  });
+
   it('close() refuses unknown options too, as a rejection', async () => {
     const manager = new SessionManager();
     await assert.rejects(manager.close({ timout: 5 } as never), { name: 'SockjsOptionError', option: 'timout', message: /not an option of close\(\): did you mean "timeout"\?/ });

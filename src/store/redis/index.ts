@@ -13,6 +13,7 @@ import { Cluster, Redis } from 'ioredis';
 import { DEFAULTS } from '../../defaults.js';
 import { SockjsOptionError } from '../../errors.js';
 import { describeValue } from '../../util/describe-value.js';
+import { MAX_DELAY_HINT, MAX_DELAY_MS } from '../../util/max-delay.js';
 import { logger } from '../../log.js';
 import { SessionState } from '../session-state.js';
 import { keyLabel } from '../../util/key-label.js';
@@ -81,8 +82,8 @@ export const REDIS_STORE_DEFAULTS = DEFAULTS.redisStore;
 const REDIS_STORE_OPTION_KEYS = { client: true, url: true, keyPrefix: true, nodeTtl: true, commandTimeout: true, now: true } as const satisfies Record<keyof RedisStoreOptions, true>;
 
 function positive(option: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new SockjsOptionError(option, `must be a positive number of milliseconds, got ${describeValue(value)}`, 'RedisStore');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DELAY_MS) {
+    throw new SockjsOptionError(option, `must be a positive number of milliseconds and ${MAX_DELAY_HINT}, got ${describeValue(value)}`, 'RedisStore');
   }
   return value;
 }
