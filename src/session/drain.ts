@@ -64,16 +64,27 @@ export class DrainWaiters {
     });
   }
 
-  /** Something moved (a flush, a receiver took the queue): resolve whoever can go on. */
+  /**
+   * Something moved (a flush, a receiver took the queue): resolve whoever can go on, after a
+   * turn of the event loop. A flush often completes synchronously (the session's batch goes out
+   * in a microtask, and the kernel takes a write to a client that reads fast at once), so
+   * resolving here would let a producer that loops on `drain()` run on microtasks alone: no
+   * timer, no incoming data and no socket close would ever be handled again, and a client that
+   * died mid-stream would leave the process spinning, sending into the void.
+   */
   check(): void {
     if (this.#waiters.length === 0) return;
     const buffered = this.buffered();
+    const ready: Waiter[] = [];
     const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (buffered <= waiter.below) waiter.resolve(true);
-      else still.push(waiter);
-    }
+    for (const waiter of this.#waiters) (buffered <= waiter.below ? ready : still).push(waiter);
     this.#waiters = still;
+    if (ready.length) {
+      setImmediate(() => {
+        // The session may have ended during that turn: then there is nobody to produce for.
+        for (const waiter of ready) waiter.resolve(!this.#ended);
+      });
+    }
     if (still.length) this.#arm();
   }
 

@@ -112,6 +112,50 @@ describe('backpressure', () => {
     ws.close();
   });
 
+  it('websocket: a producer resumed by drain() has let the event loop turn, so a client that reads fast cannot starve the process', async () => {
+    // A client reading fast over loopback takes every write at once: the batch leaves in a
+    // microtask and its write completes synchronously. drain() resolving right there let the
+    // README's producer loop run on microtasks alone, so no timer, no incoming data and no
+    // close of a client that died was ever handled again (the process spun at full CPU,
+    // sending into the void).
+    class Eager extends Session {
+      static last: Eager | undefined;
+      resumedWithoutTurn = 0;
+      drained = 0;
+      done: Promise<void> | undefined;
+      override onMessage(): void {
+        Eager.last = this;
+        this.done = this.produce();
+      }
+      async produce(): Promise<void> {
+        for (let i = 0; i < 20; i++) {
+          if (!this.send(`${i}:${'x'.repeat(1024)}`)) return;
+          let turned = false;
+          setImmediate(() => (turned = true));
+          if (!(await this.drain())) return;
+          this.drained++;
+          if (!turned) this.resumedWithoutTurn++;
+        }
+      }
+    }
+    const app = new Koa();
+    app.use(sockjs({ prefix: '/e', session: Eager }));
+    const server = await listen(app);
+    servers.push(server);
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/e/000/a/websocket`);
+    cleanups.push(() => ws.terminate());
+    const received: number[] = [];
+    ws.on('message', (data) => received.push(...numbersIn(String(data))));
+    await new Promise((resolve) => ws.once('message', resolve));
+    ws.send(JSON.stringify(['start']));
+    await until(() => Eager.last?.done !== undefined, 'the producer to start');
+    await Eager.last!.done;
+    assert.equal(Eager.last!.drained, 20);
+    assert.equal(Eager.last!.resumedWithoutTurn, 0, 'drain() resolved before the event loop turned');
+    await until(() => received.length === 20, 'every message to arrive');
+    ws.close();
+  });
+
   it('xhr-streaming: the producer waits on a response the client does not read', { timeout: 60_000 }, async () => {
     // One response carries everything: the client stalls on it, it is never cut at the limit.
     const { base } = await start({ responseLimit: 1024 * 1024 * 1024 });
