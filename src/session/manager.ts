@@ -59,10 +59,11 @@ export interface SessionManagerOptions<S extends Session = Session> {
   /**
    * Websocket connections get a protocol ping (RFC 6455, 5.5.2) with every heartbeat; a peer
    * that has not answered with a pong within this many milliseconds is dropped, and its session
-   * ends as interrupted (1002). With the default, a dead peer or a half-open TCP connection is
-   * noticed within twice `heartbeatDelay`. No ping is due while the connection's reading is
-   * paused because too much waits for `onMessage` (see `incomingHighWaterMark`): the pong
-   * could not be read. 0 sends no pings.
+   * ends as interrupted (1002). A dead peer or a half-open TCP connection is noticed within
+   * `heartbeatDelay + pingTimeout` (twice `heartbeatDelay` with the default). 0 sends no pings,
+   * and so does `heartbeatDelay: 0`. No ping is sent or awaited while the session has stopped
+   * reading the connection because its `onMessage` is behind (`incomingHighWaterMark`): the
+   * pong would wait unread behind the messages.
    * @default heartbeatDelay
    */
   pingTimeout?: number;
