@@ -21,6 +21,11 @@ export interface MessageSink {
   tooLarge(): void;
 }
 
+/** Where a websocket's listeners (shared by every connection) find its receiver. */
+const kReceiver = Symbol('koa-sockjs.websocketReceiver');
+
+type ReceiverCarrier = WebSocket & { [kReceiver]: WebsocketReceiver };
+
 export class WebsocketReceiver implements Receiver {
   onAbort: (() => void) | undefined;
   /**
@@ -39,6 +44,31 @@ export class WebsocketReceiver implements Receiver {
   readonly #direct: Duplex | undefined;
 
   /**
+   * ws calls its listeners on the WebSocket, which carries its receiver (`kReceiver`): one set of
+   * listeners for every connection, instead of three closures and their scope per connection
+   * (idle memory, issue 17). Made per connection where the transport handles the request, they
+   * would also keep the Koa context alive as long as the socket.
+   */
+  static readonly #onClose = function (this: WebSocket): void {
+    const receiver = (this as ReceiverCarrier)[kReceiver];
+    receiver.stopPinging();
+    if (receiver.ended) return;
+    receiver.ended = true;
+    receiver.onAbort?.();
+  };
+
+  static readonly #onMessage = function (this: WebSocket, data: unknown): void {
+    // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
+    const sink = (this as ReceiverCarrier)[kReceiver].sink;
+    if (sink && !sink.take((data as Buffer).toString('utf8'), (data as Buffer).length)) this.terminate();
+  };
+
+  static readonly #onError = function (this: WebSocket, error: Error): void {
+    if (isTooLarge(error)) (this as ReceiverCarrier)[kReceiver].sink?.tooLarge();
+    log('websocket error: %O', error);
+  };
+
+  /**
    * @param socket the connection under `ws` (the upgraded request's socket), for `onceFlushed`
    */
   constructor(
@@ -46,23 +76,10 @@ export class WebsocketReceiver implements Receiver {
     readonly ws: WebSocket,
     readonly socket?: Duplex,
   ) {
-    // The listeners share this constructor's scope, which holds nothing but `this`: made where
-    // the transport handles the request, they would keep the Koa context alive with the socket.
-    ws.on('close', () => {
-      this.stopPinging();
-      if (this.ended) return;
-      this.ended = true;
-      this.onAbort?.();
-    });
-    ws.on('message', (data) => {
-      // binaryType is 'nodebuffer', so data is one Buffer; SockJS frames are UTF-8 text.
-      const sink = this.sink;
-      if (sink && !sink.take((data as Buffer).toString('utf8'), (data as Buffer).length)) this.ws.terminate();
-    });
-    ws.on('error', (error) => {
-      if (isTooLarge(error)) this.sink?.tooLarge();
-      log('websocket error: %O', error);
-    });
+    (ws as ReceiverCarrier)[kReceiver] = this;
+    ws.on('close', WebsocketReceiver.#onClose);
+    ws.on('message', WebsocketReceiver.#onMessage);
+    ws.on('error', WebsocketReceiver.#onError);
     // Negotiated in the handshake, so fixed from here on. Without permessage-deflate ws's Sender
     // never holds a frame back (it queues only while compressing, or reading a Blob, which
     // nothing here sends): each ws.send, ping, pong and close goes to the socket as it is called,
