@@ -47,7 +47,9 @@ export function redactSessionUrl(url: string): string {
   const transport = path.lastIndexOf('/');
   const session = path.lastIndexOf('/', transport - 1);
   if (session < 0) return url;
-  return path.slice(0, session + 1) + REDACTED_SESSION_ID + url.slice(transport);
+  // Joined rather than concatenated: the result is one flat string, where `+` would leave two
+  // concatenation nodes over two slices of the request's URL, which a session keeps for life.
+  return [path.slice(0, session + 1), REDACTED_SESSION_ID, url.slice(transport)].join('');
 }
 
 /**
