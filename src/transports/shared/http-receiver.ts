@@ -7,11 +7,11 @@
  * middleware above sets after `await next()` are sent too:
  * - a poll's answer is a plain `ctx.body`, whether it is there while the route runs (the open
  *   frame, queued messages, a close frame) or comes later: the route awaits a long poll's
- *   answer (`answered()`) and returns with it. A ResponseGate here would make Koa 3 pipe it
- *   through stream.pipeline(), whose AbortController, end-of-stream watchers and closing
- *   AbortError cost about as much as the rest of the poll (docs/bench/PROFILE.md);
- * - a stream returns a ResponseGate as the body at once (its head must go out before its first
- *   frame); once Koa has written the head, frames go straight to the response.
+ *   answer (`answered()`) and returns with it, so middleware above resumes with the answer in
+ *   `ctx.body`, as for any slow answer;
+ * - a stream makes a ResponseGate the body at once (its head must go out before its first
+ *   frame); once Koa's respond() has let go of the response (http/response-gate.ts), frames go
+ *   straight to it.
  */
 import type { Context } from 'koa';
 import type { ServerResponse } from 'node:http';
@@ -190,7 +190,7 @@ export class HttpReceiver implements Receiver {
   #defer(): void {
     this.#phase = Phase.Waiting;
     this.#gate = new ResponseGate((destination) => this.#open(destination));
-    this.#ctx.body = this.#gate;
+    this.#gate.attach(this.#ctx);
     // A compressor buffers its output: frames would sit in it instead of reaching the client.
     (this.#ctx as Context & { compress?: boolean }).compress = false;
   }
