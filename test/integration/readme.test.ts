@@ -7,10 +7,12 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { startChildServer } from '../helpers/child-server.js';
-import { request } from '../helpers/http-client.js';
+import { request, until } from '../helpers/http-client.js';
 import { TestClient } from '../helpers/sockjs-client.js';
 import { FrameClient } from '../helpers/ws-client.js';
 import { WebSocket } from 'ws';
@@ -41,7 +43,7 @@ async function startBlockProcess(index: number): Promise<{ base: string; child: 
 
 describe('README examples', () => {
   it('has the runnable examples this test expects', () => {
-    assert.equal(runnable.length, 5);
+    assert.equal(runnable.length, 7);
   });
 
   it('quick start: chat over sockjs-client and the /broadcast route', async () => {
@@ -77,6 +79,55 @@ describe('README examples', () => {
     await client.closed;
     assert.deepEqual(client.frames, ['o', 'c[1001,"Server is shutting down"]']);
     assert.equal(await exited, 0);
+  });
+
+  it('metrics: the Prometheus exporter on /metrics counts the route\'s sessions and messages', async () => {
+    const base = await startBlock(runnable.findIndex((block) => block.includes('new PrometheusExporter(')));
+    const client = new FrameClient(`${base}/chat/0/0/websocket`);
+    assert.deepEqual(await client.waitFor(1), ['o']);
+    client.send('hello');
+    const metrics = await request(`${base}/metrics`);
+    assert.equal(metrics.status, 200);
+    const series = (name: string): string | undefined => metrics.body.split('\n').find((line) => line.startsWith(`${name}{`));
+    assert.match(series('sockjs_server_active_sessions') ?? '', /sockjs_route="chat",sockjs_transport="websocket".* 1$/);
+    assert.match(series('sockjs_server_sessions_created_total') ?? '', /sockjs_route="chat",sockjs_transport="websocket".* 1$/);
+    assert.match(metrics.body, /sockjs_server_messages_total\{sockjs_route="chat",sockjs_transport="websocket",network_io_direction="receive".*\} 1\n/);
+    await client.close();
+  });
+
+  it('backpressure: the feed streams in order to a client that stalls, and goes on when it reads', { timeout: 60_000 }, async () => {
+    const base = await startBlock(runnable.findIndex((block) => block.includes('class Feed extends Session')));
+    let socket: net.Socket | undefined;
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/feed/0/0/websocket`, {
+      createConnection: (options: http.ClientRequestArgs) => (socket = net.connect(options as net.NetConnectOpts)),
+    });
+    let next = 0;
+    let wrong: string | undefined;
+    ws.on('message', (data) => {
+      const frame = String(data);
+      if (frame === 'o' || frame === 'h') return;
+      if (!frame.startsWith('a[')) {
+        wrong ??= `frame ${frame.slice(0, 60)}`;
+        return;
+      }
+      for (const { seq } of JSON.parse(frame.slice(1)) as Array<{ seq: number }>) {
+        if (seq !== next) wrong ??= `got ${seq}, expected ${next}`;
+        next = seq + 1;
+      }
+    });
+    await until(() => next > 1000, 'a thousand messages', 30_000);
+    // The client stops reading for a while: far longer than an unpaced producer would need to
+    // pass maxBufferedBytes (16 MiB) and be closed with 1013.
+    socket!.pause();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const resumedAt = next;
+    socket!.resume();
+    await until(() => next > resumedAt + 20_000, 'messages to flow again', 30_000);
+    assert.equal(wrong, undefined);
+    assert.equal(ws.readyState, WebSocket.OPEN, 'never closed as too slow');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close();
+    await closed;
   });
 
   it("the iframe and sockjs-client: the page loads the app's installed sockjs-client, under its version", async () => {
