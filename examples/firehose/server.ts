@@ -47,11 +47,16 @@ export class FirehoseSession extends Session {
 }
 
 export function createFirehoseApp(): { app: Koa; sessions: FirehoseSession[] } {
+  /** The sessions open now (for the example's test); each leaves the list when it is removed. */
   const sessions: FirehoseSession[] = [];
   class Tracked extends FirehoseSession {
     override onOpen(): void {
       sessions.push(this);
       super.onOpen();
+    }
+
+    override onRemove(): void {
+      sessions.splice(sessions.indexOf(this), 1);
     }
   }
   const app = new Koa();

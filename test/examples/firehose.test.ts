@@ -55,5 +55,7 @@ describe('examples/firehose', () => {
     const closed = new Promise((resolve) => ws.once('close', resolve));
     ws.close();
     await closed;
+    // The app keeps no session that ended (a long-running firehose would grow without bound).
+    await until(() => sessions.length === 0, 'the session to leave the list');
   });
 });
