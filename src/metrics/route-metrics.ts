@@ -51,7 +51,10 @@ export interface SockjsStats {
     /** Messages sent to clients (each recipient of a broadcast counts), since start. */
     readonly sent: number;
   };
-  /** Bytes received (message bodies and websocket frames) and sent (SockJS frames). */
+  /**
+   * Bytes received (HTTP send bodies, websocket message payloads) and sent (SockJS frames): the
+   * payloads, not the bytes on the wire (no headers, counted before permessage-deflate).
+   */
   readonly bytes: {
     /** Bytes received from clients, since start. */
     readonly received: number;
@@ -165,7 +168,7 @@ export class RouteMetrics {
       advice: { explicitBucketBoundaries: SESSION_DURATION_BUCKETS },
     });
     const messages = meter.createObservableCounter(METRIC.messages, { ...int, unit: '{message}', description: 'SockJS messages received from and sent to clients.' });
-    const io = meter.createObservableCounter(METRIC.io, { ...int, unit: 'By', description: 'Bytes received from and sent to clients.' });
+    const io = meter.createObservableCounter(METRIC.io, { ...int, unit: 'By', description: 'SockJS payload bytes received from and sent to clients: no HTTP or websocket headers, before permessage-deflate.' });
     const observe: BatchObservableCallback = (result) => {
       for (const t of this.#transports.values()) {
         if (t.messagesIn) result.observe(messages, t.messagesIn, t.receiveAttributes);
