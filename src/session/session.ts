@@ -201,7 +201,9 @@ export class Session<Data extends object = Record<string, unknown>> {
    * Waits until the client has taken what was sent: resolves `true` once at most `below`
    * bytes are buffered (see `bufferedBytes`), at once if that is so already; `false` when the
    * session is not open or closes while waiting, so a producer loop can stop on it:
-   * `while (await session.drain(65_536)) session.send(next())`.
+   * `while (await session.drain(65_536)) session.send(next())`. A drain that had to wait
+   * resolves after a turn of the event loop, so such a loop never keeps the process from its
+   * other connections and timers, even for a client that takes every write at once.
    * @param below - Bytes that may stay buffered; 0 or more. Default 0: everything taken.
    * @returns `true` once at most `below` bytes are buffered; `false` if the session is not
    *   open or closes first.
