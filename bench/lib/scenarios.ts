@@ -365,8 +365,9 @@ export const SCENARIOS: ScenarioDef[] = [
       issue: 17,
       blocker:
         'the same syscalls as raw ws but getpeername (for session.remoteAddress) since the 101 and the open frame share a write; ' +
-        'the rest is JavaScript: a Koa context and the middleware chain, the admission step, a session id, Session and ' +
-        'SessionChannel, the store record, the heartbeat timer and the metrics (PROFILE.md, connection setup)',
+        "the rest is JavaScript and Node work raw ws does not do: koa-sockjs's own code about 13 % of the setup profile " +
+        '(routing, origin check, Session and SessionChannel, the store record, the close path, metrics), Koa about 3 %, ' +
+        'and a ServerResponse, listeners and microtasks of the request path (PROFILE.md, round four, connection setup)',
     },
   },
   {
@@ -411,8 +412,8 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 0.5,
       issue: 17,
       blocker:
-        'what an open websocket keeps besides ws itself: its Session, SessionChannel, heartbeat timer and store ' +
-        'record (see PROFILE.md, idle memory)',
+        'what an open websocket keeps besides ws itself: its Session and SessionChannel, the store record, ' +
+        'session.headers and the peer address, the receiver and its onAbort callback (PROFILE.md, round four, idle memory)',
     },
   },
   idleReceivers('xhr_streaming', 'xhr-streaming'),
