@@ -162,7 +162,7 @@ export class Gate {
       return { data: {}, record };
     }
     if (target.draining) return refuseDraining(ctx, target);
-    return this.#admitNew(ctx, target);
+    return this.#admitNewUnlessDraining(ctx, target);
   }
 
   /**
@@ -201,7 +201,17 @@ export class Gate {
         return undefined;
       }
     }
-    return this.#admitNew(ctx, target);
+    return this.#admitNewUnlessDraining(ctx, target);
+  }
+
+  /**
+   * `#admitNew`, then the draining check again: `close()` may have come while the `use` chain,
+   * the identity function or the limits were asked, and a session opened now would miss the
+   * shutdown (created after it closed every session, on a closed store).
+   */
+  async #admitNewUnlessDraining(ctx: Context, target: GateTarget): Promise<Admission | undefined> {
+    const admission = await this.#admitNew(ctx, target);
+    return admission && target.draining ? refuseDraining(ctx, target) : admission;
   }
 
   async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {

@@ -98,6 +98,15 @@ export class Connections<S extends Session = Session> {
       };
       const created = store.create(key, fresh, this.#local.settings.recordTtl);
       ({ record, created: isNew } = isPromiseLike(created) ? await created : created);
+      // close() came while the store created it: a session opened now would miss the shutdown
+      // (made after it closed every session, on a closed store). The client gets the close
+      // frame every session got.
+      if (isNew && this.#local.draining) {
+        this.#storeCall(store.delete(key), 'delete');
+        metrics.refused('draining');
+        receiver.end(closeFrame(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY));
+        return;
+      }
       // Created by a concurrent request of another identity between the lookup and now.
       if (!isNew && admission && record.identity !== admission.identity) {
         receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocketServer } from 'ws';
+import { CloseCode, CloseReason, closeFrame } from '../protocol/frames.js';
 import { decodeWebsocketFrame } from '../protocol/json.js';
 import { logger } from '../log.js';
 import type { RouteMetrics } from '../metrics/route-metrics.js';
@@ -78,6 +79,14 @@ async function serveHixie76(tr: TransportRequest, admission: Admission): Promise
   // Broken frames right behind the 8 bytes may have dropped it already.
   if (!connection.open) return;
   receiver = new Hixie76Receiver(connection);
+  // The route began to shut down while the client took its time with the 8 bytes of the key:
+  // the 101 is out, so no 503; no session either (it would miss the shutdown), but the close
+  // frame every session gets at the shutdown.
+  if (session.draining) {
+    session.metrics.refused('draining');
+    receiver.end(closeFrame(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY));
+    return;
+  }
   frames = openSession(tr, receiver, admission);
   connection.start();
 }

@@ -13,7 +13,11 @@ import { Session, SessionState, sockjs, type SockjsManagedOptions } from '../../
 import { FakeTimers } from '../helpers/fake-timers.js';
 import { open, post, request, until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
-import { Hixie76Client } from '../helpers/hixie76-client.js';
+import { EXPECTED, Hixie76Client, KEY1, KEY2 } from '../helpers/hixie76-client.js';
+import { RawHttpConnection } from '../conformance/helpers.js';
+import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
+import { MemoryStore } from '../../src/index.js';
+import { overriding } from '../helpers/session-harness.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 const GOING_AWAY = 'c[1001,"Server is shutting down"]';
@@ -184,6 +188,90 @@ describe('route.close({ timeout })', () => {
     assert.equal(messages(received.hixie76!), counts[2]);
     assert.equal(received.hixie76!.at(-1), GOING_AWAY);
     assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 3 });
+  });
+
+  it('refuses a new session whose admission was under way when close() came (a slow use middleware)', async () => {
+    let entered = 0;
+    let letThrough!: () => void;
+    const held = new Promise<void>((resolve) => (letThrough = resolve));
+    const { base, middleware } = await start({
+      use: [
+        async (_ctx, next) => {
+          entered++;
+          await held;
+          await next();
+        },
+      ],
+    });
+    const eventsource = open(`${base}/000/es/eventsource`, { method: 'GET' });
+    aborts.push(eventsource.abort);
+    const poll = post(`${base}/000/poll/xhr`);
+    const upgrades = Promise.all([upgradeStatus(`${base}/000/ws/websocket`), upgradeStatus(`${base}/websocket`)]);
+    await until(() => entered === 4, 'four requests in the use chain');
+    const closing = middleware.close({ timeout: 60_000 });
+    letThrough();
+    // Not a stream left open on a closed route (nor a 101 for a websocket ws would cut).
+    assert.equal((await eventsource.response).statusCode, 503);
+    assert.deepEqual(await poll, { ...(await poll), status: 503, body: 'Server is shutting down.' });
+    assert.deepEqual(await upgrades, [503, 503]);
+    await closing;
+    assert.equal(middleware.manager.size, 0);
+    assert.deepEqual(Echo.hooks, [], 'no session opened');
+    assert.equal(middleware.manager.stats().refusals.draining, 4);
+  });
+
+  it('a hixie-76 upgrade: refused with 503 while draining; one whose key came after close() gets the close frame and no session', async () => {
+    const { base, middleware } = await start();
+    const url = new URL(`${base}/000/hixie/websocket`);
+    const hixieHeaders = { Connection: 'Upgrade', Upgrade: 'WebSocket', Origin: url.origin, 'Sec-WebSocket-Key1': KEY1, 'Sec-WebSocket-Key2': KEY2 };
+    // The client sends its headers, then takes its time with the 8 bytes of key3.
+    const slow = await RawHttpConnection.open(url.href);
+    aborts.push(() => slow.close());
+    assert.equal((await slow.request('GET', url.pathname, { headers: hixieHeaders })).status, 101);
+    await middleware.close();
+    slow.write('aaaaaaaa');
+    assert.deepEqual(await slow.read(16), EXPECTED);
+    const texts: string[] = [];
+    const parser = new Hixie76Parser(1 << 20, (text) => texts.push(text));
+    while (texts.length === 0) {
+      const chunk = await slow.readSome();
+      if (chunk.length === 0) break;
+      parser.push(chunk);
+    }
+    // The first frame is the close frame (not `o`), and the server closes the connection.
+    assert.deepEqual(texts, [GOING_AWAY]);
+    while ((await slow.readSome()).length > 0);
+    assert.equal(middleware.manager.size, 0);
+    assert.deepEqual(Echo.hooks, [], 'no session opened');
+
+    const late = await RawHttpConnection.open(url.href);
+    aborts.push(() => late.close());
+    assert.equal((await late.request('GET', url.pathname, { headers: hixieHeaders })).status, 503);
+    assert.equal(middleware.manager.stats().refusals.draining, 2);
+  });
+
+  it('a poll whose session the store was still creating when close() came gets the close frame, and no session', async () => {
+    let created!: () => void;
+    const creating = new Promise<void>((resolve) => (created = resolve));
+    let asked = false;
+    // A store whose create answers when the test says (a networked store's round trip).
+    const store = overriding(new MemoryStore(), {
+      create: async (original, key, record, ttl) => {
+        asked = true;
+        await creating;
+        return original(key, record, ttl);
+      },
+    });
+    const { base, middleware } = await start({ store });
+    const poll = post(`${base}/000/slow/xhr`);
+    await until(() => asked, 'the store asked to create the session');
+    const closing = middleware.close();
+    created();
+    assert.equal((await poll).body, `${GOING_AWAY}\n`);
+    await closing;
+    assert.equal(middleware.manager.size, 0);
+    assert.deepEqual(Echo.hooks, [], 'no session opened');
+    assert.equal(middleware.manager.stats().refusals.draining, 1);
   });
 
   it('closes what is still queued with 1001 once the timeout ends', async () => {
