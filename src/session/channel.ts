@@ -25,6 +25,13 @@ const log = logger('channel');
 
 const noop = (): void => {};
 
+/**
+ * Settled once, for `write`'s flush: a reaction to it runs as a microtask in the same queue as
+ * queueMicrotask's (so in the same order), without the AsyncResource and bound function that
+ * Node's queueMicrotask makes per call: about 80 ns less per websocket echo (issue 17).
+ */
+const SETTLED = Promise.resolve();
+
 export interface ChannelSettings {
   readonly store: StoreAdapter;
   readonly timers: Timers;
@@ -158,7 +165,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Messages sent in one tick (say, replies to a burst of incoming frames) leave as one frame.
-    queueMicrotask(() => this.#flush());
+    void SETTLED.then(() => this.#flush());
   }
 
   flush(): void {
