@@ -26,20 +26,20 @@ export { TRANSPORT_NAMES, type TransportName };
  */
 export interface SockjsRouteOptions {
   /** Route name for `ctx.sockjs(name)`. @default '' */
-  name?: string;
+  name?: string | undefined;
   /**
    * URL prefix the route serves: a plain path (not sockjs-node's regular expression) that
    * starts with '/' and does not end with one. @default '/__sockjs__'
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Whether the websocket transports (`/websocket`, `/*\/*\/websocket`) are served. @default true */
-  websocket?: boolean;
+  websocket?: boolean | undefined;
   /**
    * Largest incoming message: a larger websocket message closes the connection with 1009, a
    * larger HTTP body gets 413; nothing of it is delivered. In bytes.
    * @default 1_048_576 (1 MiB)
    */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /**
    * permessage-deflate (RFC 7692) on websocket connections: `true` for the defaults, or
    * `{ threshold, memLevel, level }` (see PerMessageDeflateOptions). Compression is negotiated
@@ -47,9 +47,9 @@ export interface SockjsRouteOptions {
    * message, and pays for large, repetitive messages (README, "Compression").
    * @default false
    */
-  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** Bytes a streaming response carries before it is closed (client reconnects). @default 131_072 */
-  responseLimit?: number;
+  responseLimit?: number | undefined;
   /**
    * URL of the sockjs-client script the iframe page (`/iframe.html`) loads. sockjs-client
    * refuses an iframe running another version than the page ("Incompatible SockJS!"), so this
@@ -58,11 +58,11 @@ export interface SockjsRouteOptions {
    * iframe and sockjs-client"). A URL without quotes, angle brackets or whitespace.
    * @default 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js'
    */
-  sockjsUrl?: string;
+  sockjsUrl?: string | undefined;
   /** Set a JSESSIONID cookie for sticky load balancers: true, or a function that sets it. @default false */
-  jsessionid?: JsessionidOption;
+  jsessionid?: JsessionidOption | undefined;
   /** Send CORS headers on XHR endpoints. @default true */
-  cors?: boolean;
+  cors?: boolean | undefined;
   /**
    * The pages allowed to use the route, by origin: `'self'` (the route's own origin), exact
    * origins (`'https://app.example.com'`), patterns with `*` as the leftmost host label or the
@@ -74,7 +74,7 @@ export interface SockjsRouteOptions {
    * same-origin navigations) are not pages of another site and pass. See docs/security.md.
    * @default ['self']
    */
-  origins?: readonly OriginRule[];
+  origins?: readonly OriginRule[] | undefined;
   /**
    * Koa middleware run (composed with koa-compose) on every request that would create a
    * session, websocket upgrades included, before anything exists: `ctx.throw(401)` or
@@ -83,16 +83,16 @@ export interface SockjsRouteOptions {
    * `session.data`. Not run for requests of existing sessions (see `identity`).
    * @default []
    */
-  use?: readonly Middleware[];
+  use?: readonly Middleware[] | undefined;
   /**
    * Binds each session to the identity of the request that created it: every later request
    * for it (poll, stream, send) must have the same identity, or gets the 404 of an unknown
    * session. Return a user id, a token subject, or use `anonymousCookie()`; undefined means
    * nobody (refused with 403 when creating). Runs after `use`. @default no binding
    */
-  identity?: IdentityFunction;
+  identity?: IdentityFunction | undefined;
   /** Flood limits: new sessions per client per window, sessions per route. @default none */
-  limits?: FloodLimits;
+  limits?: FloodLimits | undefined;
   /**
    * Which transports are served: an array of those to serve (sockjs-node 0.4's form,
    * `['websocket', 'xhr-polling']`: the others answer 404), or switches to turn some off
@@ -100,7 +100,7 @@ export interface SockjsRouteOptions {
    * `websocket` covers the raw websocket endpoint too (sockjs-node's `websocket-raw`).
    * @default all on
    */
-  transports?: readonly TransportName[] | Partial<Record<TransportName, boolean>>;
+  transports?: readonly TransportName[] | Partial<Record<TransportName, boolean>> | undefined;
 }
 
 /** SessionManager or a class extending it, for the `manager` option. */
@@ -113,7 +113,7 @@ export type SessionManagerClass<S extends Session = Session> = new (options: Ses
  */
 export interface SockjsManagedOptions<S extends Session = Session> extends SockjsRouteOptions, Omit<SessionManagerOptions<S>, 'name'> {
   /** The SessionManager class `sockjs()` instantiates with the manager options. @default SessionManager */
-  manager?: SessionManagerClass<S>;
+  manager?: SessionManagerClass<S> | undefined;
 }
 
 /**

@@ -36,8 +36,8 @@ export function setCacheForever(ctx: Context): void {
 export interface CorsHeaders {
   'Access-Control-Allow-Origin': string;
   /** Present only with an echoed origin: browsers reject credentials alongside `*`. */
-  'Access-Control-Allow-Credentials'?: 'true';
-  'Access-Control-Allow-Headers'?: string;
+  'Access-Control-Allow-Credentials'?: 'true' | undefined;
+  'Access-Control-Allow-Headers'?: string | undefined;
 }
 
 /**

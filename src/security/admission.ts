@@ -92,7 +92,7 @@ export interface GateTarget {
   reportError(error: unknown, context: string): void;
   readonly metrics: { refused(reason: RefusalReason): void };
   /** The route is shutting down (close() was called): no new session. */
-  readonly draining?: boolean;
+  readonly draining?: boolean | undefined;
 }
 
 /** A new session asked of a route that is shutting down: 503, and the client tries elsewhere. */

@@ -34,17 +34,17 @@ export function identityDigest(identity: string): string {
 /** How the anonymous-identity cookie is set: all optional. */
 export interface AnonymousCookieOptions {
   /** Cookie name. @default 'sockjs.anon' */
-  name?: string;
+  name?: string | undefined;
   /**
    * `SameSite` of the cookie. `'lax'` suits a page on the same site as the SockJS server; a
    * page on another site needs `'none'` (and HTTPS), and even then browsers that block
    * third-party cookies will not send it. @default 'lax'
    */
-  sameSite?: 'lax' | 'strict' | 'none';
+  sameSite?: 'lax' | 'strict' | 'none' | undefined;
   /** Send only over HTTPS. @default true when the request is HTTPS (honouring app.proxy) */
-  secure?: boolean;
+  secure?: boolean | undefined;
   /** Lifetime in milliseconds; undefined makes a browser-session cookie. @default undefined */
-  maxAge?: number;
+  maxAge?: number | undefined;
 }
 
 const ANONYMOUS_COOKIE_KEYS = { name: true, sameSite: true, secure: true, maxAge: true } as const satisfies Record<keyof AnonymousCookieOptions, true>;

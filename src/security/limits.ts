@@ -31,12 +31,12 @@ export interface FloodLimits {
         points: number;
         /** The window, in seconds. */
         duration: number;
-      };
+      } | undefined;
   /**
    * Who "one client" is for `newSessions`. @default the client address, `ctx.ip` (which honours
    * `app.proxy` and X-Forwarded-For; never the port)
    */
-  key?: (ctx: Context) => string | Promise<string>;
+  key?: ((ctx: Context) => string | Promise<string>) | undefined;
   /**
    * Sessions the route's store may hold, counted across every process that shares it
    * (`store.count()`, which includes sessions that closed moments ago). A new session beyond it
@@ -45,7 +45,7 @@ export interface FloodLimits {
    * creations on different processes may pass the count together, so on a shared store allow
    * for as many as arrive at once across them. @default no limit
    */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
 }
 
 const LIMITS_KEYS = { newSessions: true, key: true, maxSessions: true } as const satisfies Record<keyof FloodLimits, true>;
@@ -88,7 +88,7 @@ export function resolveLimits(limits: FloodLimits | undefined): ResolvedLimits |
 export interface LimitRefusal {
   readonly reason: string;
   /** Seconds until the client may try again (for Retry-After). */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 /**

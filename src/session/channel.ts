@@ -80,7 +80,7 @@ export interface ChannelSettings {
    * Shared stores: the session closed or went away while no receiving connection of this
    * process held it; tell the one elsewhere (if any), which would otherwise wait for a push.
    */
-  readonly notifyRemoteReceiver?: (key: string) => void;
+  readonly notifyRemoteReceiver?: ((key: string) => void) | undefined;
   /** Answered responses of this process's sessions their clients have not read (they keep the claim). */
   readonly unread: UnreadResponses;
 }

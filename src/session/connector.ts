@@ -23,14 +23,14 @@ import type { Session } from './session.js';
 /** What the session layer gets for a request that was let through (security/admission.ts). */
 export interface Admission {
   /** Digest of the creator's identity (`identity` option), kept in the session record. */
-  readonly identity?: string;
+  readonly identity?: string | undefined;
   /** What the request's middleware left on `ctx.state`, for `session.data`. */
   readonly data: Readonly<Record<string, unknown>>;
   /**
    * The record of the existing session the request reaches, when the route looked it up
    * first: the session layer must then not create one (the request was not authorized to).
    */
-  readonly record?: SessionRecord;
+  readonly record?: SessionRecord | undefined;
 }
 
 /** A websocket session as its transport holds it: the session, and where its messages go. */

@@ -10,7 +10,7 @@ export interface SockjsErrorDetails {
   /** The route's name (`''` for the default route). */
   readonly route: string;
   /** The session's server id, when the error belongs to one session. */
-  readonly sessionId?: string;
+  readonly sessionId?: string | undefined;
   /** What was being done, e.g. `onMessage of session <id>` or `store take`. */
   readonly context: string;
 }
@@ -18,7 +18,7 @@ export interface SockjsErrorDetails {
 /** An error as reported: a real Error, carrying its SockJS details. */
 export interface SockjsReportedError extends Error {
   /** Where the error happened: the route, the session and what was being done. */
-  sockjs?: SockjsErrorDetails;
+  sockjs?: SockjsErrorDetails | undefined;
 }
 
 /** Errors of another realm fail instanceof; Koa checks the same way. */

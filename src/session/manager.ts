@@ -42,20 +42,20 @@ export type SessionClass<S extends Session = Session> = new (init: SessionInit) 
  */
 export interface SessionManagerOptions<S extends Session = Session> {
   /** Route name, as used by `ctx.sockjs(name)`. @default '' */
-  name?: string;
+  name?: string | undefined;
   /** The Session class to instantiate. @default Session */
-  session?: SessionClass<S>;
+  session?: SessionClass<S> | undefined;
   /**
    * Where session records and queues live: any {@link SessionStore} (docs/stores.md). A store
    * with a `nodeId` is shared by several processes and must implement all of
    * `SharedSessionStore`.
    * @default new MemoryStore()
    */
-  store?: SessionStore;
+  store?: SessionStore | undefined;
   /** Milliseconds between heartbeat frames on a receiving connection; 0 turns heartbeats off. @default 25_000 */
-  heartbeatDelay?: number;
+  heartbeatDelay?: number | undefined;
   /** Milliseconds a session lives with no receiving connection. @default 5_000 */
-  disconnectDelay?: number;
+  disconnectDelay?: number | undefined;
   /**
    * Websocket connections get a protocol ping (RFC 6455, 5.5.2) with every heartbeat; a peer
    * that has not answered with a pong within this many milliseconds is dropped, and its session
@@ -66,7 +66,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * pong would wait unread behind the messages.
    * @default heartbeatDelay
    */
-  pingTimeout?: number;
+  pingTimeout?: number | undefined;
   /**
    * Bytes a session may hold unsent across all its responses (the attached one's backlog, an
    * answered poll the client has not read, what waits in the store for the next poll);
@@ -74,7 +74,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * with 1013, so one stalled reader cannot exhaust memory (issue 9).
    * @default 16_777_216 (16 MiB)
    */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /**
    * Milliseconds an ended session's URL keeps answering with its close frame (its tombstone in
    * the store) before it counts as unknown again. A client that comes back later (after a long
@@ -83,7 +83,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * still under way; bounded so tombstones cannot pile up (MemoryStore also caps their number).
    * @default 120_000 (2 minutes)
    */
-  closedSessionTtl?: number;
+  closedSessionTtl?: number | undefined;
   /**
    * Bytes of received messages that may wait for an async `onMessage` before the session stops
    * reading (issue 9): its websocket is paused, so TCP flow control slows the sender (nothing
@@ -91,7 +91,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * next send. Reading resumes once half of it is left.
    * @default 1_048_576 (1 MiB)
    */
-  incomingHighWaterMark?: number;
+  incomingHighWaterMark?: number | undefined;
   /**
    * Bytes of received messages that may wait for an async `onMessage`, the paused and the held
    * back included: a client that keeps sending in parallel past it is closed with
@@ -100,7 +100,7 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * (`maxMessageSize` bounds that).
    * @default 8_388_608 (8 MiB), or `incomingHighWaterMark` when that is larger
    */
-  maxIncomingBacklog?: number;
+  maxIncomingBacklog?: number | undefined;
   /**
    * Milliseconds between renewals of a busy session's store record by its traffic: at most one
    * store `touch` per interval (not one per frame), so the record's time to live and, in
@@ -108,9 +108,9 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * time to live (`disconnectDelay` + 2 × `heartbeatDelay`). Heartbeats renew it regardless.
    * @default 5_000
    */
-  touchInterval?: number;
+  touchInterval?: number | undefined;
   /** Clock for timers; for tests. @default system timers, unref()'d */
-  timers?: Timers;
+  timers?: Timers | undefined;
   /**
    * Called when a hook throws or a store operation fails; the session and the process go on.
    * `error` is an Error carrying `error.sockjs` (route, session id, context); a thrown
@@ -118,13 +118,13 @@ export interface SessionManagerOptions<S extends Session = Session> {
    * @default `app.emit('error', error)` on the Koa app the route serves (Koa's one error path:
    *   the app's 'error' listeners, or Koa's default handler); stderr before any request came
    */
-  onError?: (error: unknown, context: string) => void;
+  onError?: ((error: unknown, context: string) => void) | undefined;
   /**
    * Where the route's OpenTelemetry instruments come from (README, "Metrics").
    * @default the global MeterProvider when the manager is created: a no-op unless the
    *   application registered an SDK before creating its routes
    */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProvider | undefined;
 }
 
 /** How `close()` shuts a route down (README, "Shutdown"). */
@@ -135,7 +135,7 @@ export interface CloseOptions {
    * ones as usual; it stops waiting as soon as every session's `bufferedBytes` is 0.
    * @default 0 (close at once)
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * With a store shared by several processes: leave the sessions still open here (those of
    * the HTTP transports) to the other processes instead of closing them. Their records and
@@ -145,7 +145,7 @@ export interface CloseOptions {
    * @default true with a shared store (one with a `nodeId`, such as RedisStore); false
    *   otherwise (no other process to hand over to)
    */
-  handOver?: boolean;
+  handOver?: boolean | undefined;
 }
 
 const CLOSE_OPTION_KEYS = { timeout: true, handOver: true } as const satisfies Record<keyof CloseOptions, true>;

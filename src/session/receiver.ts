@@ -37,7 +37,7 @@ export interface Receiver {
    * everything written has left the process for the client's connection. A new receiving
    * request before that means a client that does not read (issue 9).
    */
-  readonly flushed?: boolean;
+  readonly flushed?: boolean | undefined;
   /** Drops the connection now, discarding what it has not sent: a client that does not read. */
   destroy?(): void;
   /**

@@ -48,7 +48,7 @@ export interface SessionInit {
   /** What the session may know of the opening request: address, safe headers, URL. */
   readonly request: RequestInfo;
   /** What the creating request's middleware left on `ctx.state`. @default {} */
-  readonly data?: Readonly<Record<string, unknown>>;
+  readonly data?: Readonly<Record<string, unknown>> | undefined;
 }
 
 type HookName = 'onOpen' | 'onMessage' | 'onClose' | 'onClosed' | 'onRemove';

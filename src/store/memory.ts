@@ -50,12 +50,12 @@ export interface MemoryStoreOptions {
    * are kept besides, each for the time the manager asks (see `bury`).
    * @default 100_000
    */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /**
    * Clock used for time to live and `seenAt`, in epoch milliseconds. For tests.
    * @default Date.now
    */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 const MEMORY_STORE_OPTION_KEYS = { maxSessions: true, now: true } as const satisfies Record<keyof MemoryStoreOptions, true>;

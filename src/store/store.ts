@@ -57,14 +57,14 @@ export interface SessionRecord {
   /** The session's state, as the owner last wrote it. */
   state: SessionState;
   /** Once closed: the close frame served to every later receiver until the record expires. */
-  closeCode?: number;
+  closeCode?: number | undefined;
   /** Once closed: the reason of that close frame. */
-  closeReason?: string;
+  closeReason?: string | undefined;
   /**
    * Token of the receiving connection that holds the claim, if any: a live connection. A record
    * created with one (a websocket session's) holds the claim from the start.
    */
-  receiver?: string;
+  receiver?: string | undefined;
   /** Epoch ms when a receiver last released the claim (or the record was created). */
   seenAt: number;
   /** Transport that opened the session, e.g. `xhr-polling`. */
@@ -73,7 +73,7 @@ export interface SessionRecord {
    * Digest of the identity that created the session (the `identity` option), compared on every
    * request for it, by whichever process serves the request. Absent when sessions are not bound.
    */
-  readonly identity?: string;
+  readonly identity?: string | undefined;
 }
 
 /** What {@link SessionStore.create} answers. */

@@ -94,6 +94,17 @@ import { sockjs, Session, SessionManager, SessionState, type SessionStore } from
 import { RedisStore, type RedisStoreOptions } from 'koa-sockjs/redis';
 import { describeStoreContract } from 'koa-sockjs/store-contract';
 `;
+    const exactUsage = `
+import { MemoryStore, SessionManager as Manager } from 'koa-sockjs';
+const flag = process.env.FLAG === '1';
+app.use(sockjs({
+  prefix: '/exact', session: Echo, name: undefined, heartbeatDelay: flag ? 5_000 : undefined, pingTimeout: undefined,
+  perMessageDeflate: flag ? { threshold: 512 } : undefined, origins: undefined, use: undefined, limits: undefined, transports: undefined,
+}));
+export const exactRedis = new RedisStore({ url: process.env.REDIS_URL, keyPrefix: undefined, commandTimeout: undefined });
+export const exactMemory = new MemoryStore({ maxSessions: flag ? 10 : undefined, now: undefined });
+export const exactManager = new Manager({ name: 'exact', disconnectDelay: undefined, store: flag ? exactMemory : undefined });
+`;
     const compilerOptions = { strict: true, noImplicitOverride: true, noEmit: true, skipLibCheck: false, types: ['node'], target: 'ES2022' };
     const projects = {
       // What `"module": "commonjs"` implies; no "exports" support, hence typesVersions.
@@ -109,6 +120,12 @@ import { describeStoreContract } from 'koa-sockjs/store-contract';
         files: { 'app.mts': imports + usage, 'app.cts': imports + usage, 'quick-start.mts': QUICK_START ?? '' },
       },
       bundler: { options: { module: 'esnext', moduleResolution: 'bundler' }, files: { 'app.ts': imports + usage, 'quick-start.ts': QUICK_START ?? '' } },
+      // An app that writes `option: value-or-undefined`, as apps with this flag do: every optional
+      // option is declared `?: T | undefined`.
+      exactOptionalPropertyTypes: {
+        options: { module: 'nodenext', moduleResolution: 'nodenext', exactOptionalPropertyTypes: true },
+        files: { 'app.mts': imports + usage + exactUsage, 'quick-start.mts': QUICK_START ?? '' },
+      },
     } as const;
 
     it('finds the README Quick start', () => assert.ok(QUICK_START?.includes('listen(8080)')));

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { DEFAULTS, MemoryStore, anonymousCookie, SessionManager, SockjsOptionError, sockjs, type SockjsMiddleware } from '../../src/index.js';
-import { SOCKJS_OPTION_KEYS } from '../../src/options.js';
+import { resolveOptions, SOCKJS_OPTION_KEYS } from '../../src/options.js';
+import { MANAGER_OPTION_KEYS } from '../../src/session/manager.js';
 import { REDIS_STORE_DEFAULTS, RedisStore } from '../../src/store/redis/index.js';
 
 /** The error `make` throws, which must be a SockjsOptionError. */
@@ -212,5 +214,60 @@ describe('DEFAULTS', () => {
     };
     walk(root);
     assert.deepEqual(found, []);
+  });
+});
+
+/**
+ * Under `exactOptionalPropertyTypes` an app writes `{ heartbeatDelay: flag ? 5_000 : undefined }`
+ * or `{ url: process.env.REDIS_URL }`: the option interfaces declare `?: T | undefined` for it
+ * (test/package/tarball.test.ts compiles such calls with the flag on), and here every key given
+ * as `undefined` must resolve exactly as if it were left out.
+ */
+describe('an option given as undefined means its default', () => {
+  const managerView = (manager: SessionManager) => ({
+    name: manager.name,
+    session: manager.sessionClass,
+    store: manager.store.constructor,
+    timers: manager.timers,
+    heartbeatDelay: manager.heartbeatDelay,
+    disconnectDelay: manager.disconnectDelay,
+    pingTimeout: manager.pingTimeout,
+    maxBufferedBytes: manager.maxBufferedBytes,
+    closedSessionTtl: manager.closedSessionTtl,
+    incomingHighWaterMark: manager.incomingHighWaterMark,
+    maxIncomingBacklog: manager.maxIncomingBacklog,
+    touchInterval: manager.touchInterval,
+  });
+  const routeView = (options: Record<string, unknown>) => {
+    const { manager, origins, gate, transports, ...rest } = resolveOptions(options);
+    return { ...rest, transports: [...transports], manager: managerView(manager), origins: origins.constructor, gate: gate.constructor };
+  };
+
+  it('sockjs(): each of its keys', () => {
+    const defaults = routeView({});
+    for (const key of Object.keys(SOCKJS_OPTION_KEYS)) assert.deepEqual(routeView({ [key]: undefined }), defaults, key);
+    const everyKey = Object.fromEntries(Object.keys(SOCKJS_OPTION_KEYS).map((key) => [key, undefined]));
+    assert.deepEqual(routeView(everyKey), defaults);
+  });
+
+  it('new SessionManager(): each of its keys', () => {
+    const defaults = managerView(new SessionManager());
+    for (const key of Object.keys(MANAGER_OPTION_KEYS)) assert.deepEqual(managerView(new SessionManager({ [key]: undefined })), defaults, key);
+  });
+
+  it('new MemoryStore() and new RedisStore()', async () => {
+    assert.doesNotThrow(() => new MemoryStore({ maxSessions: undefined, now: undefined }));
+    // A client given and the other keys undefined: the store uses the client, the default prefix.
+    const client = new Redis({ lazyConnect: true });
+    const store = new RedisStore({ client, url: undefined, keyPrefix: undefined, nodeTtl: undefined, commandTimeout: undefined, now: undefined });
+    try {
+      assert.deepEqual(
+        { keyPrefix: store.keyPrefix, nodeTtl: store.nodeTtl, commandTimeout: store.commandTimeout },
+        { keyPrefix: REDIS_STORE_DEFAULTS.keyPrefix, nodeTtl: REDIS_STORE_DEFAULTS.nodeTtl, commandTimeout: REDIS_STORE_DEFAULTS.commandTimeout },
+      );
+    } finally {
+      await store.close();
+      client.disconnect();
+    }
   });
 });

@@ -31,13 +31,13 @@ export interface RemoteReceiverSettings {
   /** Tells the process owning the session now that the receiving connection was interrupted. */
   readonly notifyInterrupted: (key: string) => void;
   /** Where messages sent to clients are counted. */
-  readonly metrics?: RouteMetrics;
+  readonly metrics?: RouteMetrics | undefined;
   /** Answered responses of this process the client has not read (they keep the claim). */
   readonly unread: UnreadResponses;
   /** Tells the owner that its client asked again without reading this process's answer: 1013. */
   readonly notifyStalled: (key: string) => void;
   /** Tells the owner that its queued messages were taken (its producers may be waiting in drain()). */
-  readonly notifyTaken?: (key: string) => void;
+  readonly notifyTaken?: ((key: string) => void) | undefined;
   /**
    * The local channel of the session if it is (or has just been) adopted by this process
    * because its owner died; undefined while the owner lives.

@@ -44,16 +44,16 @@ export interface RedisStoreOptions {
    * Ignored fields: none; `url` must not be given with it.
    * @default a client the store creates from `url` (and closes in `close()`)
    */
-  client?: Redis | Cluster;
+  client?: Redis | Cluster | undefined;
   /** Redis URL, for a client the store creates (`redis://`, `rediss://`, with auth and db). @default 'redis://127.0.0.1:6379' */
-  url?: string;
+  url?: string | undefined;
   /**
    * Prefix of every key and pub/sub channel. Give each route (and each app sharing a Redis)
    * its own; pub/sub is not separated by Redis database numbers, only by this prefix. On a
    * Redis Cluster it must not contain `{` or `}`: the store puts it in hash tags of its own.
    * @default 'koa-sockjs:'
    */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
   /**
    * Milliseconds after its last sign of life that a process counts as dead, and its sessions
    * may be adopted by another process. The store refreshes its own mark every third of it.
@@ -61,15 +61,15 @@ export interface RedisStoreOptions {
    * crash.
    * @default 10_000
    */
-  nodeTtl?: number;
+  nodeTtl?: number | undefined;
   /**
    * Milliseconds any store operation may take, including waiting for a lost connection to
    * come back, before it fails with RedisStoreError.
    * @default 2_000
    */
-  commandTimeout?: number;
+  commandTimeout?: number | undefined;
   /** Clock for `seenAt`, claims and expiry, in epoch milliseconds. For tests. @default Date.now */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /**

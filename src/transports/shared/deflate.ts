@@ -19,11 +19,11 @@ export interface PerMessageDeflateOptions {
    * similar messages.
    * @default 1024
    */
-  threshold?: number;
+  threshold?: number | undefined;
   /** zlib's memLevel, 1 (least memory, worse ratio) to 9. @default 8 */
-  memLevel?: number;
+  memLevel?: number | undefined;
   /** zlib's compression level, 0 (none) to 9 (best, slowest). @default 6 */
-  level?: number;
+  level?: number | undefined;
 }
 
 /** Resolved settings, or false when compression is off. */

@@ -15,7 +15,7 @@ export interface PayloadFormat {
   /** Extracts the JSON text from the whole body. */
   readonly extract: (body: string, ctx: Context) => string;
   /** The form field that carries the JSON text, when a parser has already parsed the form. */
-  readonly formField?: string;
+  readonly formField?: string | undefined;
 }
 
 export const WHOLE_BODY: PayloadFormat = { extract: (body) => body };

@@ -18,8 +18,8 @@ export const kUpgradeHead = Symbol('koa-sockjs.upgradeHead');
 export const kSocketTaken = Symbol('koa-sockjs.socketTaken');
 
 export interface UpgradableRequest extends IncomingMessage {
-  [kUpgradeHead]?: Buffer;
-  [kSocketTaken]?: boolean;
+  [kUpgradeHead]?: Buffer | undefined;
+  [kSocketTaken]?: boolean | undefined;
 }
 
 /** Hands the request's socket to a websocket implementation: Koa must not answer. */
