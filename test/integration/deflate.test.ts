@@ -4,7 +4,8 @@
  * messages under the threshold go out as they are. Bytes are counted on the client's socket.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import Koa from 'koa';
@@ -13,7 +14,13 @@ import { Session, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { listen, type Listening } from '../helpers/listen.js';
 
 class Echo extends Session {
+  static opened = 0;
+  static received = 0;
+  override onOpen(): void {
+    Echo.opened++;
+  }
   override onMessage(message: unknown): void {
+    Echo.received++;
     this.send(message);
   }
 }
@@ -27,6 +34,8 @@ after(async () => {
 });
 
 async function start(options: SockjsManagedOptions<Session>): Promise<string> {
+  Echo.opened = 0;
+  Echo.received = 0;
   const app = new Koa();
   app.use(sockjs({ prefix: '/z', session: Echo, ...options }));
   const server = await listen(app);
@@ -122,6 +131,46 @@ describe('permessage-deflate', () => {
     const second = await echoBytes(client, small);
     assert.ok(second < first / 4, `${first} then ${second} bytes`);
     await close(client);
+  });
+
+  it('bounds what a message inflates to: a small compressed frame past maxMessageSize closes with 1009, nothing delivered', async () => {
+    // A zip bomb: 2 MB of one letter compresses to about 2 KB. ws must check maxPayload against
+    // the inflated size, fragments included, or the limit is no limit once compression is on.
+    const base = await start({ perMessageDeflate: true, maxMessageSize: 100_000 });
+    for (const [path, sockjsFraming] of [['/z/000/a/websocket', true], ['/z/websocket', false]] as const) {
+      const client = await connect(`${base}${path}`, true, sockjsFraming);
+      const closed = new Promise<number>((resolve) => client.ws.once('close', resolve));
+      const before = client.ws.bufferedAmount;
+      client.ws.send(`["${'a'.repeat(1_000_000)}`, { fin: false, compress: true });
+      client.ws.send(`${'a'.repeat(1_000_000)}"]`, { fin: true, compress: true });
+      assert.equal(await closed, 1009, path);
+      assert.ok(client.socket.bytesWritten - before < 20_000, `${path}: ${client.socket.bytesWritten} bytes sent`);
+    }
+    assert.equal(Echo.received, 0);
+  });
+
+  it('answers an offer it cannot parse with 400, and opens no session', async () => {
+    const base = await start({ perMessageDeflate: true });
+    for (const offer of ['garbage;;;==', 'permessage-deflate; server_max_window_bits=16', 'permessage-deflate; client_max_window_bits=7', 'permessage-deflate; foo=bar']) {
+      for (const path of ['/z/000/a/websocket', '/z/websocket']) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.get(`${base.replace('ws', 'http')}${path}`, {
+            headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), 'Sec-WebSocket-Extensions': offer },
+          });
+          req.once('response', (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.once('upgrade', (res, socket) => {
+            socket.destroy();
+            resolve(res.statusCode ?? 0);
+          });
+          req.once('error', reject);
+        });
+        assert.equal(status, 400, `${offer} on ${path}`);
+      }
+    }
+    assert.equal(Echo.opened, 0);
   });
 
   it('refuses settings out of range, naming them', () => {
