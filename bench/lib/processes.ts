@@ -86,7 +86,7 @@ export class ServerProcess {
       if (message.type !== 'mem' || message.id === undefined) return;
       const resolve = this.#waiting.get(message.id);
       this.#waiting.delete(message.id);
-      resolve?.({ rss: message.rss ?? 0, heapUsed: message.heapUsed ?? 0, external: message.external ?? 0 });
+      resolve?.({ rss: message.rss ?? 0, heapUsed: message.heapUsed ?? 0, external: message.external ?? 0, youngGen: message.youngGen ?? 0 });
     });
   }
 

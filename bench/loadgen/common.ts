@@ -42,6 +42,8 @@ export interface ServerMem {
   rss: number;
   heapUsed: number;
   external: number;
+  /** Committed size of V8's young generation (bench/servers/common.ts). */
+  youngGen: number;
 }
 
 /** The load generator's line to the orchestrator (no-ops when run by hand). */

@@ -130,7 +130,7 @@ function createControl(): { control: Control; cpu: () => ClientCpu | null } {
     if (message.type !== 'mem' || message.id === undefined) return;
     const resolve = waiting.get(message.id);
     waiting.delete(message.id);
-    resolve?.(message.rss === undefined ? null : { rss: message.rss, heapUsed: message.heapUsed ?? 0, external: message.external ?? 0 });
+    resolve?.(message.rss === undefined ? null : { rss: message.rss, heapUsed: message.heapUsed ?? 0, external: message.external ?? 0, youngGen: message.youngGen ?? 0 });
   });
   const control: Control = {
     mark(phase) {

@@ -6,12 +6,13 @@
  *
  * Protocol with the parent, over the IPC channel when there is one:
  *   server -> parent  { type: 'ready', port, pid }
- *   parent -> server  { type: 'mem', id }      server -> parent { type: 'mem', id, rss, heapUsed, external }
+ *   parent -> server  { type: 'mem', id }      server -> parent { type: 'mem', id, rss, heapUsed, external, youngGen }
  *   parent -> server  { type: 'shutdown' }
  * Without an IPC channel (run by hand) the server prints `READY <port>` on stdout.
  */
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 export interface ServerArgs {
   port: number;
@@ -72,6 +73,18 @@ function collectGarbage(): void {
 }
 
 /**
+ * Bytes V8's young generation holds (its semi-spaces, committed): RSS that does not grow with
+ * what the process keeps but with how fast it allocated lately. V8 enlarges the young
+ * generation while many objects survive (opening thousands of connections), up to its limit
+ * (16 MB per semi-space by default on 64-bit), and a full GC empties it without giving it back.
+ */
+function youngGeneration(): number {
+  let bytes = 0;
+  for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') bytes += space.physical_space_size;
+  return bytes;
+}
+
+/**
  * Waits until `server` listens (each server script calls
  * `server.listen(args.port, '127.0.0.1')` itself: the bench only talks to
  * loopback) and announces the port. `close` runs before the process exits.
@@ -120,6 +133,7 @@ export async function announce(server: Server, close: () => Promise<void> = asyn
           rss: mem.rss,
           heapUsed: mem.heapUsed,
           external: mem.external,
+          youngGen: youngGeneration(),
         });
       }
     });
