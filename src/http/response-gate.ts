@@ -31,7 +31,7 @@ import { Stream, type Writable } from 'node:stream';
 /** Statuses whose response has no body: Koa ends them without looking at the body. */
 const EMPTY_STATUS = new Set([204, 205, 304]);
 
-export class ResponseGate extends Stream {
+export class ResponseGate {
   #open: ((destination: Writable) => void) | undefined;
 
   /**
@@ -39,7 +39,6 @@ export class ResponseGate extends Stream {
    *   Node response itself, or (piped by Koa 3) the same response through stream.pipeline().
    */
   constructor(onOpen: (destination: Writable) => void) {
-    super();
     this.#open = onOpen;
   }
 
@@ -54,7 +53,7 @@ export class ResponseGate extends Stream {
     return this.#open === undefined;
   }
 
-  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+  pipe<T extends NodeJS.WritableStream>(destination: T): T {
     // Koa 3's pipeline() reports a destination that closes before its source ended as
     // ERR_STREAM_PREMATURE_CLOSE, which Koa's default handler prints with a stack trace. For
     // SockJS a client dropping a stream is ordinary, so the gate ends first (prepended: before
@@ -91,6 +90,12 @@ export class ResponseGate extends Stream {
     return false;
   }
 }
+
+// A Stream to Koa (`instanceof Stream`: Koa 2 and 3 take only those as stream bodies) whose
+// constructor never runs: Stream's would give each gate an event-emitter table (a dictionary
+// object) that only a piping Koa ever uses; EventEmitter makes one on the first listener.
+Object.setPrototypeOf(ResponseGate.prototype, Stream.prototype);
+export interface ResponseGate extends Stream {}
 
 /**
  * `ctx.respond` while a gate may be the body: one shared accessor (no closure per response).
