@@ -225,6 +225,11 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
     else queueMicrotask(() => this.remove());
   }
 
+  /** Whether a receiving connection is attached: a close frame reaches the client on it now. */
+  get receiving(): boolean {
+    return this.#receiver !== undefined;
+  }
+
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;

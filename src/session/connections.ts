@@ -242,10 +242,12 @@ export class Connections<S extends Session = Session> {
         // Messages sent before the close still reach the client, then the close frame.
         if (pending.length && !receiver.send(messageFrame(pending))) return;
         receiver.end(frame);
+        this.#local.closeFrameTaken(key);
       },
       (error) => {
         reportError(error, `store take for closed session ${record.id}`);
         receiver.end(frame);
+        this.#local.closeFrameTaken(key);
       },
     );
   }

@@ -453,15 +453,27 @@ export class SessionManager<S extends Session = Session> {
 
   async #shutDown(timeout: number, handOver: boolean): Promise<void> {
     this.#local.draining = true;
+    const deadline = this.timers.now() + timeout;
     if (timeout > 0) await this.#drained(timeout);
+    // Closed between two polls: the client learns of it from its next poll.
+    const framesDue: string[] = [];
     for (const channel of [...this.#local.channels.values()]) {
       if (handOver && channel.persistent && channel.session.state === SessionState.OPEN) {
         channel.handOver();
         continue;
       }
-      if (channel.session.state < SessionState.CLOSING) channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
+      if (channel.session.state < SessionState.CLOSING) {
+        // This tick's messages first (onClose broadcasts of the sessions closed above): they
+        // may answer the poll waiting now, and then the close frame waits for the next one.
+        channel.flush();
+        if (channel.persistent && !channel.receiving) framesDue.push(channel.key);
+        channel.session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY);
+      }
       channel.remove();
     }
+    // What is left of the timeout lets those polls come (sockjs-client polls again at once).
+    const left = deadline - this.timers.now();
+    if (framesDue.length && left > 0) await this.#local.closeFramesTaken(framesDue, left);
     this.#cluster.endRemoteReceivers();
     // Claims kept by answers not read yet: the sessions go on elsewhere (or end) without them.
     this.#unread.releaseAll();

@@ -22,6 +22,9 @@ export class RouteSessions<S extends Session = Session> {
   readonly sessions = new Map<string, S>();
   /** True once the route is shutting down: no new session, and no adoption of orphans. */
   draining = false;
+  /** At shutdown: keys of sessions closed between two polls, until a poll takes the close frame. */
+  #closeFramesDue: Set<string> | undefined;
+  #allCloseFramesTaken: (() => void) | undefined;
   /** One function for every channel to leave by (not a closure per session). */
   readonly #forgetChannel = (channel: SessionChannel): void => this.#forget(channel);
 
@@ -41,6 +44,32 @@ export class RouteSessions<S extends Session = Session> {
 
   get timers(): Timers {
     return this.settings.timers;
+  }
+
+  /**
+   * Resolves once a receiving request has taken the close frame of each session under `keys`,
+   * or after `timeoutMs`. For shutdown: a polling client that was between two polls when its
+   * session closed learns of the close only from its next poll, which must find the route
+   * still answering with the frame rather than closed (503, which sockjs-client reports as 1006).
+   */
+  closeFramesTaken(keys: readonly string[], timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.timers.clearTimeout(timer);
+        this.#closeFramesDue = undefined;
+        this.#allCloseFramesTaken = undefined;
+        resolve();
+      };
+      const timer = this.timers.setTimeout(done, timeoutMs);
+      this.#closeFramesDue = new Set(keys);
+      this.#allCloseFramesTaken = done;
+    });
+  }
+
+  /** A receiving request was answered with the close frame of the session under `key`. */
+  closeFrameTaken(key: string): void {
+    const due = this.#closeFramesDue;
+    if (due?.delete(key) && due.size === 0) this.#allCloseFramesTaken?.();
   }
 
   /** SessionManager.reportError (a subclass may override it). */

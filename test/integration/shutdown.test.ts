@@ -112,6 +112,11 @@ describe('route.close({ timeout })', () => {
 
     // The polling client comes back and takes its message; nothing else is queued anywhere.
     assert.equal((await post(`${base}/000/poll/xhr`)).body, 'a["queued"]\n');
+    // The two polling clients are between two polls: they get the close frame from their next
+    // one, which the route waits for (here, before or after it closed the sessions).
+    assert.equal((await post(`${base}/000/poll/xhr`)).body, `${GOING_AWAY}\n`);
+    assert.equal(closed, false, 'the jsonp client has not had its close frame yet');
+    assert.equal((await request(`${base}/000/jsonp/jsonp?c=cb`)).body, `/**/cb(${JSON.stringify(GOING_AWAY)});\r\n`);
     await closing;
 
     assert.deepEqual((await ws.closed).code, 1000);
@@ -291,6 +296,26 @@ describe('route.close({ timeout })', () => {
     await closing;
     assert.equal(session!.state, SessionState.CLOSED);
     assert.deepEqual(middleware.manager.stats().sessions.closedByCode, { 1001: 1 });
+  });
+
+  it('a polling client between two polls gets 1001 from its next poll while the timeout lasts, not the closed route\'s 503', async () => {
+    const { base, middleware, timers } = await start();
+    const manager = middleware.manager;
+    assert.equal((await post(`${base}/000/back/xhr`)).body, 'o\n');
+    assert.equal((await post(`${base}/000/gone/xhr`)).body, 'o\n');
+    let closed = false;
+    const closing = middleware.close({ timeout: 5000 }).then(() => (closed = true));
+    // Nothing is queued: both sessions are closed at once, and the route waits for their polls.
+    await until(() => manager.size === 0, 'the sessions to be closed');
+    assert.equal((await post(`${base}/000/back/xhr`)).body, `${GOING_AWAY}\n`);
+    // A client that does not come back holds the shutdown until the timeout ends, no longer.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false);
+    timers.advance(5000);
+    await closing;
+    assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 2 });
+    // Closed: the route answers 503 now.
+    assert.equal((await post(`${base}/000/gone/xhr`)).status, 503);
   });
 
   it('without a timeout closes at once; closing twice is one shutdown', async () => {
