@@ -157,15 +157,17 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
 
   // ---- SessionOutlet: what the Session calls ----
 
-  write(encoded: string): void {
-    // Handed over to another process (see handOver): the session goes on there, not here.
-    if (this.#removed) return;
+  write(encoded: string): boolean {
+    // Handed over to another process (see handOver): the session goes on there, not here, and
+    // the producer learns that this message did not go out (send() answers false).
+    if (this.#removed) return false;
     this.settings.flushBroadcast();
     (this.#batch ??= []).push(encoded);
-    if (this.#flushScheduled) return;
+    if (this.#flushScheduled) return true;
     this.#flushScheduled = true;
     // Messages sent in one tick (say, replies to a burst of incoming frames) leave as one frame.
     void SETTLED.then(() => this.#flush());
+    return true;
   }
 
   flush(): void {
@@ -283,7 +285,8 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
         return false;
       },
     );
-    if (this.session.state >= SessionState.CLOSING) this.#drain.end();
+    // Closed, or gone from this process (handed over): nothing here will take more.
+    if (this.#removed || this.session.state >= SessionState.CLOSING) this.#drain.end();
     return this.#drain.wait(below);
   }
 

@@ -19,8 +19,12 @@ const NO_ROOMS: ReadonlySet<string> = new Set();
 
 /** How the session layer reaches a session's connection; see SessionChannel. */
 export interface SessionOutlet {
-  /** Queues one JSON-encoded message. */
-  write(encoded: string): void;
+  /**
+   * Queues one JSON-encoded message. False when this process no longer runs the session (it
+   * was handed over to another process at shutdown): nothing was queued. An outlet of an older
+   * copy answers nothing (undefined), which counts as queued.
+   */
+  write(encoded: string): boolean | void;
   /** Sends what was written or broadcast so far, before the session leaves OPEN. */
   flush(): void;
   /** Sends the close frame (after pending messages) and ends the receiving connection. */
@@ -223,13 +227,13 @@ export class Session<Data extends object = Record<string, unknown>> {
    * @param value - Any JSON-serialisable value; sockjs-client hands it to `onmessage` as
    *   `event.data` (a string stays a string, an object arrives as an object).
    * @returns `true` when queued for the client; `false`, sending nothing, when the session is
-   *   not open.
+   *   not open, or no longer runs in this process (`route.close()` handed it over to another
+   *   process sharing the store: README, "Shutdown").
    * @throws {@link MessageEncodingError} for a value JSON cannot carry (a BigInt, a cycle).
    */
   send(value: unknown): boolean {
     if (this.#state !== SessionState.OPEN || !this.#outlet) return false;
-    this.#outlet.write(encodeMessage(value));
-    return true;
+    return this.#outlet.write(encodeMessage(value)) !== false;
   }
 
   /**

@@ -18,6 +18,7 @@ import { RawHttpConnection } from '../conformance/helpers.js';
 import { Hixie76Parser } from '../../src/transports/shared/hixie76.js';
 import { MemoryStore } from '../../src/index.js';
 import { overriding } from '../helpers/session-harness.js';
+import { SharedMemoryStore } from '../helpers/shared-memory-store.js';
 import { FrameClient } from '../helpers/ws-client.js';
 
 const GOING_AWAY = 'c[1001,"Server is shutting down"]';
@@ -277,6 +278,20 @@ describe('route.close({ timeout })', () => {
     assert.equal(middleware.manager.size, 0);
     assert.deepEqual(Echo.hooks, [], 'no session opened');
     assert.equal(middleware.manager.stats().refusals.draining, 1);
+  });
+
+  it('on a shared store, send() and drain() on a session handed over answer false: nothing more goes out here', async () => {
+    const store = new SharedMemoryStore();
+    const { base, middleware } = await start({ store });
+    assert.equal((await post(`${base}/000/moving/xhr`)).body, 'o\n');
+    const [session] = middleware.manager.activeSessions();
+    assert.equal(session!.send('before'), true);
+    await middleware.close();
+    // Handed over, not closed: its record and queue stay for the process that adopts it.
+    assert.equal(session!.state, SessionState.OPEN);
+    assert.equal(session!.send('after'), false, 'a producer of this process must learn the message went nowhere');
+    // Not a wait for ever: what the session queued is the adopting process's to deliver.
+    assert.equal(await session!.drain(), false);
   });
 
   it('closes what is still queued with 1001 once the timeout ends', async () => {
