@@ -22,7 +22,7 @@ function wsFrame(payload: string | Buffer): Buffer {
 
 describe('websocket text frames', () => {
   it('match ws at every length encoding: 7-bit, 16-bit and 64-bit (RFC 6455, 5.2)', () => {
-    for (const length of [0, 1, 125, 126, 127, 65_535, 65_536, 70_000]) {
+    for (const length of [0, 1, 125, 126, 127, 1_024, 1_025, 3_072, 65_535, 65_536, 70_000]) {
       const payload = 'x'.repeat(length);
       const frame = textFrame(payload);
       assert.deepEqual(frame, wsFrame(payload), `length ${length}`);
@@ -37,6 +37,8 @@ describe('websocket text frames', () => {
     assert.equal(textFrame(wide)[1], 126);
     assert.deepEqual(textFrame(wide), wsFrame(wide));
     assert.deepEqual(textFrame('é𝄞'), wsFrame('é𝄞'));
+    // The longest text cut from the slab (1 024 units, 3 072 bytes) and the first that is not.
+    for (const text of ['€'.repeat(1_024), '€'.repeat(1_025), '\ud800'.repeat(1_024)]) assert.deepEqual(textFrame(text), wsFrame(text));
   });
 
   it('match ws for any text', () => {
@@ -46,6 +48,18 @@ describe('websocket text frames', () => {
         assert.deepEqual(textFrameOf(Buffer.from(payload)), wsFrame(payload));
       }),
     );
+  });
+
+  it('keep every frame intact while later ones are built (small frames share a slab)', () => {
+    const texts: string[] = [];
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      // Lengths from 0 to 1 100 units (past the slab's limit), one-, two-, three- and four-byte characters.
+      const text = ['a', 'é', '€', '𝄞'][i % 4]!.repeat(i % 600) + String(i);
+      texts.push(text);
+      frames.push(textFrame(text));
+    }
+    texts.forEach((text, i) => assert.deepEqual(frames[i], wsFrame(text), `frame ${i}`));
   });
 
   it('build a shared payload once, and a new payload anew', () => {
