@@ -12,6 +12,7 @@ import { quietClientErrors } from './http/client-gone.js';
 import { answerPreflight } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondStoreUnavailable, respondText } from './http/text.js';
+import { refuseDraining } from './security/admission.js';
 import { resolveOptions, type ResolvedRoute, type RouteConfig, type SockjsOptions } from './options.js';
 import { connectorOf, type SessionConnector } from './session/connector.js';
 import type { CloseOptions, SessionManager } from './session/manager.js';
@@ -106,7 +107,12 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
     }
     if (rest === '/info') {
       if (ctx.method !== 'GET' && ctx.method !== 'OPTIONS') respondMethodNotAllowed(ctx, ['OPTIONS', 'GET']);
-      else if (!(await refusedOrigin(ctx, route, session))) info(ctx, route);
+      else if (!(await refusedOrigin(ctx, route, session))) {
+        // A client opening a session starts here: while the route drains, 503 tells it at once
+        // to go elsewhere (sockjs-client gives up on the route instead of trying each transport).
+        if (ctx.method === 'GET' && session.draining) refuseDraining(ctx, session);
+        else info(ctx, route);
+      }
       return;
     }
     if (IFRAME_PATH.test(rest)) {

@@ -96,7 +96,7 @@ export interface GateTarget {
 }
 
 /** A new session asked of a route that is shutting down: 503, and the client tries elsewhere. */
-function refuseDraining(ctx: Context, target: GateTarget): undefined {
+export function refuseDraining(ctx: Context, target: GateTarget): undefined {
   log('%s %s refused: the route is shutting down', ctx.method, ctx.path);
   target.metrics.refused('draining');
   respondText(ctx, 503, 'Server is shutting down.');

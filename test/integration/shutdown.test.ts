@@ -20,6 +20,7 @@ import { MemoryStore } from '../../src/index.js';
 import { overriding } from '../helpers/session-harness.js';
 import { SharedMemoryStore } from '../helpers/shared-memory-store.js';
 import { FrameClient } from '../helpers/ws-client.js';
+import { TestClient } from '../helpers/sockjs-client.js';
 
 const GOING_AWAY = 'c[1001,"Server is shutting down"]';
 
@@ -331,6 +332,26 @@ describe('route.close({ timeout })', () => {
     assert.deepEqual(manager.stats().sessions.closedByCode, { 1001: 2 });
     // Closed: the route answers 503 now.
     assert.equal((await post(`${base}/000/gone/xhr`)).status, 503);
+  });
+
+  it('/info answers 503 while draining, so a new sockjs-client gives up at once instead of trying each transport', async () => {
+    const { base, middleware } = await start();
+    const manager = middleware.manager;
+    assert.equal((await request(`${base}/info`)).status, 200);
+    const ws = new FrameClient(`${base}/000/ws/websocket`);
+    await ws.waitFor(1);
+    const closing = middleware.close({ timeout: 60_000 });
+
+    const info = await request(`${base}/info`);
+    assert.equal(info.status, 503);
+    assert.equal(info.body, 'Server is shutting down.');
+    // A preflight is still answered: the browser then sees the 503 of the GET itself.
+    assert.equal((await request(`${base}/info`, { method: 'OPTIONS' })).status, 204);
+    const client = new TestClient(base, 'websocket');
+    assert.deepEqual(await client.closed, { code: 1002, reason: 'Cannot connect to server' });
+    assert.equal(manager.stats().refusals.draining, 2, 'both GET /info');
+    ws.close();
+    await closing;
   });
 
   it('without a timeout closes at once; closing twice is one shutdown', async () => {
