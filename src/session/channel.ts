@@ -11,7 +11,7 @@ import { CloseCode, CloseReason, HEARTBEAT_FRAME, closeFrame, messageFrame } fro
 import type { StoreAdapter } from '../store/adapter.js';
 import type { TimerHandle, Timers } from '../timers.js';
 import { HeartbeatSlot, type HeartbeatOwner, type HeartbeatQueue } from './heartbeat-queue.js';
-import type { Receiver } from './receiver.js';
+import type { AbortListener, Receiver } from './receiver.js';
 import { catchRejection, isPromiseLike, whenReady } from '../util/awaitable.js';
 import type { RoomMembership } from './rooms.js';
 import { byteLengthOf, DrainWaiters } from './drain.js';
@@ -85,7 +85,7 @@ export interface ChannelSettings {
   readonly unread: UnreadResponses;
 }
 
-export class SessionChannel implements SessionOutlet, HeartbeatOwner {
+export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListener {
   #receiver: Receiver | undefined;
   #token: string | undefined;
   /** While the store's mailbox is being taken for a new receiver, writes wait here. */
@@ -366,7 +366,8 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
     this.session.transport = receiver.transport;
     logLife(this.session, 'receiver attached', receiver.transport);
     this.settings.metrics.receiverAttached(this.meter);
-    receiver.onAbort = () => this.#aborted(receiver);
+    // The channel itself, not a closure over the receiver: nothing more kept per connection.
+    receiver.abortListener = this;
     if (!this.persistent) {
       // A websocket session has this one connection from birth: nothing can be queued for it
       // in the store, so the store is not asked (it may answer asynchronously, and the session
@@ -739,7 +740,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
    * the contract does not allow): what the session queued cannot be delivered in order any
    * more, so it ends with `c[3503,"Session store unavailable"]`, the close every other store
    * failure gets (docs/stores.md, rule 7), and the receiver, which is still there, gets that
-   * frame. Left without one it would hang: nothing else ends it, and its onAbort no longer
+   * frame. Left without one it would hang: nothing else ends it, and its abort no longer
    * reaches us. A session closed meanwhile keeps its own close frame.
    */
   #attachFailed(receiver: Receiver): void {
@@ -752,7 +753,8 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
     receiver.end(closeFrame(code, reason));
   }
 
-  #aborted(receiver: Receiver): void {
+  /** The receiving connection's client went away (the receiver calls it, see `attach`). */
+  receiverAborted(receiver: Receiver): void {
     if (this.#receiver !== receiver) return;
     this.#detach();
     this.interrupted();
@@ -761,7 +763,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner {
   #detach(): void {
     const receiver = this.#receiver;
     if (!receiver) return;
-    receiver.onAbort = undefined;
+    receiver.abortListener = undefined;
     this.#receiver = undefined;
     logLife(this.session, 'receiver detached', receiver.transport);
     // An answered response may still be going out: the next receiving request looks (above).

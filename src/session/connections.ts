@@ -42,10 +42,13 @@ export class Connections<S extends Session = Session> {
   async connect(key: string, receiver: Receiver, request: RequestInfo, admission?: Admission): Promise<void> {
     // With a networked store the client may go away while the store is asked, before anything
     // listens for that: remember it, and report it to whatever took the connection.
-    let abortedEarly = false;
-    receiver.onAbort = () => {
-      abortedEarly = true;
+    const early = {
+      aborted: false,
+      receiverAborted(): void {
+        early.aborted = true;
+      },
     };
+    receiver.abortListener = early;
     try {
       await this.#connect(key, receiver, request, admission);
     } catch (error) {
@@ -54,7 +57,7 @@ export class Connections<S extends Session = Session> {
       receiver.end(closeFrame(CloseCode.STORE_UNAVAILABLE, CloseReason.STORE_UNAVAILABLE));
       return;
     }
-    if (abortedEarly) receiver.onAbort?.();
+    if (early.aborted) receiver.abortListener?.receiverAborted(receiver);
   }
 
   async #connect(key: string, receiver: Receiver, request: RequestInfo, admission: Admission | undefined): Promise<void> {

@@ -5,6 +5,16 @@
  */
 import type { Timers } from '../timers.js';
 
+/**
+ * Who hears that a receiver's client went away: an object rather than a callback, so that the
+ * session's channel can listen itself, with no closure and scope kept per connection for the
+ * connection's whole life (idle memory, issue 17).
+ */
+export interface AbortListener {
+  /** `receiver`'s client went away before `end()`; called once. */
+  receiverAborted(receiver: Receiver): void;
+}
+
 export interface Receiver {
   /** The transport name, e.g. `websocket`, `xhr-streaming`. */
   readonly transport: string;
@@ -16,10 +26,11 @@ export interface Receiver {
   /** Writes `frame` (usually a close frame) if given, then ends the connection. Idempotent. */
   end(frame?: string): void;
   /**
-   * Set by the session layer; the receiver calls it once when the client went away before
-   * `end()` (an aborted poll, a dropped stream, a websocket closed by the client).
+   * Set by the session layer; the receiver calls its `receiverAborted(this)` once when the
+   * client went away before `end()` (an aborted poll, a dropped stream, a websocket closed by
+   * the client).
    */
-  onAbort: (() => void) | undefined;
+  abortListener: AbortListener | undefined;
   /**
    * Bytes written but not yet taken by the client's connection (a slow reader's backlog), also
    * after `end()` while an answered response is still going out.
@@ -49,7 +60,7 @@ export interface Receiver {
   resume?(): void;
   /**
    * Connections with a liveness check of their own (websockets: RFC 6455 ping and pong): asks
-   * the peer to answer, and drops the connection (then `onAbort`) when no answer comes within
+   * the peer to answer, and drops the connection (then `abortListener`) when no answer comes within
    * `timeoutMs` of `timers`' clock. Called with every heartbeat.
    */
   ping?(timers: Timers, timeoutMs: number): void;

@@ -6,7 +6,7 @@
  * its frame limit (its `responseLimit`); a websocket takes frames until ended and can be paused.
  */
 import type { Timers } from '../../src/timers.js';
-import type { Receiver } from '../../src/session/receiver.js';
+import type { AbortListener, Receiver } from '../../src/session/receiver.js';
 
 export type FakeReceiverKind = 'polling' | 'streaming' | 'websocket';
 
@@ -32,7 +32,7 @@ export interface FakeReceiverOptions {
 export class FakeReceiver implements Receiver {
   readonly transport: string;
   readonly kind: FakeReceiverKind;
-  onAbort: (() => void) | undefined;
+  abortListener: AbortListener | undefined;
   /** Every frame written, in order, including the one `end()` wrote. */
   readonly frames: string[] = [];
   /** What happened to the receiver, in order: `send o`, `end c[...]`, `pause`, `ping 5000`... */
@@ -150,7 +150,7 @@ export class FakeReceiver implements Receiver {
     this.#gone = true;
     this.events.push('abort');
     this.#end();
-    this.onAbort?.();
+    this.abortListener?.receiverAborted(this);
   }
 
   #write(text: string): void {

@@ -10,7 +10,7 @@ import type { RouteMetrics } from '../../metrics/route-metrics.js';
 import type { StoreAdapter } from '../../store/adapter.js';
 import type { Unsubscribe } from '../../store/store.js';
 import type { TimerHandle, Timers } from '../../timers.js';
-import type { Receiver } from '../receiver.js';
+import type { AbortListener, Receiver } from '../receiver.js';
 import { catchRejection, whenReady } from '../../util/awaitable.js';
 import { keyLabel } from '../../util/key-label.js';
 import type { SessionChannel } from '../channel.js';
@@ -47,7 +47,7 @@ export interface RemoteReceiverSettings {
   readonly onDone: (remote: RemoteReceiver) => void;
 }
 
-export class RemoteReceiver {
+export class RemoteReceiver implements AbortListener {
   #done = false;
   #taking = false;
   #wokenWhileTaking = false;
@@ -62,10 +62,7 @@ export class RemoteReceiver {
   ) {}
 
   start(): void {
-    this.receiver.onAbort = () => {
-      this.#finish();
-      this.settings.notifyInterrupted(this.key);
-    };
+    this.receiver.abortListener = this;
     whenReady(
       this.settings.store.watch(this.key, 'outgoing', () => this.#pull()),
       (unwatch) => {
@@ -84,6 +81,12 @@ export class RemoteReceiver {
   }
 
   /** The session closed or went away (told by its owner): serve the close frame. */
+  /** The client went away: stop serving, and tell the owner. */
+  receiverAborted(): void {
+    this.#finish();
+    this.settings.notifyInterrupted(this.key);
+  }
+
   checkClosed(): void {
     if (!this.#done) this.#pull();
   }
@@ -215,7 +218,7 @@ export class RemoteReceiver {
   /** Stops serving, without releasing the claim. */
   #stop(): void {
     this.#done = true;
-    this.receiver.onAbort = undefined;
+    this.receiver.abortListener = undefined;
     if (this.#heartbeat !== undefined) this.settings.timers.clearTimeout(this.#heartbeat);
     this.#heartbeat = undefined;
     const unwatch = this.#unwatch;

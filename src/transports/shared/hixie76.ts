@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { logger } from '../../log.js';
-import type { Receiver } from '../../session/receiver.js';
+import type { AbortListener, Receiver } from '../../session/receiver.js';
 import { whenFlushed } from '../../session/drain.js';
 
 const log = logger('hixie76');
@@ -297,7 +297,7 @@ export class Hixie76Connection {
 /** A Receiver over a hixie-76 connection: SockJS frames as text messages. */
 export class Hixie76Receiver implements Receiver {
   readonly transport = 'websocket';
-  onAbort: (() => void) | undefined;
+  abortListener: AbortListener | undefined;
   #ended = false;
 
   constructor(readonly connection: Hixie76Connection) {}
@@ -306,7 +306,7 @@ export class Hixie76Receiver implements Receiver {
   closed(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.onAbort?.();
+    this.abortListener?.receiverAborted(this);
   }
 
   get backlog(): number {

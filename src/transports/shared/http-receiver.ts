@@ -18,7 +18,7 @@ import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { ResponseGate } from '../../http/response-gate.js';
 import { whenFlushed } from '../../session/drain.js';
-import type { Receiver } from '../../session/receiver.js';
+import type { AbortListener, Receiver } from '../../session/receiver.js';
 
 export interface HttpReceiverOptions {
   readonly transport: string;
@@ -42,7 +42,7 @@ const enum Phase {
 
 export class HttpReceiver implements Receiver {
   readonly transport: string;
-  onAbort: (() => void) | undefined;
+  abortListener: AbortListener | undefined;
   readonly #ctx: Context;
   readonly #res: ServerResponse;
   readonly #options: HttpReceiverOptions;
@@ -74,7 +74,7 @@ export class HttpReceiver implements Receiver {
       if (this.#ended) return;
       this.#ended = true;
       this.#wakeRoute();
-      this.onAbort?.();
+      this.abortListener?.receiverAborted(this);
     });
     // A response the client never reads must not keep Nagle's 40 ms delay per frame.
     ctx.req.socket.setNoDelay(true);

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { logger } from '../../log.js';
 import { whenFlushed } from '../../session/drain.js';
 import type { TimerHandle, Timers } from '../../timers.js';
-import type { Receiver } from '../../session/receiver.js';
+import type { AbortListener, Receiver } from '../../session/receiver.js';
 import { isTooLarge } from './websocket-upgrade.js';
 import { textFrame, textFrameOf } from './ws-frame.js';
 
@@ -27,7 +27,7 @@ const kReceiver = Symbol('koa-sockjs.websocketReceiver');
 type ReceiverCarrier = WebSocket & { [kReceiver]: WebsocketReceiver };
 
 export class WebsocketReceiver implements Receiver {
-  onAbort: (() => void) | undefined;
+  abortListener: AbortListener | undefined;
   /**
    * Takes the client's messages; set by the transport in the tick the session opens (ws emits
    * no message before the next one). An object rather than closures: a session keeps it as long
@@ -54,7 +54,7 @@ export class WebsocketReceiver implements Receiver {
     receiver.stopPinging();
     if (receiver.ended) return;
     receiver.ended = true;
-    receiver.onAbort?.();
+    receiver.abortListener?.receiverAborted(receiver);
   };
 
   static readonly #onMessage = function (this: WebSocket, data: unknown): void {
@@ -107,7 +107,7 @@ export class WebsocketReceiver implements Receiver {
       // the socket closing and detach the session from it before the close could be reported.
       if (this.ended) return;
       this.ended = true;
-      this.onAbort?.();
+      this.abortListener?.receiverAborted(this);
     }, timeoutMs);
     this.ws.on('pong', onPong);
     this.#pongDue = { timers, handle, onPong };
