@@ -22,13 +22,10 @@ import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { logger } from './log.js';
 import { redactForLog } from './session/request-info.js';
-import { kSocketTaken, kUpgradeHead, type UpgradableRequest } from './transports/shared/websocket-upgrade.js';
+import { kSocketTaken, kUpgradeHead, onUpgradeSocketError, type UpgradableRequest } from './transports/shared/websocket-upgrade.js';
 
 const log = logger('upgrade');
 
-function onUpgradeSocketError(error: Error): void {
-  log('upgrade request socket: %s', error.message);
-}
 
 /** A listener for an `http.Server`'s `'upgrade'` event. */
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;

@@ -56,3 +56,12 @@ export function quietClientErrors(socket: Socket): void {
   // Prepended: Koa's own listener (on-finished) was attached before ours and must see the mark.
   socket.prependListener('error', markClientError);
 }
+
+/**
+ * Takes the mark off again, for a socket no HTTP response will ever be bound to (a websocket
+ * taken from the server's 'upgrade' event): Koa never listens on it, so the listener would only
+ * be kept, with the listener array it makes, as long as the connection.
+ */
+export function unquietClientErrors(socket: Socket): void {
+  socket.removeListener('error', markClientError);
+}

@@ -7,15 +7,26 @@ import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { quietClientErrors } from '../../http/client-gone.js';
+import { quietClientErrors, unquietClientErrors } from '../../http/client-gone.js';
+import { logger } from '../../log.js';
 import { wsDeflateOptions, type DeflateSettings } from './deflate.js';
 import { stopHttpParsing } from '../../http/stop-http-parsing.js';
+
+const log = logger('upgrade');
 
 const NO_HEAD = Buffer.alloc(0);
 /** Set on a request that arrived through the server's 'upgrade' event (see upgradeHandler). */
 export const kUpgradeHead = Symbol('koa-sockjs.upgradeHead');
 /** Set once a websocket implementation owns the request's socket: no HTTP answer will follow. */
 export const kSocketTaken = Symbol('koa-sockjs.socketTaken');
+
+/**
+ * The socket's error listener while a request taken from the 'upgrade' event is handled
+ * (upgradeHandler): Node takes its own off a socket it hands to 'upgrade' listeners.
+ */
+export function onUpgradeSocketError(error: Error): void {
+  log('upgrade request socket: %s', error.message);
+}
 
 export interface UpgradableRequest extends IncomingMessage {
   [kUpgradeHead]?: Buffer | undefined;
@@ -84,6 +95,13 @@ export function upgrade(ctx: Context, wss: WebSocketServer): Promise<WebSocket |
     socket.once('close', resolve);
     wss.handleUpgrade(req, socket, req[kUpgradeHead] ?? NO_HEAD, (ws) => {
       socket.off('close', resolve);
+      // From the 'upgrade' event, ws's own error listener is now the socket's only needed one:
+      // no HTTP response will be bound to it (Koa never listens on it), and the handshake's is
+      // over. Each kept would be one listener more, and a listener array, per open websocket.
+      if (req[kUpgradeHead] !== undefined) {
+        socket.off('error', onUpgradeSocketError);
+        unquietClientErrors(req.socket);
+      }
       resolve(ws);
     });
   });
