@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -17,6 +18,8 @@ class Echo extends Session {
 describe('upgradeHandler', () => {
   let server: http.Server;
   let base: string;
+  /** The server side of the last upgrade handed to the handler. */
+  let lastSocket: Duplex | undefined;
   const other = new WebSocketServer({ noServer: true });
   before(async () => {
     const app = new Koa();
@@ -24,7 +27,10 @@ describe('upgradeHandler', () => {
     server = http.createServer(app.callback());
     const sockjsUpgrade = upgradeHandler(app);
     server.on('upgrade', (req, socket, head) => {
-      if (req.url?.startsWith('/echo/')) sockjsUpgrade(req, socket, head);
+      if (req.url?.startsWith('/echo/')) {
+        lastSocket = socket;
+        sockjsUpgrade(req, socket, head);
+      }
       else other.handleUpgrade(req, socket, head, (ws) => ws.send('other server'));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,6 +53,20 @@ describe('upgradeHandler', () => {
     const data = await new Promise<string>((resolve) => plain.once('message', (message) => resolve(String(message))));
     assert.equal(data, 'other server');
     plain.close();
+  });
+
+  it("leaves ws's error listener the only one on an open websocket's socket, which still survives a socket error", async () => {
+    const client = new FrameClient(`${base}/echo/0/0/websocket`);
+    await client.waitFor(1);
+    const socket = lastSocket!;
+    // The handshake's listener and the client-error mark are gone: one listener per idle
+    // connection, as with raw ws (issue 17), not three in an array.
+    assert.equal(socket.listenerCount('error'), 1);
+    // ws's listener handles what comes: the process does not crash, the client sees the close.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.destroy(new Error('socket failure'));
+    await closed;
+    await client.close();
   });
 
   it('answers a bad upgrade to a SockJS URL with a plain HTTP error', async () => {
