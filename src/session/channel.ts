@@ -85,13 +85,43 @@ export interface ChannelSettings {
   readonly unread: UnreadResponses;
 }
 
+/**
+ * What a channel needs only now and then: polling claims, a slow async onMessage, its close
+ * and tombstone, its disconnect timer. Kept apart and made on first use, so that the channel of
+ * an idle websocket session, which needs none of it, does not carry a dozen fields for its whole
+ * life (idle memory, issue 17).
+ */
+class ChannelExtras {
+  /** The receiver claim's token (persistent sessions), released when the receiver detaches. */
+  token: string | undefined = undefined;
+  /** Receiving requests of this process whose claim on the session is under way. */
+  arrivals = 0;
+  disconnect: TimerHandle | undefined = undefined;
+  /** Bytes of client messages handed to the session whose onMessage has not finished. */
+  incomingBytes = 0;
+  /** The websocket receiver is paused because too much waits for onMessage. */
+  readingPaused = false;
+  /** HTTP sends waiting for the incoming backlog to fall below the high water mark. */
+  roomWaiters: Array<() => void> | undefined = undefined;
+  /** Bytes those waiting sends carry. */
+  roomWaitingBytes = 0;
+  /** The close frame the session ended with, for its tombstone and the metrics. */
+  closedWith: { code: number; reason: string } | undefined = undefined;
+  /** The rooms it was in when it left them all (at its end): what `rooms` shows afterwards. */
+  roomsAtEnd: ReadonlySet<string> | undefined = undefined;
+  unwatchIncoming: (() => unknown) | undefined = undefined;
+  /** Client messages being delivered, in the order they arrived (see `receive`); HTTP sends only. */
+  incoming: Array<{ messages: unknown[] | undefined; bytes: number }> | undefined = undefined;
+  /** Left open to the other processes sharing the store (`handOver`), not ended. */
+  handedOver = false;
+}
+
 export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListener {
   #receiver: Receiver | undefined;
-  #token: string | undefined;
+  /** The fields a session needs only now and then (see ChannelExtras); made on first use. */
+  #extras: ChannelExtras | undefined;
   /** While the store's mailbox is being taken for a new receiver, writes wait here. */
   #attaching: string[] | undefined;
-  /** Receiving requests of this process whose claim on the session is under way. */
-  #arrivals = 0;
   /**
    * What the session sent while such a claim was under way and no receiver was attached: held
    * here rather than pushed to the store's mailbox, which the attach would take straight back
@@ -103,30 +133,12 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   #flushScheduled = false;
   /** The session's place in the route's heartbeat queue; made on its first receiver. */
   #heartbeat: HeartbeatSlot | undefined;
-  #disconnect: TimerHandle | undefined;
   #removed = false;
   #tooSlow = false;
-  /** Bytes of client messages handed to the session whose onMessage has not finished. */
-  #incomingBytes = 0;
-  /** The websocket receiver is paused because too much waits for onMessage. */
-  #readingPaused = false;
-  /** HTTP sends waiting for the incoming backlog to fall below the high water mark. */
-  #roomWaiters: Array<() => void> | undefined;
-  /** Bytes those waiting sends carry. */
-  #roomWaitingBytes = 0;
   /** The last receiver that ended, while what it was given may still be on its way out. */
   #previous: Receiver | undefined;
-  /** The close frame the session ended with, for its tombstone. */
-  #closedWith: { code: number; reason: string } | undefined;
-  /** The rooms it was in when it left them all (at its end): what `rooms` shows afterwards. */
-  #roomsAtEnd: ReadonlySet<string> | undefined;
   /** Until when the client's traffic need not renew the record again (see noteActivity). */
   #renewedUntil = 0;
-  #unwatchIncoming: (() => unknown) | undefined;
-  /** The code of the close frame, once the session closed with one (for the metrics). */
-  closeCode: number | undefined;
-  /** Left open to the other processes sharing the store (`handOver`), not ended (for the metrics). */
-  handedOver = false;
   /** When this process took the session (timers.now()), for the session duration metric. */
   readonly heldSince: number;
   /**
@@ -136,8 +148,6 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   #queuedBytes = 0;
   /** Producers waiting in `drain()`; made on the first wait. */
   #drain: DrainWaiters | undefined;
-  /** Client messages being delivered, in the order they arrived (see `receive`); made on first use (HTTP sends only). */
-  #incoming: Array<{ messages: unknown[] | undefined; bytes: number }> | undefined;
 
   /**
    * @param key store key (the client's session id; for websocket sessions a key of their own)
@@ -153,6 +163,20 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     readonly meter: TransportMeter,
   ) {
     this.heldSince = settings.timers.now();
+  }
+
+  get #more(): ChannelExtras {
+    return (this.#extras ??= new ChannelExtras());
+  }
+
+  /** The code of the close frame, once the session closed with one (for the metrics). */
+  get closeCode(): number | undefined {
+    return this.#extras?.closedWith?.code;
+  }
+
+  /** Left open to the other processes sharing the store (`handOver`), not ended (for the metrics). */
+  get handedOver(): boolean {
+    return this.#extras?.handedOver ?? false;
   }
 
   // ---- SessionOutlet: what the Session calls ----
@@ -184,7 +208,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   }
 
   get rooms(): ReadonlySet<string> {
-    return this.#roomsAtEnd ?? this.settings.rooms.roomsOf(this);
+    return this.#extras?.roomsAtEnd ?? this.settings.rooms.roomsOf(this);
   }
 
   /**
@@ -193,18 +217,17 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
    * yet a hook saying goodbye with `to([...this.rooms])` must still find them.
    */
   #leaveRooms(): void {
-    this.#roomsAtEnd ??= this.settings.rooms.roomsOf(this);
+    this.#more.roomsAtEnd ??= this.settings.rooms.roomsOf(this);
     this.settings.rooms.leaveAll(this);
   }
 
   close(code: number, reason: string): void {
     logLife(this.session, 'closed', code);
-    this.#closedWith = { code, reason };
+    this.#more.closedWith = { code, reason };
     // Sends waiting for room are answered: what they carried was taken (and what the closed
     // session will not see is dropped, as for any message after a close).
     this.#wakeRoomWaiters();
     this.flush();
-    this.closeCode = code;
     // Nothing more can be sent: producers waiting for room stop waiting.
     this.#drain?.end();
     // What was broadcast to its rooms before the close went out above; nothing more will.
@@ -237,7 +260,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     this.#removed = true;
     this.#drain?.end();
     this.#clearTimers();
-    this.#unwatchIncoming?.();
+    this.#extras?.unwatchIncoming?.();
     const receiver = this.#receiver;
     if (receiver) {
       this.#detach();
@@ -308,9 +331,9 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     // This tick's messages go out first, on the connection or into the store.
     this.flush();
     this.#removed = true;
-    this.handedOver = true;
+    this.#more.handedOver = true;
     this.#drain?.end();
-    this.#unwatchIncoming?.();
+    this.#extras?.unwatchIncoming?.();
     const receiver = this.#receiver;
     if (receiver) {
       this.#detach();
@@ -342,7 +365,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
    * waits in memory for it.
    */
   receiverArriving(): void {
-    this.#arrivals++;
+    this.#more.arrivals++;
     if (this.persistent && !this.#receiver && !this.#attaching) this.#arriving ??= [];
   }
 
@@ -351,9 +374,10 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
    * held. Refused (or failed) and no other claim under way: what was held goes to the store.
    */
   arrivalOver(): void {
-    this.#arrivals--;
+    const extras = this.#more;
+    extras.arrivals--;
     const held = this.#arriving;
-    if (this.#arrivals > 0 || held === undefined) return;
+    if (extras.arrivals > 0 || held === undefined) return;
     this.#arriving = undefined;
     if (held.length) this.#deliver(held);
   }
@@ -361,7 +385,8 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   attach(receiver: Receiver, token: string): void {
     this.#clearDisconnect();
     this.#receiver = receiver;
-    this.#token = token;
+    // Only a persistent session's claim is released (a websocket session's dies with its record).
+    if (this.persistent) this.#more.token = token;
     if (this.#previous) this.#checkPreviousRead();
     this.session.transport = receiver.transport;
     logLife(this.session, 'receiver attached', receiver.transport);
@@ -404,7 +429,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
           void unwatch();
           return;
         }
-        this.#unwatchIncoming = unwatch;
+        this.#more.unwatchIncoming = unwatch;
         // A networked store: a push that came before the subscription took effect woke nobody.
         if (isPromiseLike(watching)) this.pullIncoming();
       },
@@ -445,20 +470,21 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   incomingRoom(bytes: number): Promise<void> | undefined | false {
     // The application keeps up: the send is taken at once, whatever its size (maxMessageSize
     // bounds one send, and may be set above the limit).
-    if (this.#incomingBytes <= this.settings.incomingHighWater || this.#removed) return undefined;
+    if ((this.#extras?.incomingBytes ?? 0) <= this.settings.incomingHighWater || this.#removed) return undefined;
+    const extras = this.#more;
     // A client that waits for each answer (sockjs-client does) has no other send held back when
     // this one comes, and is held back too, never closed: only sends that come in parallel with
     // held ones, ignoring that backpressure, count toward the limit.
-    if (this.#roomWaitingBytes > 0 && this.#incomingBytes + this.#roomWaitingBytes + bytes > this.settings.incomingLimit) {
-      log('session %s: %d bytes of messages wait for onMessage', this.session.id, this.#incomingBytes + this.#roomWaitingBytes);
+    if (extras.roomWaitingBytes > 0 && extras.incomingBytes + extras.roomWaitingBytes + bytes > this.settings.incomingLimit) {
+      log('session %s: %d bytes of messages wait for onMessage', this.session.id, extras.incomingBytes + extras.roomWaitingBytes);
       this.session.close(CloseCode.TOO_MANY_WAITING, CloseReason.TOO_MANY_WAITING);
       return false;
     }
     // The waiting send's body is held meanwhile: it counts toward the limit.
-    this.#roomWaitingBytes += bytes;
+    extras.roomWaitingBytes += bytes;
     return new Promise((resolve) =>
-      (this.#roomWaiters ??= []).push(() => {
-        this.#roomWaitingBytes -= bytes;
+      (extras.roomWaiters ??= []).push(() => {
+        extras.roomWaitingBytes -= bytes;
         resolve();
       }),
     );
@@ -469,30 +495,32 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     const tail = internals(this.session)[kHookTail];
     // Taken at once: nothing waits.
     if (!tail || bytes === 0) return;
-    this.#incomingBytes += bytes;
+    const extras = this.#more;
+    extras.incomingBytes += bytes;
     void tail.then(() => {
-      this.#incomingBytes -= bytes;
-      this.#incomingTaken();
+      extras.incomingBytes -= bytes;
+      this.#incomingTaken(extras);
     });
-    if (this.#incomingBytes > this.settings.incomingHighWater && !this.#readingPaused && this.#receiver?.pause) {
-      this.#readingPaused = true;
-      log('session %s: pausing its connection, %d bytes wait for onMessage', this.session.id, this.#incomingBytes);
+    if (extras.incomingBytes > this.settings.incomingHighWater && !extras.readingPaused && this.#receiver?.pause) {
+      extras.readingPaused = true;
+      log('session %s: pausing its connection, %d bytes wait for onMessage', this.session.id, extras.incomingBytes);
       this.#receiver.pause();
     }
   }
 
-  #incomingTaken(): void {
-    if (this.#incomingBytes <= this.settings.incomingHighWater) this.#wakeRoomWaiters();
-    if (this.#readingPaused && this.#incomingBytes <= this.settings.incomingHighWater / 2) {
-      this.#readingPaused = false;
+  #incomingTaken(extras: ChannelExtras): void {
+    if (extras.incomingBytes <= this.settings.incomingHighWater) this.#wakeRoomWaiters();
+    if (extras.readingPaused && extras.incomingBytes <= this.settings.incomingHighWater / 2) {
+      extras.readingPaused = false;
       this.#receiver?.resume?.();
     }
   }
 
   #wakeRoomWaiters(): void {
-    const waiters = this.#roomWaiters;
+    const extras = this.#extras;
+    const waiters = extras?.roomWaiters;
     if (waiters === undefined) return;
-    this.#roomWaiters = undefined;
+    extras!.roomWaiters = undefined;
     for (const wake of waiters) wake();
   }
 
@@ -511,7 +539,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   receive(messages: readonly unknown[], bytes = 0): Promise<void> | undefined {
     if (messages.length) this.noteActivity();
     const slot: { messages: unknown[] | undefined; bytes: number } = { messages: undefined, bytes };
-    (this.#incoming ??= []).push(slot);
+    (this.#more.incoming ??= []).push(slot);
     const taking = this.settings.store.take(this.key, 'incoming');
     whenReady(
       taking,
@@ -552,7 +580,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     this.#removed = true;
     this.#drain?.end();
     this.#clearTimers();
-    this.#unwatchIncoming?.();
+    this.#extras?.unwatchIncoming?.();
     this.#forgotten();
   }
 
@@ -569,7 +597,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
 
   /** Store answers come back in the order asked; deliver in that order, never overtaking. */
   #deliverIncoming(): void {
-    const incoming = this.#incoming;
+    const incoming = this.#extras?.incoming;
     while (incoming?.length && incoming[0]!.messages !== undefined) {
       const { messages, bytes } = incoming.shift()!;
       if (messages!.length) {
@@ -590,7 +618,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
    * session, with `o` and onOpen, under the same URL (issue 9).
    */
   #bury(): void {
-    const { code, reason } = this.#closedWith ?? { code: CloseCode.EXPIRED, reason: CloseReason.EXPIRED };
+    const { code, reason } = this.#extras?.closedWith ?? { code: CloseCode.EXPIRED, reason: CloseReason.EXPIRED };
     const { store, tombstoneTtl } = this.settings;
     if (store.bury) {
       this.#storeCall(store.bury(this.key, code, reason, tombstoneTtl), 'bury');
@@ -651,10 +679,11 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     if (this.session.state >= SessionState.CLOSING) {
       // Closed by its constructor, before this channel existed (a websocket session attaches
       // before it opens): the close is made when the session would open, on this receiver.
-      if (!this.#closedWith) return;
+      const closedWith = this.#extras?.closedWith;
+      if (!closedWith) return;
       // Closed while attaching: serve its close frame, known here (not read back from the
       // store, which may have failed to record it).
-      const { code, reason } = this.#closedWith;
+      const { code, reason } = closedWith;
       this.#detach();
       receiver.end(closeFrame(code, reason));
       return;
@@ -749,7 +778,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     this.#detach();
     if (this.session.state < SessionState.CLOSING) this.session.close(CloseCode.STORE_UNAVAILABLE, CloseReason.STORE_UNAVAILABLE);
     else internals(this.session)[kEnded]();
-    const { code, reason } = this.#closedWith ?? { code: CloseCode.STORE_UNAVAILABLE, reason: CloseReason.STORE_UNAVAILABLE };
+    const { code, reason } = this.#extras?.closedWith ?? { code: CloseCode.STORE_UNAVAILABLE, reason: CloseReason.STORE_UNAVAILABLE };
     receiver.end(closeFrame(code, reason));
   }
 
@@ -770,8 +799,9 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     if (receiver.flushed === false) this.#previous = receiver;
     this.#clearHeartbeat();
     if (this.#drain) queueMicrotask(() => this.#drain?.check());
-    const token = this.#token;
-    this.#token = undefined;
+    const extras = this.#extras;
+    const token = extras?.token;
+    if (extras) extras.token = undefined;
     if (this.persistent && token !== undefined) {
       const release = (): void => this.#storeCall(this.settings.store.releaseReceiver(this.key, token), 'release receiver');
       // An answered response the client has not read keeps the claim until it has, so that no
@@ -821,8 +851,9 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   #armDisconnect(): void {
     this.#clearDisconnect();
     const { timers, disconnectDelay } = this.settings;
-    this.#disconnect = timers.setTimeout(() => {
-      this.#disconnect = undefined;
+    const extras = this.#more;
+    extras.disconnect = timers.setTimeout(() => {
+      extras.disconnect = undefined;
       this.#disconnectDue();
     }, disconnectDelay);
   }
@@ -841,9 +872,10 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
         if (record && this.session.state < SessionState.CLOSING) {
           const idleFor = timers.now() - record.seenAt;
           if (record.receiver !== undefined || idleFor < disconnectDelay) {
-            this.#disconnect = timers.setTimeout(
+            const extras = this.#more;
+            extras.disconnect = timers.setTimeout(
               () => {
-                this.#disconnect = undefined;
+                extras.disconnect = undefined;
                 this.#disconnectDue();
               },
               record.receiver !== undefined ? disconnectDelay : disconnectDelay - idleFor,
@@ -866,8 +898,10 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   }
 
   #clearDisconnect(): void {
-    if (this.#disconnect !== undefined) this.settings.timers.clearTimeout(this.#disconnect);
-    this.#disconnect = undefined;
+    const extras = this.#extras;
+    if (extras?.disconnect === undefined) return;
+    this.settings.timers.clearTimeout(extras.disconnect);
+    extras.disconnect = undefined;
   }
 
   #clearTimers(): void {
