@@ -59,14 +59,19 @@ describe('upgradeHandler', () => {
     const client = new FrameClient(`${base}/echo/0/0/websocket`);
     await client.waitFor(1);
     const socket = lastSocket!;
-    // The handshake's listener and the client-error mark are gone: one listener per idle
-    // connection, as with raw ws (issue 17), not three in an array.
-    assert.equal(socket.listenerCount('error'), 1);
-    // ws's listener handles what comes: the process does not crash, the client sees the close.
-    const closed = new Promise((resolve) => socket.once('close', resolve));
-    socket.destroy(new Error('socket failure'));
-    await closed;
-    await client.close();
+    try {
+      // The handshake's listener and the client-error mark are gone: one listener per idle
+      // connection, as with raw ws (issue 17), not three in an array.
+      assert.equal(socket.listenerCount('error'), 1);
+      // ws's listener handles what comes: the process does not crash, the client sees the close.
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.destroy(new Error('socket failure'));
+      await closed;
+    } finally {
+      // Also when an assertion failed: the server does not track upgraded sockets, and one left
+      // open would hold server.close() in the after hook for ever.
+      await client.close();
+    }
   });
 
   it('answers a bad upgrade to a SockJS URL with a plain HTTP error', async () => {
