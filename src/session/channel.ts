@@ -356,10 +356,6 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
   }
 
   /**
-   * Makes `receiver` the session's receiving connection. The caller holds the store's receiver
-   * claim under `token`. Messages queued in the store go out first, in order.
-   */
-  /**
    * A receiving request of this process is claiming the session in the store; `attach()` or
    * `arrivalOver()` follows. Until then, with no receiver attached, what the session sends
    * waits in memory for it.
@@ -382,7 +378,13 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     if (held.length) this.#deliver(held);
   }
 
-  attach(receiver: Receiver, token: string): void {
+  /**
+   * Makes `receiver` the session's receiving connection. The caller holds the store's receiver
+   * claim under `token`. Messages queued in the store go out first, in order: `taken`, when the
+   * claim took them already (store.claimAndTake, announced by `receiverArriving()`), otherwise
+   * taken from the store here.
+   */
+  attach(receiver: Receiver, token: string, taken?: string[]): void {
     this.#clearDisconnect();
     this.#receiver = receiver;
     // Only a persistent session's claim is released (a websocket session's dies with its record).
@@ -403,6 +405,12 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     // After what waits in the store (older), what was held for this receiver while it claimed.
     this.#attaching = this.#arriving ?? [];
     this.#arriving = undefined;
+    if (taken) {
+      // Taken with the claim (store.claimAndTake): while it was under way, what the session sent
+      // was held here (receiverArriving), so nothing newer can be in the store.
+      this.#attached(receiver, checkedOutgoing(taken, this.settings.reportError, `store take for session ${this.session.id}`));
+      return;
+    }
     whenReady(
       this.settings.store.take(this.key, 'outgoing'),
       (queued) => this.#attached(receiver, checkedOutgoing(queued, this.settings.reportError, `store take for session ${this.session.id}`)),

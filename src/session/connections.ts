@@ -70,15 +70,17 @@ export class Connections<S extends Session = Session> {
     const live = this.#local.channels.get(key);
     if (live && live.session.state === SessionState.OPEN && admission?.record === undefined && admission?.identity === undefined) {
       // An open session of this process (the next poll of a polling session): its state is here,
-      // so the store is not asked for its record (one Redis round trip less per poll); the claim
-      // is the only store call.
+      // so the store is not asked for its record (one Redis round trip less per poll); the claim,
+      // which takes the outgoing mailbox too, is the only store call.
       live.session.hits++;
       const token = this.#cluster.newToken();
       live.receiverArriving();
       try {
-        const claimed = this.#cluster.claim(key, token);
-        if (isPromiseLike(claimed) ? await claimed : claimed) live.attach(receiver, token);
-        else receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+        // The outgoing mailbox comes with the claim (one round trip for a networked store).
+        const claiming = this.#cluster.claimTaking(key, token);
+        const claimed = isPromiseLike(claiming) ? await claiming : claiming;
+        if (claimed === false) receiver.end(closeFrame(CloseCode.ANOTHER_CONNECTION, CloseReason.ANOTHER_CONNECTION));
+        else live.attach(receiver, token, claimed === true ? undefined : claimed);
       } finally {
         live.arrivalOver();
       }

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SockjsOptionError, StoreError } from '../errors.js';
 import { isPromiseLike } from '../util/awaitable.js';
-import { checkBoolean, checkCount, checkCreated, checkMessages, checkRecordOrNothing, type AnswerCheck } from './answers.js';
+import { checkBoolean, checkCount, checkCreated, checkMessages, checkMessagesOrRefused, checkRecordOrNothing, type AnswerCheck } from './answers.js';
 import type { Awaitable, CreateResult, Mailbox, SessionRecord, SessionRecordPatch, SessionStore, SharedSessionStore, Unsubscribe } from './store.js';
 
 /** Where the adapter times store operations (the route's metrics). */
@@ -38,7 +38,7 @@ export interface StoreAdapterOptions {
 }
 
 const CORE = ['create', 'get', 'update', 'touch', 'delete', 'push', 'take', 'claimReceiver', 'releaseReceiver'] as const;
-const OPTIONAL = ['bury', 'count', 'close'] as const;
+const OPTIONAL = ['bury', 'count', 'close', 'claimAndTake'] as const;
 const SHARED = ['isAlive', 'publish', 'subscribe'] as const;
 
 type Listener = (payload: string) => void;
@@ -96,6 +96,11 @@ function asShared(store: SessionStore): SharedSessionStore | undefined {
 function answerError(operation: string, answer: unknown, check: AnswerCheck): StoreError | undefined {
   const problem = check(answer);
   return problem === undefined ? undefined : new StoreError(`the store's ${operation}() answered ${problem} (store contract: docs/stores.md)`);
+}
+
+/** `claimAndTake`'s refusal (null) as the adapter answers it: false. */
+function refusedAsFalse(taken: string[] | null): string[] | false {
+  return taken ?? false;
 }
 
 /** Wake topics are the adapter's own: no topic of the session layer starts with `wake:`. */
@@ -181,6 +186,20 @@ export class StoreAdapter {
 
   claimReceiver(key: string, token: string, ttlMs: number): Awaitable<boolean> {
     return this.#call('claimReceiver', () => this.#store.claimReceiver(key, token, ttlMs), checkBoolean);
+  }
+
+  /**
+   * Claims the receiving connection and, when the store has `claimAndTake`, takes the outgoing
+   * mailbox in the same call: the messages (maybe none) when claimed with them, true when
+   * claimed without them (a store without `claimAndTake`: the caller takes the mailbox), false
+   * when refused (nothing taken).
+   */
+  claimAndTake(key: string, token: string, ttlMs: number): Awaitable<string[] | boolean> {
+    const store = this.#store;
+    if (!store.claimAndTake) return this.claimReceiver(key, token, ttlMs);
+    const taken = this.#call('claimAndTake', () => store.claimAndTake!(key, token, ttlMs), checkMessagesOrRefused);
+    if (isPromiseLike(taken)) return taken.then(refusedAsFalse);
+    return refusedAsFalse(taken);
   }
 
   releaseReceiver(key: string, token: string): Awaitable<void> {

@@ -47,3 +47,6 @@ export const checkCount: AnswerCheck = (answer) => (typeof answer === 'number' &
 
 /** Entries that are not strings are the corrupt-entry path's (stored-messages.ts): only the array is checked here. */
 export const checkMessages: AnswerCheck = (answer) => (Array.isArray(answer) ? undefined : `${shown(answer)}, not an array of messages`);
+
+/** What `claimAndTake` answers: the taken messages, or null for a refused claim. */
+export const checkMessagesOrRefused: AnswerCheck = (answer) => (answer === null ? undefined : checkMessages(answer));

@@ -6,8 +6,8 @@
  *
  * The core tests run on every store; the tests of the shared capability run on a store that
  * has a `nodeId` (a SharedSessionStore), and those between two instances when `createPeer` is
- * given. Tests of optional methods (`bury`, `count`, `watch`) are skipped for a store without
- * them. docs/stores.md explains every rule.
+ * given. Tests of optional methods (`bury`, `count`, `claimAndTake`, `watch`) are skipped for a
+ * store without them. docs/stores.md explains every rule.
  *
  * `create` must return a store with an empty, private namespace each time (for a networked
  * store: a fresh key prefix). `createPeer`, for stores shared between processes, returns a
@@ -219,6 +219,32 @@ export function describeStoreContract(name: string, options: StoreContractOption
       assert.equal(released?.receiver, undefined);
       assert.ok(released!.seenAt >= before - 5, 'seenAt is set when the claim is released');
       assert.equal(await store.claimReceiver('k', 'b', TTL), true);
+    });
+
+    it('claims and takes the outgoing mailbox in one step (optional claimAndTake)', async (t) => {
+      const store = await open();
+      if (!store.claimAndTake) {
+        t.skip('this store has no claimAndTake(); the route calls claimReceiver() and then take()');
+        return;
+      }
+      assert.equal(await store.claimAndTake('missing', 'a', TTL), null, 'no record: refused');
+      await store.create('k', record(OWNER), TTL);
+      await store.push('k', 'outgoing', ['"1"', '"2"']);
+      await store.push('k', 'incoming', ['"in"']);
+      assert.deepEqual(await store.claimAndTake('k', 'a', TTL), ['"1"', '"2"'], 'granted: the outgoing mailbox, in order');
+      assert.equal((await store.get('k'))?.receiver, 'a');
+      assert.deepEqual(await store.take('k', 'outgoing'), [], 'taken exactly once');
+      await store.push('k', 'outgoing', ['"3"']);
+      assert.equal(await store.claimAndTake('k', 'b', TTL), null, 'held by another token: refused');
+      assert.deepEqual(await store.take('k', 'outgoing'), ['"3"'], 'a refused claim takes nothing');
+      assert.deepEqual(await store.claimAndTake('k', 'a', TTL), [], 'claimed again by its holder: an empty mailbox');
+      assert.deepEqual(await store.take('k', 'incoming'), ['"in"'], 'the incoming mailbox is left alone');
+      await store.releaseReceiver('k', 'a');
+      assert.deepEqual(await store.claimAndTake('k', 'b', TTL), [], 'released: another token may claim');
+      if (store.bury) {
+        await store.bury('k', 3000, 'Go away!', TTL);
+        assert.equal(await store.claimAndTake('k', 'c', TTL), null, 'a tombstone cannot be claimed');
+      }
     });
 
     it('lets a claim lapse when its holder stops renewing it', async () => {

@@ -191,14 +191,15 @@ export class MemoryStore implements SessionStore, EvictionNotices {
   }
 
   claimReceiver(key: string, token: string, ttlMs: number): boolean {
-    const entry = this.#live(key, true);
-    if (!entry) return false;
-    this.#lapseClaim(entry);
-    if (entry.record.receiver !== undefined && entry.record.receiver !== token) return false;
-    entry.record.receiver = token;
-    this.#renew(entry, entry.ttl);
-    entry.claimUntil = this.#now() + ttlMs;
-    return true;
+    return this.#claim(key, token, ttlMs) !== undefined;
+  }
+
+  claimAndTake(key: string, token: string, ttlMs: number): string[] | null {
+    const entry = this.#claim(key, token, ttlMs);
+    if (!entry) return null;
+    const taken = entry.outgoing;
+    entry.outgoing = undefined;
+    return taken ?? [];
   }
 
   releaseReceiver(key: string, token: string): void {
@@ -245,6 +246,18 @@ export class MemoryStore implements SessionStore, EvictionNotices {
       this.#lost(key, entry);
       return undefined;
     }
+    return entry;
+  }
+
+  /** Claims the receiver for `token`: the entry when granted, undefined when refused. */
+  #claim(key: string, token: string, ttlMs: number): Entry | undefined {
+    const entry = this.#live(key, true);
+    if (!entry) return undefined;
+    this.#lapseClaim(entry);
+    if (entry.record.receiver !== undefined && entry.record.receiver !== token) return undefined;
+    entry.record.receiver = token;
+    this.#renew(entry, entry.ttl);
+    entry.claimUntil = this.#now() + ttlMs;
     return entry;
   }
 

@@ -176,6 +176,16 @@ export interface SessionStore {
   releaseReceiver(key: string, token: string): Awaitable<void>;
 
   /**
+   * Optional. `claimReceiver` and, when the claim is granted, `take(key, 'outgoing')`, in one
+   * atomic step (for a networked store, one round trip instead of two on every long poll).
+   * Answers what the outgoing mailbox held, oldest first (`[]` when empty), when `token` holds
+   * the claim now; `null` when the claim is refused, and then nothing is taken. Stores without
+   * it get `claimReceiver` followed by `take`. Suite: "claims and takes the outgoing mailbox in
+   * one step" (skipped without it).
+   */
+  claimAndTake?(key: string, token: string, ttlMs: number): Awaitable<string[] | null>;
+
+  /**
    * Optional. Replaces the record by its tombstone: state CLOSED with this close frame, no
    * receiver claim, empty mailboxes, kept `ttlMs` and then gone. A tombstone is what `get` and
    * `create` return for the key meanwhile (so a client coming back gets the close frame and

@@ -64,6 +64,10 @@ class CountingStore extends MemoryStore {
     this.writes++;
     return super.claimReceiver(key, token, ttlMs);
   }
+  override claimAndTake(key: string, token: string, ttlMs: number): string[] | null {
+    this.writes++;
+    return super.claimAndTake(key, token, ttlMs);
+  }
 }
 
 const store = new CountingStore();

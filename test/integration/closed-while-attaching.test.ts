@@ -19,12 +19,18 @@ class Tracked extends Session {
   }
 }
 
-/** A MemoryStore whose receiver claims wait until the test lets them through, as a networked store's do. */
+/**
+ * A MemoryStore whose receiver claims (with or without the outgoing mailbox) wait until the test
+ * lets them through, as a networked store's do.
+ */
 function slowClaims(store: MemoryStore): { store: SessionStore; pending: Array<() => void> } {
   const pending: Array<() => void> = [];
   const claim = store.claimReceiver.bind(store);
+  const claimAndTake = store.claimAndTake.bind(store);
   const slow: SessionStore['claimReceiver'] = (key, token, ttlMs) => new Promise((resolve) => pending.push(() => resolve(claim(key, token, ttlMs))));
-  Object.assign(store, { claimReceiver: slow });
+  const slowTaking: NonNullable<SessionStore['claimAndTake']> = (key, token, ttlMs) =>
+    new Promise((resolve) => pending.push(() => resolve(claimAndTake(key, token, ttlMs))));
+  Object.assign(store, { claimReceiver: slow, claimAndTake: slowTaking });
   return { store, pending };
 }
 

@@ -63,6 +63,12 @@ afterEach(async () => {
 /** The store under the faults: a MemoryStore by default, on the route's clock. */
 type StoreOf = (timers: FakeTimers) => MemoryStore;
 const memory: StoreOf = (timers) => new MemoryStore({ now: () => timers.now() });
+/** A MemoryStore without the optional claimAndTake: polls claim, then take (the fallback path). */
+const withoutClaimAndTake: StoreOf = (timers) => {
+  const store = memory(timers);
+  Object.defineProperty(store, 'claimAndTake', { value: undefined });
+  return store;
+};
 
 async function start(mode: Mode, storeOf: StoreOf = memory, options: Partial<SockjsOptions> = {}): Promise<Fixture> {
   const timers = new FakeTimers();
@@ -189,8 +195,17 @@ for (const mode of ['reject', 'throw'] as const) {
       await stillServes(f);
     });
 
-    it('claimReceiver, for a poll: the close frame 3503', async () => {
+    it('claimAndTake, for a poll: the close frame 3503', async () => {
       const f = await start(mode);
+      assert.equal((await post(`${f.url}/000/s/xhr`)).body, 'o\n');
+      f.fail('claimAndTake');
+      assert.equal((await post(`${f.url}/000/s/xhr`)).body, STORE_UNAVAILABLE);
+      await reported(f, 'claimAndTake');
+      await stillServes(f);
+    });
+
+    it('claimReceiver, for a poll (a store without claimAndTake): the close frame 3503', async () => {
+      const f = await start(mode, withoutClaimAndTake);
       assert.equal((await post(`${f.url}/000/s/xhr`)).body, 'o\n');
       f.fail('claimReceiver');
       assert.equal((await post(`${f.url}/000/s/xhr`)).body, STORE_UNAVAILABLE);
@@ -198,8 +213,8 @@ for (const mode of ['reject', 'throw'] as const) {
       await stillServes(f);
     });
 
-    it('take, for a poll: the poll ends with c[3503], reported', async () => {
-      const f = await start(mode);
+    it('take, for a poll (a store without claimAndTake): the poll ends with c[3503], reported', async () => {
+      const f = await start(mode, withoutClaimAndTake);
       assert.equal((await post(`${f.url}/000/s/xhr`)).body, 'o\n');
       f.fail('take');
       const poll = await post(`${f.url}/000/s/xhr`);

@@ -40,6 +40,13 @@ function claimsHeld(): { harness: Harness; calls: string[]; answer: (granted: bo
           if (mode === 'refuse') return Promise.resolve(false);
           return new Promise<boolean>((resolve) => waiting.push((granted) => resolve(granted && claim(key, token, ttl))));
         },
+        // The store's claim that takes the outgoing mailbox with it: the same claim, as the poll path uses it.
+        claimAndTake: (claimAndTake, key: string, token: string, ttl: number) => {
+          calls.push('claim');
+          if (mode === 'pass') return claimAndTake(key, token, ttl);
+          if (mode === 'refuse') return Promise.resolve(null);
+          return new Promise<string[] | null>((resolve) => waiting.push((granted) => resolve(granted ? claimAndTake(key, token, ttl) : null)));
+        },
       }),
   });
   return {

@@ -143,6 +143,33 @@ describe('store adapter: a store that is not shared', () => {
     assert.equal(await adapter.close(), undefined);
   });
 
+  it('claims and takes the outgoing mailbox in one call with claimAndTake, or claims only without it', async () => {
+    const memory = new MemoryStore();
+    memory.create('k', record('x'), TTL);
+    memory.push('k', 'outgoing', ['"a"']);
+    const { adapter, meter } = adapt(memory);
+    assert.deepEqual(adapter.claimAndTake('k', 't1', TTL), ['"a"'], 'granted: the mailbox, synchronously');
+    assert.equal(adapter.claimAndTake('k', 't2', TTL), false, 'refused (null from the store): false');
+    assert.deepEqual(meter.done, ['claimAndTake', 'claimAndTake']);
+    const core: SessionStore = {
+      create: (key, r, ttl) => memory.create(key, r, ttl),
+      get: (key) => memory.get(key),
+      update: (key, patch, owner) => memory.update(key, patch, owner),
+      touch: (key, ttl) => memory.touch(key, ttl),
+      delete: (key) => memory.delete(key),
+      push: (key, mailbox, messages) => memory.push(key, mailbox, messages),
+      take: (key, mailbox) => memory.take(key, mailbox),
+      claimReceiver: (key, token, ttl) => memory.claimReceiver(key, token, ttl),
+      releaseReceiver: (key, token) => memory.releaseReceiver(key, token),
+    };
+    memory.push('k', 'outgoing', ['"b"']);
+    const fallback = adapt(core);
+    assert.equal(fallback.adapter.claimAndTake('k', 't1', TTL), true, 'without claimAndTake: claimed, the mailbox left for the caller');
+    assert.equal(fallback.adapter.claimAndTake('k', 't2', TTL), false);
+    assert.deepEqual(memory.take('k', 'outgoing'), ['"b"']);
+    assert.deepEqual(fallback.meter.done, ['claimReceiver', 'claimReceiver']);
+  });
+
   it('turns a method that throws into a rejection, timed as a failure', async () => {
     const memory = new MemoryStore();
     const throwing = new Proxy(memory, {
@@ -245,10 +272,12 @@ describe('answers the store contract does not allow', () => {
     store.claimReceiver = (() => Promise.resolve('yes')) as never;
     store.count = (() => -1) as never;
     store.update = (() => Promise.resolve(undefined)) as never;
+    store.claimAndTake = (() => 'all') as never;
     const { adapter, meter } = adapt(store);
+    await assert.rejects(Promise.resolve(adapter.claimAndTake('k', 't', TTL)), { name: 'StoreError', message: /claimAndTake\(\) answered the string "all", not an array of messages/ });
     await assert.rejects(Promise.resolve(adapter.claimReceiver('k', 't', TTL)), { name: 'StoreError', message: /claimReceiver\(\) answered the string "yes", not a boolean/ });
     await assert.rejects(Promise.resolve(adapter.count()), { name: 'StoreError', message: /count\(\) answered number -1, not a count/ });
     await assert.rejects(Promise.resolve(adapter.adopt('k', 'a', 'b')), { name: 'StoreError', message: /update\(\) answered undefined, not a boolean/ });
-    assert.deepEqual(meter.done, ['claimReceiver failed', 'count failed', 'update failed']);
+    assert.deepEqual(meter.done, ['claimAndTake failed', 'claimReceiver failed', 'count failed', 'update failed']);
   });
 });

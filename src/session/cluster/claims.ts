@@ -43,6 +43,19 @@ export function claimReceiver(store: StoreAdapter, timers: Timers, key: string, 
   return claimed.then((ok) => ok || reclaim(store, timers, key, token, ttlMs, tellHolder));
 }
 
+/**
+ * {@link claimReceiver}, taking the outgoing mailbox with the claim when the store can
+ * (`claimAndTake`: one round trip for a networked store). Answers the taken messages when
+ * claimed with them; true when claimed without them (a store without `claimAndTake`, or a claim
+ * granted only after waiting for another holder): the mailbox is still to be taken; false when
+ * refused.
+ */
+export function claimReceiverTaking(store: StoreAdapter, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): string[] | boolean | Promise<string[] | boolean> {
+  const claimed = store.claimAndTake(key, token, ttlMs);
+  if (!isPromiseLike(claimed)) return claimed;
+  return claimed.then<string[] | boolean>((taken) => taken || reclaim(store, timers, key, token, ttlMs, tellHolder));
+}
+
 /** `tellHolder` is called once per holder that is alive, before the first wait for it. */
 async function reclaim(store: StoreAdapter, timers: Timers, key: string, token: string, ttlMs: number, tellHolder: (holderNode: string) => void): Promise<boolean> {
   let told: string | undefined;

@@ -14,7 +14,7 @@ import type { Receiver } from '../receiver.js';
 import { NO_REQUEST, type RequestInfo } from '../request-info.js';
 import type { RouteSessions } from '../route-sessions.js';
 import { internals, kResume, type Session } from '../session.js';
-import { claimReceiver, newClaimToken, nodeOfToken } from './claims.js';
+import { claimReceiver, claimReceiverTaking, newClaimToken, nodeOfToken } from './claims.js';
 import { RemoteReceiver, type RemoteReceiverSettings } from './remote-receiver.js';
 
 const log = logger('manager');
@@ -90,11 +90,24 @@ export class ClusterCoordinator<S extends Session = Session> {
 
   /** Claims the receiving connection of the session under `key` (see claims.ts). */
   claim(key: string, token: string): boolean | Promise<boolean> {
+    return claimReceiver(this.#local.store, this.#local.timers, key, token, this.#local.settings.recordTtl, this.#tellHolder(key));
+  }
+
+  /**
+   * Claims the receiving connection and takes the session's outgoing mailbox with it (see
+   * claimReceiverTaking in claims.ts): the messages, true (claimed, mailbox not taken) or false.
+   */
+  claimTaking(key: string, token: string): string[] | boolean | Promise<string[] | boolean> {
+    return claimReceiverTaking(this.#local.store, this.#local.timers, key, token, this.#local.settings.recordTtl, this.#tellHolder(key));
+  }
+
+  /**
+   * The holder may be an answer its client has not read: it looks, and lets go (read, or the
+   * client is stalled); see UnreadResponses.
+   */
+  #tellHolder(key: string): (holderNode: string) => void {
     const { store } = this.#local;
-    // The holder may be an answer its client has not read: it looks, and lets go (read, or the
-    // client is stalled); see UnreadResponses.
-    const tellHolder = (holderNode: string): void => this.#storeCall(store.publish(nodeTopic(holderNode), `${POLLED}\n${key}`), 'publish polled');
-    return claimReceiver(store, this.#local.timers, key, token, this.#local.settings.recordTtl, tellHolder);
+    return (holderNode) => this.#storeCall(store.publish(nodeTopic(holderNode), `${POLLED}\n${key}`), 'publish polled');
   }
 
   /** Serves a receiving connection here for a session another process owns. */

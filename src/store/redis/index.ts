@@ -24,7 +24,7 @@ import { RedisStoreError } from './error.js';
 import { CLUSTER_SHARDS, RedisKeys, type SessionKeys } from './keys.js';
 import { Subscriber, subscriberSource } from './pubsub.js';
 import { pairsToObject, recordFields, toRecord } from './record.js';
-import { BURY, CLAIM, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
+import { BURY, CLAIM, CLAIM_TAKE, COUNT, CREATE, DELETE, PUSH, RELEASE, type Script, TAKE, TOUCH, UPDATE } from './scripts.js';
 
 export { RedisStoreError } from './error.js';
 
@@ -251,6 +251,12 @@ export class RedisStore implements SharedSessionStore {
   async claimReceiver(key: string, token: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
     return (await this.#evalAll('claimReceiver', CLAIM, key, [token, now, now + ttlMs, key])) === 1;
+  }
+
+  /** `claimReceiver` and, when granted, `take(key, 'outgoing')`: one script, one round trip. */
+  async claimAndTake(key: string, token: string, ttlMs: number): Promise<string[] | null> {
+    const now = this.#now();
+    return (await this.#evalAll('claimAndTake', CLAIM_TAKE, key, [token, now, now + ttlMs, key])) as string[] | null;
   }
 
   async bury(key: string, closeCode: number, closeReason: string, ttlMs: number): Promise<void> {

@@ -82,20 +82,36 @@ if ttl then
 end`;
 }
 
-// KEYS: record, outgoing, incoming, index. ARGV: token, now, claimUntil, key
-// A claim is a receiving request arriving: a sign of life, so it renews the time to live (by the
-// one last given, as RELEASE does). A tombstone (see BURY) cannot be claimed.
-export const CLAIM = new Script(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HGET', KEYS[1], 'buried') then return 0 end
+/**
+ * Lua that claims the receiver (ARGV: token, now, claimUntil, key); a refused claim returns
+ * `refused` from the script. A claim is a receiving request arriving: a sign of life, so it
+ * renews the time to live (by the one last given, as RELEASE does). A tombstone (see BURY)
+ * cannot be claimed.
+ */
+function claim(refused: string): string {
+  return `if redis.call('EXISTS', KEYS[1]) == 0 then return ${refused} end
+if redis.call('HGET', KEYS[1], 'buried') then return ${refused} end
 local holder = redis.call('HGET', KEYS[1], 'receiver')
 if holder and holder ~= ARGV[1] then
   local claimUntil = tonumber(redis.call('HGET', KEYS[1], 'claimUntil') or '0')
-  if claimUntil > tonumber(ARGV[2]) then return 0 end
+  if claimUntil > tonumber(ARGV[2]) then return ${refused} end
 end
 redis.call('HSET', KEYS[1], 'receiver', ARGV[1], 'claimUntil', ARGV[3])
-${renewByStoredTtl(4)}
+${renewByStoredTtl(4)}`;
+}
+
+// KEYS: record, outgoing, incoming, index. ARGV: token, now, claimUntil, key
+export const CLAIM = new Script(`
+${claim('0')}
 return 1`);
+
+// KEYS: record, outgoing, incoming, index. ARGV: token, now, claimUntil, key
+// CLAIM, then TAKE of the outgoing mailbox when granted: the messages (a nil reply when refused).
+export const CLAIM_TAKE = new Script(`
+${claim('false')}
+local messages = redis.call('LRANGE', KEYS[2], 0, -1)
+if #messages > 0 then redis.call('DEL', KEYS[2]) end
+return messages`);
 
 // KEYS: record, outgoing, incoming, index. ARGV: closeCode, closeReason, ttl, key, closedState
 // The record becomes its own tombstone: closed, unclaimed, without mailboxes, out of the index.
