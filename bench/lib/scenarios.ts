@@ -444,10 +444,12 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 1.6,
       issue: 17,
       blocker:
-        'four Redis round trips per echo, one after the other for a session (claim, take of the outgoing mailbox, take of ' +
-        'the incoming one for the send, release; 26.6 commands counting its scripts\', from 6 and 38.5 before 2f1c29b), so one ' +
-        'message in flight per session is bounded by latency more than by CPU; on 2 cores the second process shares them ' +
-        'with the first, redis-server, the balancer and the load generator (PROFILE.md, round three)',
+        'the machine: on 2 cores the second process shares them with the first, redis-server, the balancer and the load ' +
+        'generator, which cost ~150 µs of CPU per echo besides the server\'s 280-390 µs, so two processes can reach at most ' +
+        '2 × 280 / 433 = 1.29× one process here (bare http servers behind the same balancer: 1.33×, bare Koa 1.18×); ' +
+        '1.6× needs the server to be 80 % of an echo\'s CPU. Three Redis round trips per echo since claimAndTake (claim with ' +
+        'the outgoing mailbox, the send\'s take of the incoming one, release; four before), one after the other for a ' +
+        'session (PROFILE.md, round four)',
     },
   },
   wsEcho(16, {
