@@ -415,8 +415,9 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 0.5,
       issue: 17,
       blocker:
-        'what an open websocket keeps besides ws itself: its Session and SessionChannel, the store record, ' +
-        'session.headers and the peer address, the receiver and its onAbort callback (PROFILE.md, round four, idle memory)',
+        'what an open websocket keeps besides ws itself (about 1.1 KB of heap): its Session and SessionChannel, the store record, ' +
+        'session.headers and the peer address, the receiver, inlet and heartbeat slot; and V8\'s young generation, which opening ' +
+        'the sessions grows by about 4 KB per session in every server alike and this row counts (PROFILE.md, round four, idle memory)',
     },
   },
   idleReceivers('xhr_streaming', 'xhr-streaming'),
