@@ -45,7 +45,7 @@ const HELP = `Usage: npm run bench -- [options]
   --quick              short durations, 1 round, results to a temp folder (unless --out)
   --scenario LIST      comma-separated ids or prefixes: ws-echo, ws-echo-1, paced-broadcast,
                        paced-broadcast-1000, conn-setup, xhr-polling, idle-memory, idle-xhr-streaming,
-                       idle-eventsource, redis-scale, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
+                       idle-eventsource, redis-scale, scale-ceiling, ws-echo-16, broadcast, broadcast-5000, xhr-streaming,
                        koa-cost, rooms-5000, rooms-5000-paced, rooms-5000-split (a load-generator name such as idle-receivers
                        or rooms selects all that use it)
   --rounds N           interleaved rounds of every scenario (default 3 for the scenarios coalescing

@@ -99,6 +99,26 @@ export function variants(redisUrl: string): Record<string, Variant> {
       processes: 2,
       redis: true,
     },
+    // The scale-out rig's own ceiling (issue 17): a server that does almost nothing, one or two
+    // processes behind the same balancer, so what two processes can buy on this machine shows.
+    'bare-http-1-process': {
+      id: 'bare-http-1-process',
+      label: 'bare http handler, 1 process',
+      script: 'bench/servers/bare-http.ts',
+      args: [],
+      protocol: 'raw',
+      processes: 1,
+      balancer: true,
+    },
+    'bare-http-2-processes': {
+      id: 'bare-http-2-processes',
+      label: 'bare http handler, 2 processes',
+      script: 'bench/servers/bare-http.ts',
+      args: [],
+      protocol: 'raw',
+      processes: 2,
+      balancer: true,
+    },
     'bare-http': { id: 'bare-http', label: 'bare http handler', script: 'bench/servers/bare-http.ts', args: [], protocol: 'raw' },
     'bare-koa': { id: 'bare-koa', label: 'bare Koa app', script: 'bench/servers/bare-koa.ts', args: [], protocol: 'raw' },
   };
@@ -452,6 +472,27 @@ export const SCENARIOS: ScenarioDef[] = [
         'the outgoing mailbox, the send\'s take of the incoming one, release; four before), one after the other for a ' +
         'session (PROFILE.md, round four)',
     },
+  },
+  {
+    id: 'scale-ceiling',
+    title: 'the scale-out rig: two processes vs one of a bare http server',
+    load: 'http-requests',
+    group: 'scale',
+    onlyVariants: ['bare-http-1-process', 'bare-http-2-processes'],
+    baseline: 'bare-http-1-process',
+    pin: false,
+    rounds: 2,
+    params: { concurrency: 100, durationSec: 3, warmupSec: 1 },
+    quick: { concurrency: 100, durationSec: 2, warmupSec: 1 },
+    describe: (p) =>
+      `${p.concurrency} keep-alive connections sending GET / back to back through the round-robin balancer of redis-scale to one or two ` +
+      `bare http processes (not pinned), ${p.durationSec} s measured after ${p.warmupSec} s warm-up: what a second process can add on ` +
+      `this machine when the server costs almost nothing and the balancer and the load generator share the cores (PROFILE.md, round four)`,
+    metrics: [
+      { key: 'requestsPerSec', label: 'requests/s', better: 'higher', digits: 0 },
+      { key: 'p50Ms', label: 'p50 ms', better: 'lower', digits: 2 },
+      { key: 'p99Ms', label: 'p99 ms', better: 'lower', digits: 2 },
+    ],
   },
   wsEcho(16, {
     rounds: 2,
