@@ -72,7 +72,11 @@ export function setCors(ctx: Context): void {
   res.setHeader('Access-Control-Allow-Origin', headers['Access-Control-Allow-Origin']);
   if (headers['Access-Control-Allow-Credentials'] !== undefined) res.setHeader('Access-Control-Allow-Credentials', headers['Access-Control-Allow-Credentials']);
   if (headers['Access-Control-Allow-Headers'] !== undefined) res.setHeader('Access-Control-Allow-Headers', headers['Access-Control-Allow-Headers']);
-  ctx.vary('Origin');
+  // Every poll and send gets here. With no Vary yet (the usual case) what ctx.vary() would write
+  // is just `Origin`: set it straight, without the vary package's parsing (~4 µs per polling
+  // echo in the round-four profile); a Vary upstream middleware set is merged by ctx.vary().
+  if (!res.hasHeader('Vary') && !res.headersSent) res.setHeader('Vary', 'Origin');
+  else ctx.vary('Origin');
 }
 
 /** A request header as `ctx.get()` reads it: '' when absent. */

@@ -214,6 +214,31 @@ describe('middleware above sockjs()', { timeout: 30_000 }, () => {
     }
   });
 
+  it('a Vary set above, before or after await next(), is merged with the Origin SockJS varies on', async () => {
+    const before: Koa.Middleware = async (ctx, next) => {
+      ctx.vary('Accept-Encoding');
+      await next();
+    };
+    const afterNext: Koa.Middleware = async (ctx, next) => {
+      await next();
+      ctx.vary('Accept-Language');
+    };
+    const plain = await start([]);
+    const merged = await start([before, afterNext]);
+    try {
+      const polls = async (base: string): Promise<Reply[]> => {
+        const url = `${base}/echo/000/${randomUUID()}`;
+        return [await post(`${url}/xhr`), await post(`${url}/xhr_send`, '["v"]'), await post(`${url}/xhr`)];
+      };
+      for (const reply of await polls(plain.base)) assert.equal(reply.headers.vary, 'Origin');
+      for (const reply of await polls(merged.base)) assert.equal(reply.headers.vary, 'Accept-Encoding, Origin, Accept-Language');
+      assert.deepEqual([...plain.errors, ...merged.errors], []);
+    } finally {
+      await plain.close();
+      await merged.close();
+    }
+  });
+
   it('koa-helmet in front: every SockJS response works as without it; the iframe page and htmlfile keep their own policy', async () => {
     const harness = await start([helmet()]);
     try {
