@@ -51,6 +51,8 @@ export const DEFAULTS = Object.freeze({
   }),
   /** Bytes a streaming response carries before it is ended: 128 KiB (sockjs-node's `response_limit`). */
   responseLimit: 128 * KIB,
+  /** Milliseconds a websocket closed by the server waits for the client's close frame before it is cut: 5 000 (ws's own is 30 000). */
+  websocketCloseTimeout: 5_000,
   /** The sockjs-client script of the iframe page: 1.6.1 on jsDelivr. */
   sockjsUrl: 'https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js',
   /** No JSESSIONID cookie. */

@@ -75,7 +75,7 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
   declareRoute(route);
   // The connection protocol: how this middleware and its transports reach the route's sessions.
   const session = connectorOf(manager);
-  const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate);
+  const wss = createWebsocketServer(route.maxMessageSize, route.perMessageDeflate, route.websocketCloseTimeout);
   const { sessionUrls, routeUrls } = transportTable(wss);
   const iframe = iframeEndpoint(route.sockjsUrl, route.origins.frameAncestors);
 

@@ -17,6 +17,7 @@ import type { Session } from './session/session.js';
 import { TRANSPORT_NAMES, type TransportName } from './transports/names.js';
 import { rejectUnknownKeys } from './util/option-keys.js';
 import { describeValue } from './util/describe-value.js';
+import { MAX_DELAY_HINT, MAX_DELAY_MS } from './util/max-delay.js';
 
 export { TRANSPORT_NAMES, type TransportName };
 
@@ -50,6 +51,16 @@ export interface SockjsRouteOptions {
   perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
   /** Bytes a streaming response carries before it is closed (client reconnects). @default 131_072 */
   responseLimit?: number | undefined;
+  /**
+   * Milliseconds a websocket the server closes (`session.close()`, a dead peer, a stalled
+   * reader, `close()` of the route) waits for the client's answering close frame before the
+   * connection is cut. RFC 6455 (section 7.1.1) has the server wait for it; a client that is
+   * gone or not reading never sends it, and until the cut its connection stays open, and
+   * `server.close()` waits for it. ws's own default is 30 000, longer than many orchestrators'
+   * grace period after SIGTERM (Kubernetes: 30 s). At most 2^31 - 1.
+   * @default 5_000
+   */
+  websocketCloseTimeout?: number | undefined;
   /**
    * URL of the sockjs-client script the iframe page (`/iframe.html`) loads. sockjs-client
    * refuses an iframe running another version than the page ("Incompatible SockJS!"), so this
@@ -147,6 +158,7 @@ export const SOCKJS_OPTION_KEYS = {
   maxMessageSize: true,
   perMessageDeflate: true,
   responseLimit: true,
+  websocketCloseTimeout: true,
   sockjsUrl: true,
   jsessionid: true,
   cors: true,
@@ -175,6 +187,8 @@ export interface RouteConfig {
   readonly perMessageDeflate: false | Readonly<Required<PerMessageDeflateOptions>>;
   /** Bytes a streaming response carries before it is ended. */
   readonly responseLimit: number;
+  /** Milliseconds a websocket closed by the server waits for the client's close frame before it is cut. */
+  readonly websocketCloseTimeout: number;
   /** The sockjs-client script of the iframe page. */
   readonly sockjsUrl: string;
   /** Whether (or how) a JSESSIONID cookie is set. */
@@ -198,6 +212,13 @@ export interface ResolvedRoute extends RouteConfig {
 
 function positiveInteger(option: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new SockjsOptionError(option, `must be a positive integer, got ${describeValue(value)}`);
+  return value;
+}
+
+function delay(option: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DELAY_MS) {
+    throw new SockjsOptionError(option, `must be a positive number of milliseconds and ${MAX_DELAY_HINT}, got ${describeValue(value)}`);
+  }
   return value;
 }
 
@@ -286,6 +307,7 @@ export function resolveOptions<S extends Session>(options: SockjsOptions<S> = {}
     maxMessageSize: positiveInteger('maxMessageSize', options.maxMessageSize ?? DEFAULTS.maxMessageSize),
     perMessageDeflate: resolveDeflate(options.perMessageDeflate),
     responseLimit: positiveInteger('responseLimit', options.responseLimit ?? DEFAULTS.responseLimit),
+    websocketCloseTimeout: delay('websocketCloseTimeout', options.websocketCloseTimeout ?? DEFAULTS.websocketCloseTimeout),
     sockjsUrl,
     jsessionid,
     cors: boolean('cors', options.cors ?? DEFAULTS.cors),

@@ -6,7 +6,8 @@
 import type { Context } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { DEFAULTS } from '../../defaults.js';
 import { quietClientErrors, unquietClientErrors } from '../../http/client-gone.js';
 import { logger } from '../../log.js';
 import { wsDeflateOptions, type DeflateSettings } from './deflate.js';
@@ -76,8 +77,15 @@ export function isTooLarge(error: Error): boolean {
   return (error as Error & { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 }
 
-export function createWebsocketServer(maxMessageSize: number, deflate: DeflateSettings = false): WebSocketServer {
-  return new WebSocketServer({ noServer: true, maxPayload: maxMessageSize, perMessageDeflate: wsDeflateOptions(deflate), clientTracking: false });
+/**
+ * The route's ws server (handshakes only: `noServer`, no client tracking). `closeTimeout`: how
+ * long a websocket the server closes waits for the client's close frame before ws destroys the
+ * connection (the `websocketCloseTimeout` option; ws 8.19+, whose own default is 30 s).
+ */
+export function createWebsocketServer(maxMessageSize: number, deflate: DeflateSettings = false, closeTimeout: number = DEFAULTS.websocketCloseTimeout): WebSocketServer {
+  // closeTimeout came in ws 8.19.0 (the version package.json asks for); @types/ws 8.18 lacks it.
+  const options: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: maxMessageSize, perMessageDeflate: wsDeflateOptions(deflate), clientTracking: false, closeTimeout };
+  return new WebSocketServer(options);
 }
 
 /**
