@@ -103,6 +103,27 @@ function refusedAsFalse(taken: string[] | null): string[] | false {
   return taken ?? false;
 }
 
+/** How far down `store`'s prototype chain its `name` is defined: 0 on the object itself. */
+function definedAt(store: object, name: string): number {
+  let depth = 0;
+  for (let at: object | null = store; at !== null; at = Object.getPrototypeOf(at) as object | null, depth++) {
+    if (Object.prototype.hasOwnProperty.call(at, name)) return depth;
+  }
+  return Infinity;
+}
+
+/**
+ * Whether the store's `claimAndTake` may stand for its `claimReceiver` and `take`: not when a
+ * subclass (or the object itself) overrides either of them below the class that wrote
+ * `claimAndTake`, as a store extending MemoryStore to filter or log `take` does. The inherited
+ * `claimAndTake` would not call the override, so such a store is served by its two methods.
+ */
+function claimAndTakeOf(store: SessionStore): SessionStore['claimAndTake'] {
+  if (typeof store.claimAndTake !== 'function') return undefined;
+  const at = definedAt(store, 'claimAndTake');
+  return at <= definedAt(store, 'take') && at <= definedAt(store, 'claimReceiver') ? store.claimAndTake : undefined;
+}
+
 /** Wake topics are the adapter's own: no topic of the session layer starts with `wake:`. */
 function wakeTopic(key: string, mailbox: Mailbox): string {
   return `wake:${mailbox}:${key}`;
@@ -125,6 +146,12 @@ export class StoreAdapter {
   /** True when wake-ups come from the store itself (a shared store with `watch`). */
   readonly #nativeWatch: boolean;
   readonly #options: StoreAdapterOptions;
+  /**
+   * The store's `claimAndTake` when it may be used (see `claimAndTakeOf`), decided for the
+   * `take`, `claimReceiver` and `claimAndTake` the store had then: decided again if any of them
+   * is replaced later (a store patched at run time, as tests of faulty stores do).
+   */
+  #claimAndTake: { take: unknown; claimReceiver: unknown; own: unknown; use: SessionStore['claimAndTake'] };
   /** In-process topics: every topic of a store that is not shared. */
   readonly #topics = new Map<string, Set<Listener>>();
 
@@ -137,6 +164,7 @@ export class StoreAdapter {
     this.shared = this.#sharedStore !== undefined;
     this.nodeId = this.#sharedStore?.nodeId ?? `local-${randomUUID()}`;
     this.#nativeWatch = typeof this.#sharedStore?.watch === 'function';
+    this.#claimAndTake = { take: store.take, claimReceiver: store.claimReceiver, own: store.claimAndTake, use: claimAndTakeOf(store) };
     this.bury = store.bury ? (key, closeCode, closeReason, ttlMs) => this.#call('bury', () => store.bury!(key, closeCode, closeReason, ttlMs)) : undefined;
   }
 
@@ -196,8 +224,13 @@ export class StoreAdapter {
    */
   claimAndTake(key: string, token: string, ttlMs: number): Awaitable<string[] | boolean> {
     const store = this.#store;
-    if (!store.claimAndTake) return this.claimReceiver(key, token, ttlMs);
-    const taken = this.#call('claimAndTake', () => store.claimAndTake!(key, token, ttlMs), checkMessagesOrRefused);
+    let decided = this.#claimAndTake;
+    if (decided.take !== store.take || decided.claimReceiver !== store.claimReceiver || decided.own !== store.claimAndTake) {
+      decided = this.#claimAndTake = { take: store.take, claimReceiver: store.claimReceiver, own: store.claimAndTake, use: claimAndTakeOf(store) };
+    }
+    const claimAndTake = decided.use;
+    if (claimAndTake === undefined) return this.claimReceiver(key, token, ttlMs);
+    const taken = this.#call('claimAndTake', () => claimAndTake.call(store, key, token, ttlMs), checkMessagesOrRefused);
     if (isPromiseLike(taken)) return taken.then(refusedAsFalse);
     return refusedAsFalse(taken);
   }

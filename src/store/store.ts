@@ -180,8 +180,10 @@ export interface SessionStore {
    * atomic step (for a networked store, one round trip instead of two on every long poll).
    * Answers what the outgoing mailbox held, oldest first (`[]` when empty), when `token` holds
    * the claim now; `null` when the claim is refused, and then nothing is taken. Stores without
-   * it get `claimReceiver` followed by `take`. Suite: "claims and takes the outgoing mailbox in
-   * one step" (skipped without it).
+   * it get `claimReceiver` followed by `take`, and so does a store whose `take` or
+   * `claimReceiver` is overridden below the class that wrote `claimAndTake` (a subclass of
+   * MemoryStore or RedisStore that filters `take`: the inherited `claimAndTake` would bypass it).
+   * Suite: "claims and takes the outgoing mailbox in one step" (skipped without it).
    */
   claimAndTake?(key: string, token: string, ttlMs: number): Awaitable<string[] | null>;
 

@@ -170,6 +170,42 @@ describe('store adapter: a store that is not shared', () => {
     assert.deepEqual(fallback.meter.done, ['claimReceiver', 'claimReceiver']);
   });
 
+  it('does not use an inherited claimAndTake when take or claimReceiver is overridden below it (a MemoryStore subclass)', () => {
+    // A subclass that filters what `take` answers: the inherited claimAndTake would bypass it.
+    class Redacting extends MemoryStore {
+      override take(key: string, mailbox: 'incoming' | 'outgoing'): string[] {
+        return super.take(key, mailbox).filter((message) => message !== '"secret"');
+      }
+    }
+    const store = new Redacting();
+    store.create('k', record('x'), TTL);
+    store.push('k', 'outgoing', ['"a"', '"secret"']);
+    const { adapter, meter } = adapt(store);
+    assert.equal(adapter.claimAndTake('k', 't1', TTL), true, 'claimed only: the caller takes through the override');
+    assert.deepEqual(meter.done, ['claimReceiver']);
+    assert.deepEqual(adapter.take('k', 'outgoing'), ['"a"']);
+
+    // A subclass that also writes its own claimAndTake is trusted with it.
+    class Combined extends Redacting {
+      override claimAndTake(key: string, token: string, ttlMs: number): string[] | null {
+        return this.claimReceiver(key, token, ttlMs) ? this.take(key, 'outgoing') : null;
+      }
+    }
+    const combined = new Combined();
+    combined.create('k', record('x'), TTL);
+    combined.push('k', 'outgoing', ['"secret"', '"b"']);
+    assert.deepEqual(adapt(combined).adapter.claimAndTake('k', 't1', TTL), ['"b"']);
+
+    // Patched on the instance after the route started (as the faulty-store tests do): decided again.
+    const patched = new MemoryStore();
+    patched.create('k', record('x'), TTL);
+    patched.push('k', 'outgoing', ['"c"']);
+    const late = adapt(patched);
+    patched.take = () => ['"patched"'];
+    assert.equal(late.adapter.claimAndTake('k', 't1', TTL), true);
+    assert.deepEqual(late.adapter.take('k', 'outgoing'), ['"patched"']);
+  });
+
   it('turns a method that throws into a rejection, timed as a failure', async () => {
     const memory = new MemoryStore();
     const throwing = new Proxy(memory, {
