@@ -8,7 +8,9 @@ describe('heartbeats on every transport', () => {
   let server: ConformanceServer;
   let base: string;
   before(async () => {
-    server = await startServer({ heartbeatDelay: 30 });
+    // pingTimeout would default to heartbeatDelay: a pong not handled within 30 ms (a loaded
+    // machine) would drop the websocket as a dead peer before its second h frame.
+    server = await startServer({ heartbeatDelay: 30, pingTimeout: 60_000 });
     base = server.url + '/echo';
   });
   after(() => server.close());

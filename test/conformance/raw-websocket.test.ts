@@ -27,7 +27,9 @@ describe('raw websocket: <base_url>/websocket', () => {
   });
 
   it('no open frame, no heartbeat frame; several messages stay several messages', async () => {
-    const hb = await startServer({ heartbeatDelay: 20 });
+    // A long pingTimeout: with the default (heartbeatDelay) a pong late by 20 ms on a loaded
+    // machine would drop the connection as a dead peer.
+    const hb = await startServer({ heartbeatDelay: 20, pingTimeout: 60_000 });
     try {
       const [ws, session] = await openWithSession(hb, '/echo');
       await until(() => session.heartbeats >= 2, 'two heartbeats');

@@ -69,6 +69,8 @@ export interface ConformanceOptions {
   /** For tests of heartbeats and timeouts. @default the library's (25 s, 5 s) */
   heartbeatDelay?: number;
   disconnectDelay?: number;
+  /** How long a websocket ping waits for its pong. @default heartbeatDelay, as the library's */
+  pingTimeout?: number;
 }
 
 export interface ConformanceApp {
@@ -95,6 +97,7 @@ export function createConformanceApp(options: ConformanceOptions = {}): Conforma
       ...(options.store ? { store: options.store(name) } : {}),
       ...(options.heartbeatDelay !== undefined ? { heartbeatDelay: options.heartbeatDelay } : {}),
       ...(options.disconnectDelay !== undefined ? { disconnectDelay: options.disconnectDelay } : {}),
+      ...(options.pingTimeout !== undefined ? { pingTimeout: options.pingTimeout } : {}),
       ...extra,
     });
     routes.set(`/${name}`, route);
