@@ -410,10 +410,11 @@ export const SCENARIOS: ScenarioDef[] = [
       ratio: 1.1,
       issue: 17,
       blocker:
-        'an echo is two requests through Koa, with the same syscalls as sockjs-node (two reads, one writev, one write); ' +
-        'in the profile the writes in Koa\'s respond take ~38 % of the server\'s time, Koa itself ~8 %, koa-sockjs\'s own ' +
-        'code ~20 %. The long poll no longer goes through Koa 3\'s stream.pipeline (766b4ae: ~22 % less CPU per echo) nor ' +
-        'reads the session record back (2f1c29b); see "Koa\'s own cost" below and PROFILE.md, round three',
+        'an echo is two requests through Koa, with the same syscalls as sockjs-node (4.4 against 4.3 per echo); the gap is ' +
+        'JavaScript: about 50 µs per echo in koa-sockjs\'s own code against sockjs-node\'s 32 µs, and Koa, whose two requests ' +
+        'alone cost 62 % of what 1.1× allows (see "Koa\'s own cost" below), nothing single and large in the profile. Tried: ' +
+        'long polls outside Koa 3\'s stream.pipeline (766b4ae, ~22 % less CPU), no record read-back (2f1c29b), Vary set ' +
+        'straight (57e5000). The ratio moves between about 0.5× and 0.9× from run to run on this VM (PROFILE.md, round four)',
     },
   },
   {
