@@ -31,6 +31,21 @@ class Meter implements StoreMeter {
   }
 }
 
+/** A store with only the nine core methods, over `memory` (none of MemoryStore's optional ones). */
+function coreOf(memory: MemoryStore): SessionStore {
+  return {
+    create: (key, r, ttl) => memory.create(key, r, ttl),
+    get: (key) => memory.get(key),
+    update: (key, patch, owner) => memory.update(key, patch, owner),
+    touch: (key, ttl) => memory.touch(key, ttl),
+    delete: (key) => memory.delete(key),
+    push: (key, mailbox, messages) => memory.push(key, mailbox, messages),
+    take: (key, mailbox) => memory.take(key, mailbox),
+    claimReceiver: (key, token, ttl) => memory.claimReceiver(key, token, ttl),
+    releaseReceiver: (key, token) => memory.releaseReceiver(key, token),
+  };
+}
+
 function adapt(store: SessionStore, localCount = 0): { adapter: StoreAdapter; meter: Meter; errors: string[] } {
   const meter = new Meter();
   const errors: string[] = [];
@@ -126,17 +141,7 @@ describe('store adapter: a store that is not shared', () => {
     const memory = new MemoryStore();
     memory.create('k', record('x'), TTL);
     assert.equal(adapt(memory).adapter.count(), 1, "the store's own count");
-    const core: SessionStore = {
-      create: (key, r, ttl) => memory.create(key, r, ttl),
-      get: (key) => memory.get(key),
-      update: (key, patch, owner) => memory.update(key, patch, owner),
-      touch: (key, ttl) => memory.touch(key, ttl),
-      delete: (key) => memory.delete(key),
-      push: (key, mailbox, messages) => memory.push(key, mailbox, messages),
-      take: (key, mailbox) => memory.take(key, mailbox),
-      claimReceiver: (key, token, ttl) => memory.claimReceiver(key, token, ttl),
-      releaseReceiver: (key, token) => memory.releaseReceiver(key, token),
-    };
+    const core = coreOf(memory);
     const { adapter } = adapt(core, 7);
     assert.equal(adapter.count(), 7);
     assert.equal(adapter.bury, undefined, 'no bury: the session layer updates and touches instead');
@@ -151,17 +156,7 @@ describe('store adapter: a store that is not shared', () => {
     assert.deepEqual(adapter.claimAndTake('k', 't1', TTL), ['"a"'], 'granted: the mailbox, synchronously');
     assert.equal(adapter.claimAndTake('k', 't2', TTL), false, 'refused (null from the store): false');
     assert.deepEqual(meter.done, ['claimAndTake', 'claimAndTake']);
-    const core: SessionStore = {
-      create: (key, r, ttl) => memory.create(key, r, ttl),
-      get: (key) => memory.get(key),
-      update: (key, patch, owner) => memory.update(key, patch, owner),
-      touch: (key, ttl) => memory.touch(key, ttl),
-      delete: (key) => memory.delete(key),
-      push: (key, mailbox, messages) => memory.push(key, mailbox, messages),
-      take: (key, mailbox) => memory.take(key, mailbox),
-      claimReceiver: (key, token, ttl) => memory.claimReceiver(key, token, ttl),
-      releaseReceiver: (key, token) => memory.releaseReceiver(key, token),
-    };
+    const core = coreOf(memory);
     memory.push('k', 'outgoing', ['"b"']);
     const fallback = adapt(core);
     assert.equal(fallback.adapter.claimAndTake('k', 't1', TTL), true, 'without claimAndTake: claimed, the mailbox left for the caller');
