@@ -3,7 +3,7 @@
 // `use`, binds each session to the logged-in user with `identity`, knows who connected from
 // `session.data`, and never sees the cookie itself.
 //
-//   npx tsx examples/cookie-auth/server.ts      # http://127.0.0.1:8083 (PORT to change it)
+//   npx tsx examples/cookie-auth/server.ts      # http://127.0.0.1:8087 (PORT to change it)
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -121,7 +121,7 @@ async function readText(ctx: Koa.Context): Promise<string> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const server = createCookieAuthApp().app.listen(Number(process.env['PORT'] ?? 8083), process.env['HOST'] ?? '127.0.0.1', () => {
+  const server = createCookieAuthApp().app.listen(Number(process.env['PORT'] ?? 8087), process.env['HOST'] ?? '127.0.0.1', () => {
     const { address, port } = server.address() as AddressInfo;
     console.log(`Cookie-auth chat running at http://${address}:${port}/`);
   });

@@ -3,7 +3,7 @@
 // awaits session.drain(): a slow or stalled client makes it wait instead of filling memory,
 // so the session never comes near maxBufferedBytes (and is never closed as too slow).
 //
-//   npx tsx examples/firehose/server.ts     # ws://127.0.0.1:8083/firehose (PORT to change it)
+//   npx tsx examples/firehose/server.ts     # ws://127.0.0.1:8086/firehose (PORT to change it)
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import Koa from 'koa';
@@ -66,7 +66,7 @@ export function createFirehoseApp(): { app: Koa; sessions: FirehoseSession[] } {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { app } = createFirehoseApp();
-  const server = app.listen(Number(process.env.PORT ?? 8083), process.env.HOST ?? '127.0.0.1', () => {
+  const server = app.listen(Number(process.env.PORT ?? 8086), process.env.HOST ?? '127.0.0.1', () => {
     const { address, port } = server.address() as AddressInfo;
     console.log(`Firehose at http://${address}:${port}/firehose (try the websocket: ws://${address}:${port}/firehose/websocket)`);
   });

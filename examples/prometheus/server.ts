@@ -1,9 +1,9 @@
 // koa-sockjs metrics for Prometheus: an echo route whose OpenTelemetry metrics are served on
 // GET /metrics in Prometheus' text format, by the OpenTelemetry Prometheus exporter.
 //
-//   npx tsx examples/prometheus/server.ts   # http://127.0.0.1:8082/metrics (PORT to change it)
+//   npx tsx examples/prometheus/server.ts   # http://127.0.0.1:8085/metrics (PORT to change it)
 //
-// Prometheus scrapes it with:   scrape_configs: [{ job_name: koa-sockjs, static_configs: [{ targets: ['127.0.0.1:8082'] }] }]
+// Prometheus scrapes it with:   scrape_configs: [{ job_name: koa-sockjs, static_configs: [{ targets: ['127.0.0.1:8085'] }] }]
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -43,7 +43,7 @@ export function createMetricsApp(): MetricsApp {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { app } = createMetricsApp();
-  const server = app.listen(Number(process.env.PORT ?? 8082), process.env.HOST ?? '127.0.0.1', () => {
+  const server = app.listen(Number(process.env.PORT ?? 8085), process.env.HOST ?? '127.0.0.1', () => {
     const { address, port } = server.address() as AddressInfo;
     console.log(`Echo at http://${address}:${port}/echo, metrics at http://${address}:${port}/metrics`);
   });
