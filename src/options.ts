@@ -57,7 +57,8 @@ export interface SockjsRouteOptions {
    * connection is cut. RFC 6455 (section 7.1.1) has the server wait for it; a client that is
    * gone or not reading never sends it, and until the cut its connection stays open, and
    * `server.close()` waits for it. ws's own default is 30 000, longer than many orchestrators'
-   * grace period after SIGTERM (Kubernetes: 30 s). At most 2^31 - 1.
+   * grace period after SIGTERM (Kubernetes: 30 s). A hixie-76 websocket (no close frame in that
+   * draft) waits as long for the client to end its side of the connection. At most 2^31 - 1.
    * @default 5_000
    */
   websocketCloseTimeout?: number | undefined;

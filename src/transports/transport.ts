@@ -20,6 +20,8 @@ export interface TransportRoute {
   readonly maxMessageSize: number;
   /** Bytes a streaming response carries before it is ended. */
   readonly responseLimit: number;
+  /** Milliseconds a websocket closed by the server waits for the client before it is cut. */
+  readonly websocketCloseTimeout: number;
   /** Whether (or how) a JSESSIONID cookie is set. */
   readonly jsessionid: JsessionidOption;
   /** Whether CORS headers are sent. */

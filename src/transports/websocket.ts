@@ -64,17 +64,22 @@ async function serveHixie76(tr: TransportRequest, admission: Admission): Promise
   const req = takeSocket(ctx);
   let receiver: Hixie76Receiver | undefined;
   let frames: SockjsFrames | undefined;
-  const connection = new Hixie76Connection(req.socket as Socket, route.maxMessageSize, {
-    onMessage(text) {
-      if (frames && !frames.take(text, Buffer.byteLength(text))) connection.terminate();
+  const connection = new Hixie76Connection(
+    req.socket as Socket,
+    route.maxMessageSize,
+    {
+      onMessage(text) {
+        if (frames && !frames.take(text, Buffer.byteLength(text))) connection.terminate();
+      },
+      onTooLarge() {
+        session.metrics.refused('size');
+      },
+      onClose() {
+        receiver?.closed();
+      },
     },
-    onTooLarge() {
-      session.metrics.refused('size');
-    },
-    onClose() {
-      receiver?.closed();
-    },
-  });
+    route.websocketCloseTimeout,
+  );
   if (!(await connection.accept(req, req[kUpgradeHead] ?? Buffer.alloc(0)))) return;
   // Broken frames right behind the 8 bytes may have dropped it already.
   if (!connection.open) return;

@@ -14,6 +14,7 @@ import { WebSocket } from 'ws';
 import { DEFAULTS, Session, SockjsOptionError, sockjs, type SockjsManagedOptions } from '../../src/index.js';
 import { until } from '../helpers/http-client.js';
 import { listen, type Listening } from '../helpers/listen.js';
+import { KEY1, KEY2 } from '../helpers/hixie76-client.js';
 
 const servers: Listening[] = [];
 const sockets: net.Socket[] = [];
@@ -70,6 +71,34 @@ describe('websocketCloseTimeout', () => {
       assert.match(client.received(), CLOSE_FRAME, 'the close frame reached the client first');
     });
   }
+
+  it('cuts a hixie-76 client that never ends its side of the connection (the draft has no close frame to answer)', { timeout: 10_000 }, async () => {
+    const { port, middleware, server } = await start({ websocketCloseTimeout: 300 });
+    // allowHalfOpen: the client reads the server's FIN and does not answer with its own.
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    sockets.push(socket);
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+    const origin = `http://127.0.0.1:${port}`;
+    socket.write(
+      `GET /p/000/aaa/websocket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\n` +
+        `Origin: ${origin}\r\nSec-WebSocket-Key1: ${KEY1}\r\nSec-WebSocket-Key2: ${KEY2}\r\n\r\n`,
+    );
+    await until(() => received.includes('\r\n\r\n'), 'the handshake');
+    socket.write('aaaaaaaa');
+    await until(() => middleware.manager.activeSessions().length === 1, 'the session');
+    const t0 = performance.now();
+    middleware.manager.activeSessions()[0]!.close(3000, 'bye');
+    await ended;
+    // The client keeps its side open, so it sees no 'close': the server's socket is what must go,
+    // and server.close() waits for it.
+    servers.splice(servers.indexOf(server), 1);
+    await new Promise<void>((resolve, reject) => server.server.close((error) => (error ? reject(error) : resolve())));
+    assert.ok(performance.now() - t0 >= 290, `cut after ${performance.now() - t0} ms`);
+    assert.ok(received.includes('c[3000,"bye"]\xff\xff\x00'), 'the close frame and the draft\'s goodbye reached the client first');
+  });
 
   it('bounds server.close() after the route\'s close(): the process can exit', { timeout: 10_000 }, async () => {
     const { port, middleware, server } = await start({ websocketCloseTimeout: 300 });

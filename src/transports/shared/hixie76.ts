@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { DEFAULTS } from '../../defaults.js';
 import { logger } from '../../log.js';
 import type { AbortListener, Receiver } from '../../session/receiver.js';
 import { whenFlushed } from '../../session/drain.js';
@@ -155,6 +156,7 @@ export class Hixie76Connection {
   readonly #socket: Socket;
   readonly #parser: Hixie76Parser;
   readonly #handlers: Hixie76Handlers;
+  readonly #closeTimeoutMs: number;
 
   /** Bytes written but not yet sent. */
   get backlog(): number {
@@ -175,8 +177,13 @@ export class Hixie76Connection {
     this.#socket.resume();
   }
 
-  constructor(socket: Socket, maxMessageSize: number, handlers: Hixie76Handlers) {
+  /**
+   * @param closeTimeoutMs how long `close()` waits for the client to end its side before the
+   *   socket is destroyed (the `websocketCloseTimeout` option)
+   */
+  constructor(socket: Socket, maxMessageSize: number, handlers: Hixie76Handlers, closeTimeoutMs: number = DEFAULTS.websocketCloseTimeout) {
     this.#socket = socket;
+    this.#closeTimeoutMs = closeTimeoutMs;
     this.#handlers = handlers;
     this.#parser = new Hixie76Parser(maxMessageSize, (text) => {
       if (this.#pending) this.#pending.push(text);
@@ -264,8 +271,17 @@ export class Hixie76Connection {
   /** The closing handshake: 0xFF 0x00, then the end of the socket. */
   close(): void {
     if (this.#done) return;
-    if (this.#open) this.#socket.end(CLOSE_FRAME);
-    else this.#socket.end();
+    const socket = this.#socket;
+    if (this.#open) socket.end(CLOSE_FRAME);
+    else socket.end();
+    // The draft has no closing handshake to wait for, only the client's end of the TCP
+    // connection: the server's socket is half-open (http.Server's allowHalfOpen), so a client
+    // that never ends its side, or stopped reading, would hold it and server.close() for ever.
+    // Cut like ws cuts an unanswered close frame (its closeTimeout, on the real clock too).
+    if (!socket.destroyed) {
+      const cut = setTimeout(() => socket.destroy(), this.#closeTimeoutMs);
+      socket.once('close', () => clearTimeout(cut));
+    }
     this.#finish();
   }
 
