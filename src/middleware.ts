@@ -9,7 +9,7 @@ import { greeting } from './endpoints/greeting.js';
 import { IFRAME_PATH, iframeEndpoint } from './endpoints/iframe.js';
 import { info } from './endpoints/info.js';
 import { quietClientErrors } from './http/client-gone.js';
-import { answerPreflight } from './http/headers.js';
+import { answerPreflight, setCors } from './http/headers.js';
 import { respondMethodNotAllowed } from './http/raw.js';
 import { respondStoreUnavailable, respondText } from './http/text.js';
 import { refuseDraining } from './security/admission.js';
@@ -110,8 +110,12 @@ export function sockjs<S extends Session = Session>(options: SockjsOptions<S> = 
       else if (!(await refusedOrigin(ctx, route, session))) {
         // A client opening a session starts here: while the route drains, 503 tells it at once
         // to go elsewhere (sockjs-client gives up on the route instead of trying each transport).
-        if (ctx.method === 'GET' && session.draining) refuseDraining(ctx, session);
-        else info(ctx, route);
+        // With CORS headers, as the 200 would have them: a cross-origin page (and its health
+        // check) can read the 503, not just a network error.
+        if (ctx.method === 'GET' && session.draining) {
+          if (route.cors) setCors(ctx);
+          refuseDraining(ctx, session);
+        } else info(ctx, route);
       }
       return;
     }

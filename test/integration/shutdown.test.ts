@@ -354,6 +354,22 @@ describe('route.close({ timeout })', () => {
     await closing;
   });
 
+  it('the 503s of a draining route carry CORS headers, so a cross-origin page can read them (/info and a new session\'s poll)', async () => {
+    const { base, middleware } = await start({ origins: ['*'] });
+    const ws = new FrameClient(`${base}/000/ws/websocket`);
+    await ws.waitFor(1);
+    const closing = middleware.close({ timeout: 60_000 });
+    const headers = { Origin: 'https://app.example.com' };
+    for (const [method, url] of [['GET', `${base}/info`], ['POST', `${base}/000/new/xhr`]] as const) {
+      const answer = await request(url, { method, headers });
+      assert.equal(answer.status, 503, url);
+      assert.equal(answer.headers['access-control-allow-origin'], 'https://app.example.com', `${method} ${url}`);
+      assert.equal(answer.headers['access-control-allow-credentials'], 'true', `${method} ${url}`);
+    }
+    ws.close();
+    await closing;
+  });
+
   it('without a timeout closes at once; closing twice is one shutdown', async () => {
     const { base, middleware } = await start();
     const ws = new FrameClient(`${base}/000/a/websocket`);
