@@ -856,14 +856,14 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
     this.#armHeartbeat();
   }
 
-  #armDisconnect(): void {
+  /** The session is removed `delay` ms from now (`disconnectDelay` by default) unless a receiver comes. */
+  #armDisconnect(delay = this.settings.disconnectDelay): void {
     this.#clearDisconnect();
-    const { timers, disconnectDelay } = this.settings;
     const extras = this.#more;
-    extras.disconnect = timers.setTimeout(() => {
+    extras.disconnect = this.settings.timers.setTimeout(() => {
       extras.disconnect = undefined;
       this.#disconnectDue();
-    }, disconnectDelay);
+    }, delay);
   }
 
   /**
@@ -880,14 +880,7 @@ export class SessionChannel implements SessionOutlet, HeartbeatOwner, AbortListe
         if (record && this.session.state < SessionState.CLOSING) {
           const idleFor = timers.now() - record.seenAt;
           if (record.receiver !== undefined || idleFor < disconnectDelay) {
-            const extras = this.#more;
-            extras.disconnect = timers.setTimeout(
-              () => {
-                extras.disconnect = undefined;
-                this.#disconnectDue();
-              },
-              record.receiver !== undefined ? disconnectDelay : disconnectDelay - idleFor,
-            );
+            this.#armDisconnect(record.receiver !== undefined ? disconnectDelay : disconnectDelay - idleFor);
             return;
           }
         }
