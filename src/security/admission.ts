@@ -161,8 +161,7 @@ export class Gate {
       }
       return { data: {}, record };
     }
-    if (target.draining) return refuseDraining(ctx, target);
-    return this.#admitNewUnlessDraining(ctx, target);
+    return this.#admitNew(ctx, target);
   }
 
   /**
@@ -201,24 +200,26 @@ export class Gate {
         return undefined;
       }
     }
-    return this.#admitNewUnlessDraining(ctx, target);
-  }
-
-  /**
-   * `#admitNew`, then the draining check again: `close()` may have come while the `use` chain,
-   * the identity function or the limits were asked, and a session opened now would miss the
-   * shutdown (created after it closed every session, on a closed store).
-   */
-  async #admitNewUnlessDraining(ctx: Context, target: GateTarget): Promise<Admission | undefined> {
-    const admission = await this.#admitNew(ctx, target);
-    return admission && target.draining ? refuseDraining(ctx, target) : admission;
+    return this.#admitNew(ctx, target);
   }
 
   async #sameIdentity(ctx: Context, record: SessionRecord): Promise<boolean> {
     return !this.#identity || matches(await this.#identity(ctx), record);
   }
 
+  /**
+   * A new session: limits, the `use` chain, the identity function. Refused while the route
+   * drains, before all this and again after it: `close()` may have come while they were asked,
+   * and a session opened now would miss the shutdown (created after it closed every session, on
+   * a closed store).
+   */
   async #admitNew(ctx: Context, target: GateTarget): Promise<Admission | undefined> {
+    if (target.draining) return refuseDraining(ctx, target);
+    const admission = await this.#admitChecks(ctx, target);
+    return admission && target.draining ? refuseDraining(ctx, target) : admission;
+  }
+
+  async #admitChecks(ctx: Context, target: GateTarget): Promise<Admission | undefined> {
     if (this.#limits) {
       const refusal = await consumeNewSession(this.#limits, ctx);
       if (refusal) {
