@@ -24,13 +24,7 @@ export class SharedMemoryStore extends MemoryStore implements SharedSessionStore
   }
 
   subscribe(topic: string, listener: (payload: string) => void): Unsubscribe {
-    let listeners = this.#topics.get(topic);
-    if (!listeners) this.#topics.set(topic, (listeners = new Set()));
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0) this.#topics.delete(topic);
-    };
+    return listen(this.#topics, topic, listener);
   }
 
   override close(): void {
@@ -53,13 +47,17 @@ export class WatchingMemoryStore extends SharedMemoryStore {
   }
 
   watch(key: string, mailbox: Mailbox, listener: () => void): Unsubscribe {
-    const name = `${mailbox}\n${key}`;
-    let watchers = this.#watchers.get(name);
-    if (!watchers) this.#watchers.set(name, (watchers = new Set()));
-    watchers.add(listener);
-    return () => {
-      watchers.delete(listener);
-      if (watchers.size === 0) this.#watchers.delete(name);
-    };
+    return listen(this.#watchers, `${mailbox}\n${key}`, listener);
   }
+}
+
+/** Adds `listener` to the set under `name` in `sets`; the answer removes it (and an emptied set). */
+function listen<L>(sets: Map<string, Set<L>>, name: string, listener: L): Unsubscribe {
+  let listeners = sets.get(name);
+  if (!listeners) sets.set(name, (listeners = new Set()));
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0) sets.delete(name);
+  };
 }
