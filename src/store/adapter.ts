@@ -146,12 +146,6 @@ export class StoreAdapter {
   /** True when wake-ups come from the store itself (a shared store with `watch`). */
   readonly #nativeWatch: boolean;
   readonly #options: StoreAdapterOptions;
-  /**
-   * The store's `claimAndTake` when it may be used (see `claimAndTakeOf`), decided for the
-   * `take`, `claimReceiver` and `claimAndTake` the store had then: decided again if any of them
-   * is replaced later (a store patched at run time, as tests of faulty stores do).
-   */
-  #claimAndTake: { take: unknown; claimReceiver: unknown; own: unknown; use: SessionStore['claimAndTake'] };
   /** In-process topics: every topic of a store that is not shared. */
   readonly #topics = new Map<string, Set<Listener>>();
 
@@ -164,7 +158,6 @@ export class StoreAdapter {
     this.shared = this.#sharedStore !== undefined;
     this.nodeId = this.#sharedStore?.nodeId ?? `local-${randomUUID()}`;
     this.#nativeWatch = typeof this.#sharedStore?.watch === 'function';
-    this.#claimAndTake = { take: store.take, claimReceiver: store.claimReceiver, own: store.claimAndTake, use: claimAndTakeOf(store) };
     this.bury = store.bury ? (key, closeCode, closeReason, ttlMs) => this.#call('bury', () => store.bury!(key, closeCode, closeReason, ttlMs)) : undefined;
   }
 
@@ -224,11 +217,9 @@ export class StoreAdapter {
    */
   claimAndTake(key: string, token: string, ttlMs: number): Awaitable<string[] | boolean> {
     const store = this.#store;
-    let decided = this.#claimAndTake;
-    if (decided.take !== store.take || decided.claimReceiver !== store.claimReceiver || decided.own !== store.claimAndTake) {
-      decided = this.#claimAndTake = { take: store.take, claimReceiver: store.claimReceiver, own: store.claimAndTake, use: claimAndTakeOf(store) };
-    }
-    const claimAndTake = decided.use;
+    // Looked up on every poll (a few property lookups against a request's ~100 µs), so a store
+    // patched at run time is served as it is now.
+    const claimAndTake = claimAndTakeOf(store);
     if (claimAndTake === undefined) return this.claimReceiver(key, token, ttlMs);
     const taken = this.#call('claimAndTake', () => claimAndTake.call(store, key, token, ttlMs), checkMessagesOrRefused);
     if (isPromiseLike(taken)) return taken.then(refusedAsFalse);
